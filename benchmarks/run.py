@@ -1,0 +1,440 @@
+"""Benchmark ``twistd welcome`` against bare Twisted, asyncio, uvloop and C.
+
+Why: to know what the service costs per greeting and where that cost comes
+from (our package, Twisted, Python), measured the same way on the user's
+own machine.  Run from the repository root after ``pip install .``::
+
+    python benchmarks/run.py [--greetings 100000] [--servers welcome,asyncio]
+
+Progress goes to stderr, the markdown report to stdout.  See README.md here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shlex
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import FrameType
+
+if not __package__:  # run as a script: make the "benchmarks" package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.loadgen import BuildError, LoadGenerator, LoadResult, compile_c
+from benchmarks.report import (
+    PlotUnavailableError,
+    ServerResult,
+    machine_info,
+    markdown,
+    write_json,
+    write_plot,
+)
+from benchmarks.servers import (
+    ServerError,
+    ServerProcess,
+    ServerSpec,
+    allowed_cpus,
+)
+
+HERE = Path(__file__).resolve().parent
+PEERS = HERE / "peers"
+ALL_SERVERS = ["welcome", "bare-twisted", "asyncio", "uvloop", "c-epoll"]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line; see --help."""
+    p = argparse.ArgumentParser(
+        prog="python benchmarks/run.py",
+        description="Measure greetings/s, latency, CPU and memory of twistd "
+        "welcome and reference servers over loopback.",
+    )
+    p.add_argument(
+        "--greetings",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="greetings measured per server (default 100000)",
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="measure for this long instead of --greetings",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=32,
+        metavar="N",
+        help="concurrent client connections (default 32)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=int,
+        default=5_000,
+        metavar="N",
+        help="greetings before measuring (default 5000)",
+    )
+    p.add_argument(
+        "--latency-greetings",
+        type=int,
+        default=2_000,
+        metavar="N",
+        help="greetings in the one-client phase (default 2000)",
+    )
+    p.add_argument(
+        "--servers",
+        default=",".join(ALL_SERVERS),
+        metavar="LIST",
+        help=f"comma-separated subset of {','.join(ALL_SERVERS)}",
+    )
+    p.add_argument(
+        "--extra-args",
+        default="",
+        metavar="ARGS",
+        help="options appended to 'twistd welcome', shell-quoted; "
+        "use the = form: --extra-args='--some-option'",
+    )
+    p.add_argument(
+        "--welcome-variant",
+        action="append",
+        default=[],
+        metavar="NAME=ARGS",
+        help="extra row 'welcome[NAME]' with ARGS added to twistd "
+        "welcome (repeatable), e.g. 'no-log=--no-log-connections'",
+    )
+    p.add_argument("--json", type=Path, metavar="FILE", help="save raw results")
+    p.add_argument(
+        "--plot", type=Path, metavar="FILE.png", help="bar chart (needs matplotlib)"
+    )
+    p.add_argument(
+        "--server-cpu",
+        type=int,
+        metavar="CPU",
+        help="CPU for the servers (default: first allowed CPU)",
+    )
+    p.add_argument(
+        "--client-cpu",
+        type=int,
+        metavar="CPU",
+        help="CPU for the load generator (default: second allowed CPU)",
+    )
+    p.add_argument(
+        "--timeout-ms",
+        type=int,
+        default=5000,
+        metavar="MS",
+        help="per-connection timeout counted as an error (default 5000)",
+    )
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="hard time limit per load phase (default 120)",
+    )
+    args = p.parse_args(argv)
+
+    args.server_list = [s.strip() for s in args.servers.split(",") if s.strip()]
+    unknown = sorted(set(args.server_list) - set(ALL_SERVERS))
+    if unknown:
+        p.error(
+            f"unknown server(s) {', '.join(unknown)}; choose from "
+            f"{', '.join(ALL_SERVERS)}"
+        )
+    for v in args.welcome_variant:
+        if "=" not in v or not v.split("=", 1)[0]:
+            p.error(f"--welcome-variant needs NAME=ARGS, not {v!r}")
+    for name in ("greetings", "concurrency", "warmup", "latency_greetings"):
+        if getattr(args, name) < 0 or (name == "concurrency" and args.concurrency < 1):
+            p.error(f"--{name.replace('_', '-')} must be positive")
+    if args.greetings == 0 and args.duration <= 0:
+        p.error("--greetings 0 needs --duration")
+    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
+        p.error("--plot needs matplotlib: pip install matplotlib")
+    return args
+
+
+def find_twistd() -> Path:
+    """``twistd`` of this interpreter's environment (same venv bin dir)."""
+    # No resolve(): in a venv, sys.executable is a symlink inside bin/.
+    return Path(sys.executable).parent / "twistd"
+
+
+def build_specs(
+    args: argparse.Namespace, tmp: Path, notes: list[str]
+) -> list[ServerSpec]:
+    """The rows to run, in order; optional ones missing are noted and skipped."""
+    py = sys.executable
+    specs: list[ServerSpec] = []
+    extra = shlex.split(args.extra_args)
+    selected = args.server_list
+
+    def welcome(name: str, more: list[str], what: str) -> ServerSpec:
+        log = tmp / f"{name.replace('[', '-').replace(']', '')}.log"
+        argv = [
+            str(find_twistd()),
+            "--nodaemon",
+            "--pidfile=",
+            f"--logfile={log}",
+            "welcome",
+            "--port",
+            "{port}",
+            *extra,
+            *more,
+        ]
+        shown = " ".join(["twistd -n welcome", *map(shlex.quote, extra + more)])
+        return ServerSpec(name, argv, f"`{shown}` ({what})", log_file=log)
+
+    if "welcome" in selected or args.welcome_variant:
+        if "welcome" in selected:
+            specs.append(welcome("welcome", [], "the service, defaults"))
+        for variant in args.welcome_variant:
+            vname, vargs = variant.split("=", 1)
+            specs.append(welcome(f"welcome[{vname}]", shlex.split(vargs), "variant"))
+    if "bare-twisted" in selected:
+        specs.append(
+            ServerSpec(
+                "bare-twisted",
+                [py, str(PEERS / "bare_twisted.py"), "--port", "{port}"],
+                "Twisted Protocol write + loseConnection, no twistd, no logging "
+                "(baseline for the ratio)",
+            )
+        )
+    if "asyncio" in selected:
+        specs.append(
+            ServerSpec(
+                "asyncio",
+                [py, str(PEERS / "asyncio_server.py"), "--port", "{port}"],
+                "asyncio Protocol write + close, default event loop",
+            )
+        )
+    if "uvloop" in selected:
+        if importlib.util.find_spec("uvloop") is None:
+            notes.append("uvloop skipped: not importable (pip install uvloop).")
+        else:
+            specs.append(
+                ServerSpec(
+                    "uvloop",
+                    [
+                        py,
+                        str(PEERS / "asyncio_server.py"),
+                        "--port",
+                        "{port}",
+                        "--uvloop",
+                    ],
+                    "the same asyncio server on uvloop",
+                )
+            )
+    if "c-epoll" in selected:
+        try:
+            binary = compile_c(PEERS / "c_epoll_server.c", tmp / "c_epoll_server")
+        except BuildError as e:
+            notes.append(f"c-epoll skipped: {e}")
+        else:
+            specs.append(
+                ServerSpec(
+                    "c-epoll",
+                    [str(binary), "--port", "{port}"],
+                    "minimal C epoll server (accept4, write, close): "
+                    "the practical floor",
+                )
+            )
+    return specs
+
+
+def log(msg: str) -> None:
+    """Progress line on stderr (stdout is reserved for the report)."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def measure(
+    server: ServerProcess,
+    gen: LoadGenerator,
+    args: argparse.Namespace,
+    notes: list[str],
+) -> ServerResult:
+    """Warm up, measure under load, then measure one-at-a-time latency."""
+    name = server.spec.name
+
+    def phase(concurrency: int, count: int, duration: float = 0.0) -> LoadResult:
+        # The generator stops itself at max_seconds; the +30 s kill is a backstop.
+        bound = duration or args.max_seconds
+        res = gen.run(
+            server.port,
+            concurrency=concurrency,
+            count=count,
+            duration=bound,
+            timeout_ms=args.timeout_ms,
+            max_seconds=bound + 30,
+        )
+        server.check_alive()
+        if res.aborted:
+            raise ServerError(
+                f"{name}: load generator gave up after {res.errors} "
+                f"errors {res.errors_by_kind}"
+            )
+        if count and res.attempts < count and not duration:
+            notes.append(
+                f"{name}: phase stopped by the {args.max_seconds:.0f}s "
+                f"limit after {res.attempts:,} of {count:,} attempts."
+            )
+        return res
+
+    time.sleep(0.2)  # let start-up work settle before the idle RSS reading
+    rss_start = server.rss_kib()
+    log(
+        f"[{name}] pid {server.pid}, port {server.port}, idle RSS "
+        f"{rss_start / 1024:.1f} MiB; warm-up {args.warmup:,}"
+    )
+    warm = phase(args.concurrency, args.warmup) if args.warmup else None
+
+    cpu0 = server.cpu_seconds()
+    load = phase(
+        args.concurrency, 0 if args.duration else args.greetings, args.duration
+    )
+    cpu1 = server.cpu_seconds()
+    time.sleep(0.5)  # idle again before reading memory
+    rss_after = server.rss_kib()
+    log(
+        f"[{name}] {load.greetings:,} greetings in {load.elapsed_s:.1f}s = "
+        f"{load.rate_per_s:,.0f}/s, p99 {load.latency_us['p99']:,.0f} µs, "
+        f"errors {load.errors}; one-client phase {args.latency_greetings:,}"
+    )
+
+    lat = phase(1, args.latency_greetings) if args.latency_greetings else None
+    served = (warm.greetings if warm else 0) + load.greetings
+
+    elapsed = load.elapsed_s or float("nan")
+    result = ServerResult(
+        name=name,
+        description=server.spec.description,
+        greetings=load.greetings,
+        errors=load.errors,
+        errors_by_kind=load.errors_by_kind,
+        rate_per_s=load.rate_per_s,
+        p50_us=load.latency_us["p50"],
+        p99_us=load.latency_us["p99"],
+        cpu_us_per_greeting=(cpu1 - cpu0) / max(load.greetings, 1) * 1e6,
+        server_cpu_pct=(cpu1 - cpu0) / elapsed * 100,
+        loadgen_cpu_pct=load.client_cpu_s / elapsed * 100,
+        rtt_p50_us=lat.latency_us["p50"] if lat else float("nan"),
+        rss_start_kib=rss_start,
+        rss_after_kib=rss_after,
+        served_before_rss=served,
+        raw={
+            "warmup": warm.__dict__ if warm else None,
+            "measure": load.__dict__,
+            "one_client": lat.__dict__ if lat else None,
+            "server_cpu_s": cpu1 - cpu0,
+        },
+    )
+    if load.errors:
+        notes.append(f"{name}: errors {load.errors_by_kind}")
+    other = (warm.errors if warm else 0) + (lat.errors if lat else 0)
+    if other:
+        notes.append(f"{name}: {other} errors outside the measured phase.")
+    if result.loadgen_cpu_pct > 90:
+        notes.append(
+            f"{name}: load generator used {result.loadgen_cpu_pct:.0f}% "
+            "of its CPU; it may be the bottleneck for this row."
+        )
+    return result
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    """Turn SIGTERM/SIGHUP into SystemExit so cleanup blocks run."""
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every selected server in turn; print the report."""
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+    notes: list[str] = []
+
+    cpus = allowed_cpus()
+    server_cpu = args.server_cpu if args.server_cpu is not None else cpus[0]
+    client_cpu = (
+        args.client_cpu
+        if args.client_cpu is not None
+        else next((c for c in cpus if c != server_cpu), server_cpu)
+    )
+    if server_cpu == client_cpu:
+        notes.append(
+            "Only one CPU available: server and load generator shared "
+            "it, so throughput is not comparable with 2+ CPU runs."
+        )
+    # Keep this orchestrator off the server's CPU too.
+    os.sched_setaffinity(0, {client_cpu})
+
+    results: list[ServerResult] = []
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="welcome-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        try:
+            gen = LoadGenerator(tmp, client_cpu)
+        except BuildError as e:
+            log(f"error: cannot build the load generator: {e}")
+            return 1
+        specs = build_specs(args, tmp, notes)
+        for spec in specs:
+            log(f"[{spec.name}] starting")
+            try:
+                with ServerProcess(spec, server_cpu, tmp) as server:
+                    results.append(measure(server, gen, args, notes))
+            except (ServerError, RuntimeError, OSError) as e:
+                failed += 1
+                lines = [line for line in str(e).splitlines() if line.strip()]
+                why = lines[0] if len(lines) < 2 else f"{lines[0]} ({lines[-1]})"
+                notes.append(f"{spec.name} FAILED: {why}")
+                log(f"[{spec.name}] FAILED: {e}")
+
+    info = machine_info()
+    config = {
+        "greetings": args.greetings,
+        "duration": args.duration,
+        "measure": (
+            f"{args.duration:g} s" if args.duration else f"{args.greetings:,} greetings"
+        ),
+        "concurrency": args.concurrency,
+        "warmup": args.warmup,
+        "latency_greetings": args.latency_greetings,
+        "server_cpu": server_cpu,
+        "client_cpu": client_cpu,
+        "extra_args": args.extra_args,
+        "welcome_variants": args.welcome_variant,
+        "servers": args.server_list,
+    }
+    print(markdown(results, info, config, notes), end="")
+    if args.json is not None:
+        write_json(args.json, results, info, config, notes)
+        log(f"raw results written to {args.json}")
+    if args.plot is not None and results:
+        try:
+            write_plot(
+                args.plot,
+                results,
+                f"welcome-protocol benchmark, {info['date']}",
+                args.concurrency,
+            )
+            log(f"chart written to {args.plot}")
+        except PlotUnavailableError as e:
+            log(f"error: {e}")
+            return 1
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        log("interrupted; servers stopped.")
+        sys.exit(130)
