@@ -1,0 +1,211 @@
+"""
+Run the installed commands as a user would, for the end-to-end tests.
+
+The tests use the C{twistd} and C{welcome-client} scripts installed next to
+the running interpreter (the virtual environment the README's test command
+creates), from a scratch directory, so they exercise the installed package
+and its dropin rather than the source tree.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+LISTENING = re.compile(r"Listening on (?P<address>\S+) \((?P<description>[^)]*)\)")
+STARTUP_SECONDS = 20.0
+
+
+def installedScript(name: str) -> str:
+    """
+    @return: The path of console script C{name} installed beside Python.
+    @raise FileNotFoundError: If the package's environment lacks it, which
+        means the package (or Twisted) is not installed there.
+    """
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} is missing: install the package first (see README.md)"
+        )
+    return str(path)
+
+
+def _environment() -> dict[str, str]:
+    """
+    The environment for child processes: no source tree on the path.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class ServerProcess:
+    """
+    C{twistd -n welcome ...} running in a scratch directory, its log on a pipe.
+
+    @ivar output: Every line it has written so far (stdout and stderr).
+    @ivar addresses: The addresses it reported listening on, in order.
+    """
+
+    def __init__(self, args: Sequence[str], program: str = "twistd") -> None:
+        self.workdir = tempfile.mkdtemp(prefix="welcome-e2e-")
+        command = [installedScript(program)]
+        if program == "twistd":
+            command += ["--nodaemon", "--pidfile=", "--logfile=-"]
+        else:
+            # twist writes JSON when its output is not a terminal.
+            command += ["--log-format=text"]
+        command += ["welcome", *args]
+        self.process = subprocess.Popen(
+            command,
+            cwd=self.workdir,
+            env=_environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        os.set_blocking(self.process.stdout.fileno(), False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self.process.stdout, selectors.EVENT_READ)
+        self._partial = ""
+        self.output: list[str] = []
+        self.addresses: list[str] = []
+
+    def _readFor(self, seconds: float) -> bool:
+        """
+        Read what the server wrote within C{seconds}; False at end of output.
+        """
+        assert self.process.stdout is not None
+        if not self._selector.select(seconds):
+            return True
+        chunk = self.process.stdout.read()
+        if not chunk:
+            return False
+        self._partial += chunk
+        *lines, self._partial = self._partial.split("\n")
+        for line in lines:
+            self.output.append(line)
+            found = LISTENING.search(line)
+            if found:
+                self.addresses.append(found.group("address"))
+        return True
+
+    def waitForLine(self, pattern: str, seconds: float = STARTUP_SECONDS) -> str:
+        """
+        Wait until a line matching C{pattern} (a regular expression) appears.
+
+        @return: The line.
+        @raise AssertionError: If it does not within C{seconds}, or the
+            process ends first; the message includes all the output.
+        """
+        compiled = re.compile(pattern)
+        checked = 0
+        deadline = time.monotonic() + seconds
+        while True:
+            for line in self.output[checked:]:
+                if compiled.search(line):
+                    return line
+            checked = len(self.output)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._readFor(min(remaining, 0.1)):
+                raise AssertionError(
+                    f"no line matching {pattern!r}; output was:\n"
+                    + "\n".join([*self.output, self._partial])
+                )
+
+    def waitListening(self, count: int = 1) -> list[str]:
+        """
+        Wait until the server reports C{count} listening addresses.
+
+        @return: The addresses, e.g. C{["0.0.0.0:41234"]}.
+        """
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while len(self.addresses) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._readFor(min(remaining, 0.1)):
+                raise AssertionError(
+                    f"not listening on {count} address(es); output was:\n"
+                    + "\n".join([*self.output, self._partial])
+                )
+        return self.addresses[:count]
+
+    def waitRunning(self) -> None:
+        """
+        Wait until the reactor runs (and so handles signals): the host report
+        is logged from the running reactor.
+        """
+        self.waitForLine(r"This host is ")
+
+    def tcpPort(self) -> int:
+        """
+        @return: The TCP port of the first listening address.
+        """
+        return int(self.waitListening()[0].rsplit(":", 1)[1])
+
+    def stop(self, sig: int = signal.SIGTERM, seconds: float = 15.0) -> int:
+        """
+        Send C{sig} and wait for the process to end, collecting its output.
+
+        @return: The exit status (negative for death by signal).
+        """
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.wait(seconds)
+
+    def wait(self, seconds: float = 15.0) -> int:
+        """
+        Wait for the process to end by itself, collecting its output.
+
+        @return: The exit status (negative for death by signal).
+        """
+        deadline = time.monotonic() + seconds
+        while self._readFor(max(0.0, min(0.1, deadline - time.monotonic()))):
+            if time.monotonic() > deadline:
+                self.process.kill()
+                break
+        status = self.process.wait(5)
+        if self._partial:
+            self.output.append(self._partial)
+            self._partial = ""
+        self._selector.close()
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+        return status
+
+    def kill(self) -> None:
+        """
+        End the process for certain and remove its directory; for clean-ups.
+        """
+        if self.process.poll() is None:
+            self.process.kill()
+            self.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def runClient(
+    args: Sequence[str], seconds: float = 30.0
+) -> subprocess.CompletedProcess[str]:
+    """
+    Run the installed C{welcome-client} with C{args} and collect its result.
+    """
+    return subprocess.run(
+        [installedScript("welcome-client"), *args],
+        cwd=tempfile.gettempdir(),
+        env=_environment(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=seconds,
+    )
