@@ -63,6 +63,7 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
     closeAfterWelcome = True
     _producer: MessageProducer | None = None
     _timedOut = False
+    _closing = False
     _closingAtShutdown = False
 
     def connectionMade(self) -> None:
@@ -101,7 +102,9 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
         self._producer = None
         self.greeted = True
         if self.closeAfterWelcome:
-            self.setTimeout(None)  # type: ignore[no-untyped-call]
+            # The timer stays armed: the last chunk may still sit in the
+            # transport's buffer, and the close must not wait forever.
+            self._closing = True
             assert self.transport is not None
             self.transport.loseConnection()
 
@@ -123,19 +126,19 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
         Close a connection that was silent for C{idleTimeout}.
 
         A greeted connection is closed gracefully (the client sees an end of
-        file, which is what C{--keep-open} users measure); if that close is
-        itself still pending a timeout later, or the welcome was never
-        fully written, the connection is aborted: a client that does not
-        read would keep a graceful close waiting forever.
+        file, which is what C{--keep-open} users measure).  If a close is
+        already under way, or the welcome was never fully written, the
+        connection is aborted: a client that does not read would keep a
+        graceful close waiting forever.
         """
         transport = self.transport
         assert transport is not None
-        if self.greeted and not self._timedOut:
-            self._timedOut = True
+        self._timedOut = True
+        if self.greeted and not self._closing:
+            self._closing = True
             transport.loseConnection()
             self.setTimeout(self.timeOut)  # type: ignore[no-untyped-call]
             return
-        self._timedOut = True
         # TCP, UNIX and TLS transports can all abort.
         cast(ITCPTransport, transport).abortConnection()
 
@@ -145,6 +148,7 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
         """
         self.closeAfterWelcome = True
         if self.greeted:
+            self._closing = True
             assert self.transport is not None
             self.transport.loseConnection()
 
