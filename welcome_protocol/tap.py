@@ -10,6 +10,7 @@ import os
 import sys
 from typing import cast
 
+from attrs import evolve
 from twisted.application.service import IService
 from twisted.internet.endpoints import TCP4ServerEndpoint
 from twisted.internet.interfaces import (
@@ -35,6 +36,10 @@ from welcome_protocol.settings import (
 from welcome_protocol.shutdown import GracefulShutdown
 from welcome_protocol.startup import WelcomeService
 from welcome_protocol.stats import ServerStats, StatsReporter
+
+# A hook for the tests of long welcomes until the --message-file option of
+# issue 3 is merged: the name of a file whose bytes are the welcome.
+TEST_MESSAGE_FILE_ENV = "WELCOME_PROTOCOL_TEST_MESSAGE_FILE"
 
 
 class _ServiceReactor(
@@ -210,6 +215,10 @@ class Options(usage.Options):
                 "shutdown-timeout", str(self["shutdown-timeout"])
             ),
         )
+        testMessageFile = os.environ.get(TEST_MESSAGE_FILE_ENV)
+        if testMessageFile:
+            with open(testMessageFile, "rb") as f:
+                self.settings = evolve(self.settings, message=f.read())
 
 
 def _programName() -> str:
