@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import shutil
 import signal
 import socket
 import sys
@@ -74,18 +75,23 @@ def progress(text: str) -> None:
 def start(args: list[str], message: bytes | None = None, **kw: object) -> ServerProcess:
     """Start the installed server on a free port, logging to a file."""
     environment = {}
+    scratch = tempfile.mkdtemp(prefix="welcome-soak-")
     if message is not None:
-        path = Path(tempfile.mkdtemp(prefix="welcome-soak-")) / "message"
+        path = Path(scratch, "message")
         path.write_bytes(message)
         environment[TEST_MESSAGE_FILE_ENV] = str(path)
-    server = ServerProcess(
-        ["--port", "0", *args],
-        logFile="twistd.log",
-        environment=environment,
-        **kw,  # type: ignore[arg-type]
-    )
-    server.tcpPort()
-    server.waitRunning()
+    try:
+        server = ServerProcess(
+            ["--port", "0", *args],
+            logFile="twistd.log",
+            environment=environment,
+            **kw,  # type: ignore[arg-type]
+        )
+        server.tcpPort()
+        server.waitRunning()
+    finally:
+        # The server has read the message by the time it runs.
+        shutil.rmtree(scratch, ignore_errors=True)
     return server
 
 

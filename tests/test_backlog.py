@@ -4,7 +4,9 @@ Tests for L{welcome_protocol.backlog}.
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 from twisted.trial.unittest import TestCase
@@ -17,11 +19,21 @@ class BacklogTests(TestCase):
     The default backlog holds a burst, within the kernel's cap.
     """
 
+    def scratchPath(self) -> Path:
+        """
+        @return: A path in a fresh temporary directory removed after the
+            test (trial's C{mktemp} writes into the working directory, which
+            is the source tree under pytest).
+        """
+        directory = tempfile.mkdtemp(prefix="welcome-test-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        return Path(directory, "file")
+
     def somaxconn(self, text: str) -> Path:
         """
         @return: A file standing in for C{/proc/sys/net/core/somaxconn}.
         """
-        path = Path(self.mktemp())
+        path = self.scratchPath()
         path.write_text(text)
         return path
 
@@ -41,6 +53,6 @@ class BacklogTests(TestCase):
         """
         Without C{/proc}, the C library's C{SOMAXCONN} stands in.
         """
-        missing = Path(self.mktemp())
+        missing = self.scratchPath()
         self.assertEqual(kernelBacklogCap(missing), socket.SOMAXCONN)
         self.assertEqual(kernelBacklogCap(self.somaxconn("junk")), socket.SOMAXCONN)

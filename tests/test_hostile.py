@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 import resource
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -52,6 +54,16 @@ class HostileClientsTests(TestCase):
     The server keeps greeting everyone under attack, within bounded memory.
     """
 
+    def scratchPath(self) -> Path:
+        """
+        @return: A path in a fresh temporary directory removed after the
+            test (trial's C{mktemp} writes into the working directory, which
+            is the source tree under pytest).
+        """
+        directory = tempfile.mkdtemp(prefix="welcome-test-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        return Path(directory, "file")
+
     def startServer(self, *args: str, message: bytes | None = None) -> ServerProcess:
         """
         Start the installed server on a free port, logging to a file (a
@@ -59,7 +71,7 @@ class HostileClientsTests(TestCase):
         """
         environment = {}
         if message is not None:
-            path = Path(self.mktemp())
+            path = self.scratchPath()
             path.write_bytes(message)
             environment[TEST_MESSAGE_FILE_ENV] = str(path.resolve())
         server = ServerProcess(
