@@ -309,15 +309,20 @@ def run(
     config: Options,
     stdout: TextIO,
     stderr: TextIO,
+    endpoint: IStreamClientEndpoint | None = None,
 ) -> Deferred[int]:
     """
     Fetch the welcome described by C{config} and print it or the reason not.
 
+    @param endpoint: Where to connect; by default a L{HostnameEndpoint} for
+        C{--host} and C{--port} (resolving names without blocking, trying
+        each address the name has).
     @return: A L{Deferred} firing with the process's exit status.
     """
     host: str = config["host"]
     port: int = config["port"]
-    endpoint = HostnameEndpoint(reactor, host.encode("idna"), port)
+    if endpoint is None:
+        endpoint = HostnameEndpoint(reactor, host.encode("idna"), port)
     target = _describeTarget(host, port)
 
     def printed(welcome: bytes) -> int:

@@ -9,7 +9,7 @@ protocol does one thing and the factory holds the configuration.
 from __future__ import annotations
 
 from twisted.internet.interfaces import IAddress
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.logger import Logger
 
 from welcome_protocol.addresses import describeAddress
@@ -41,7 +41,7 @@ class WelcomeProtocol(Protocol):
         """
 
 
-class WelcomeFactory(Factory):
+class WelcomeFactory(ServerFactory):
     """
     Build L{WelcomeProtocol}s that all send the same, pre-encoded welcome.
 

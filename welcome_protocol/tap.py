@@ -20,12 +20,6 @@ from welcome_protocol.settings import DEFAULT_PORT, ServerSettings
 from welcome_protocol.startup import WelcomeService
 
 
-class _ServiceReactor(IReactorTCP, IReactorPluggableNameResolver):
-    """
-    What the service needs of a reactor: to listen, and to resolve names.
-    """
-
-
 def parsePort(text: str, minimum: int = 0) -> int:
     """
     Read a TCP port number the way the C{--port} options accept it.
@@ -85,23 +79,27 @@ def _programName() -> str:
     return os.path.basename(sys.argv[0]) or "twistd"
 
 
-def makeService(config: Options, reactor: _ServiceReactor | None = None) -> IService:
+def makeService(config: Options, reactor: IReactorTCP | None = None) -> IService:
     """
     Build the welcome service described by parsed C{config}.
 
     @param config: Parsed L{Options}.
-    @param reactor: The reactor to listen with; the global one by default.
+    @param reactor: The reactor to listen with (and to resolve this host's
+        name with); the global one by default.
     @return: A service that listens when started and explains in one line
         if it cannot.
     """
     if reactor is None:
         from twisted.internet import reactor as globalReactor
 
-        reactor = cast(_ServiceReactor, globalReactor)
+        reactor = cast(IReactorTCP, globalReactor)
     assert reactor is not None
     factory = WelcomeFactory(config.settings)
     port: int = config["port"]
-    parent = WelcomeService(reactor, program=f"{_programName()} welcome")
+    parent = WelcomeService(
+        IReactorPluggableNameResolver(reactor).nameResolver,
+        program=f"{_programName()} welcome",
+    )
     listener = ListeningService(
         f"tcp:{port}", TCP4ServerEndpoint(reactor, port), factory
     )
