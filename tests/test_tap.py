@@ -5,17 +5,19 @@ service they make.
 
 from __future__ import annotations
 
-from hypothesis import given
-from hypothesis import strategies as st
+import io
+import sys
+
 from twisted.application.service import IServiceMaker
 from twisted.internet.testing import MemoryReactor
 from twisted.plugin import getPlugins
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import TestCase
 
+from welcome_protocol.commandline import versionText
 from welcome_protocol.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
-from welcome_protocol.tap import Options, makeService, parsePort
+from welcome_protocol.tap import Options, makeService
 
 
 def parse(*argv: str) -> Options:
@@ -62,44 +64,22 @@ class OptionsTests(TestCase):
                 f"--port must be an integer from 0 to 65535, not {bad!r}",
             )
 
+    def test_version(self) -> None:
+        """
+        C{--version} prints the versions of this project and Twisted, exit 0.
+        """
+        out = io.StringIO()
+        self.patch(sys, "stdout", out)
+        with self.assertRaises(SystemExit) as caught:
+            parse("--version")
+        self.assertEqual(caught.exception.code, 0)
+        self.assertEqual(out.getvalue(), versionText() + "\n")
+
     def test_helpShowsDefaults(self) -> None:
         """
         C{--help} documents every option with its default.
         """
         self.assertIn("[default: 12000]", str(Options()))
-
-
-class ParsePortTests(TestCase):
-    """
-    L{parsePort} accepts exactly the decimal port numbers.
-    """
-
-    @given(st.integers(min_value=0, max_value=65535))
-    def test_validPorts(self, port: int) -> None:
-        """
-        Every decimal number from 0 to 65535 is its own port.
-        """
-        self.assertEqual(parsePort(str(port)), port)
-
-    @given(st.text())
-    def test_anythingElseRejected(self, text: str) -> None:
-        """
-        Any text is either a port in range written in ASCII digits, or a
-        usage error; never another exception.
-        """
-        try:
-            port = parsePort(text)
-        except UsageError:
-            return
-        self.assertTrue(text.strip().isascii() and text.strip().isdigit())
-        self.assertTrue(0 <= port <= 65535)
-
-    def test_clientMinimum(self) -> None:
-        """
-        With C{minimum=1}, port 0 is refused (a client cannot connect to it).
-        """
-        with self.assertRaises(UsageError):
-            parsePort("0", minimum=1)
 
 
 class MakeServiceTests(TestCase):

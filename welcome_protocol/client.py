@@ -29,9 +29,9 @@ from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python import usage
 from twisted.python.failure import Failure
 
+from welcome_protocol.commandline import parsePort, parsePositive, versionText
 from welcome_protocol.hostinfo import thisHostName
 from welcome_protocol.settings import DEFAULT_PORT
-from welcome_protocol.tap import parsePort
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BYTES = 65536
@@ -247,7 +247,7 @@ class Options(usage.Options):
     Command-line options of C{welcome-client}.
     """
 
-    synopsis = "welcome-client [options]"
+    synopsis = "Usage: welcome-client [options]"
     longdesc = (
         "Connect to a welcome server, print the welcome it sends and exit 0. "
         "Exit 1, with one line on stderr, if it cannot connect, times out or "
@@ -276,6 +276,13 @@ class Options(usage.Options):
         ],
     ]
 
+    def opt_version(self) -> None:
+        """
+        Display the versions of welcome-protocol and Twisted, and exit.
+        """
+        print(versionText())
+        sys.exit(EXIT_OK)
+
     def postOptions(self) -> None:
         """
         Validate every value, naming the option that is wrong.
@@ -285,19 +292,8 @@ class Options(usage.Options):
         if not str(self["host"]).strip():
             raise usage.UsageError("--host must not be empty")
         self["port"] = parsePort(str(self["port"]), minimum=1)
-        self["timeout"] = _positiveNumber("--timeout", self["timeout"], float)
-        self["max-bytes"] = _positiveNumber("--max-bytes", self["max-bytes"], int)
-
-
-def _positiveNumber(name: str, text: object, kind: type[float] | type[int]) -> float:
-    try:
-        value = kind(str(text))
-    except ValueError:
-        value = 0
-    if not value > 0 or value != value or value == float("inf"):
-        noun = "a whole number" if kind is int else "a number"
-        raise usage.UsageError(f"{name} must be {noun} above 0, not {text!r}")
-    return value
+        self["timeout"] = parsePositive("--timeout", self["timeout"], float)
+        self["max-bytes"] = parsePositive("--max-bytes", self["max-bytes"], int)
 
 
 def _describeTarget(host: str, port: int) -> str:

@@ -14,29 +14,11 @@ from twisted.internet.endpoints import TCP4ServerEndpoint
 from twisted.internet.interfaces import IReactorPluggableNameResolver, IReactorTCP
 from twisted.python import usage
 
+from welcome_protocol.commandline import parsePort, versionText
 from welcome_protocol.listening import ListeningService
 from welcome_protocol.server import WelcomeFactory
 from welcome_protocol.settings import DEFAULT_PORT, ServerSettings
 from welcome_protocol.startup import WelcomeService
-
-
-def parsePort(text: str, minimum: int = 0) -> int:
-    """
-    Read a TCP port number the way the C{--port} options accept it.
-
-    @param text: What the user wrote.
-    @param minimum: The lowest port allowed: 0 for a server (the kernel
-        picks a free port), 1 for a client.
-    @return: The port.
-    @raise usage.UsageError: For anything else, naming the bad value.
-    """
-    digits = text.strip()
-    port = int(digits) if digits.isascii() and digits.isdigit() else -1
-    if not minimum <= port <= 65535:
-        raise usage.UsageError(
-            f"--port must be an integer from {minimum} to 65535, not {text!r}"
-        )
-    return port
 
 
 class Options(usage.Options):
@@ -63,6 +45,13 @@ class Options(usage.Options):
     ]
 
     settings: ServerSettings
+
+    def opt_version(self) -> None:
+        """
+        Display the versions of welcome-protocol and Twisted, and exit.
+        """
+        print(versionText())
+        sys.exit(0)
 
     def postOptions(self) -> None:
         """
