@@ -57,9 +57,19 @@ class ServerProcess:
     @ivar addresses: The addresses it reported listening on, in order.
     """
 
-    def __init__(self, args: Sequence[str], program: str = "twistd") -> None:
+    def __init__(
+        self,
+        args: Sequence[str],
+        program: str = "twistd",
+        wrapper: Sequence[str] = (),
+    ) -> None:
+        """
+        @param args: The options after C{welcome}.
+        @param program: C{twistd} or C{twist}.
+        @param wrapper: A command to run it under, e.g. C{setpriv ...}.
+        """
         self.workdir = tempfile.mkdtemp(prefix="welcome-e2e-")
-        command = [installedScript(program)]
+        command = [*wrapper, installedScript(program)]
         if program == "twistd":
             command += ["--nodaemon", "--pidfile=", "--logfile=-"]
         else:
