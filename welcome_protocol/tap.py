@@ -7,22 +7,53 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import cast
 
 from twisted.application.service import IService
-from twisted.internet.endpoints import TCP4ServerEndpoint
-from twisted.internet.interfaces import IReactorPluggableNameResolver, IReactorTCP
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import (
+    IReactorFromThreads,
+    IReactorPluggableNameResolver,
+    IReactorTCP,
+    IReactorThreads,
+    IReactorTime,
+)
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
 from twisted.python import usage
 
+from welcome_protocol.descriptions import (
+    DescriptionError,
+    checkServerDescription,
+    serverEndpoint,
+)
+from welcome_protocol.hangup import HangupService
 from welcome_protocol.listening import ListeningService
+from welcome_protocol.message import (
+    Message,
+    MessageError,
+    checkEncoding,
+    decodeMessage,
+    parseMessage,
+    readMessageFile,
+)
+from welcome_protocol.reloading import MessageReloader
 from welcome_protocol.server import WelcomeFactory
-from welcome_protocol.settings import DEFAULT_PORT, ServerSettings
+from welcome_protocol.settings import DEFAULT_MESSAGE, DEFAULT_PORT, ServerSettings
 from welcome_protocol.startup import WelcomeService
 
 
-class _ServiceReactor(IReactorTCP, IReactorPluggableNameResolver):
+class _ServiceReactor(
+    IReactorTCP,
+    IReactorPluggableNameResolver,
+    IReactorTime,
+    IReactorThreads,
+    IReactorFromThreads,
+):
     """
-    What the service needs of a reactor: to listen, and to resolve names.
+    What the service needs of a reactor: to listen, to resolve names, to
+    tell the time, and threads to re-read the message file in.
     """
 
 
@@ -53,6 +84,22 @@ class Options(usage.Options):
     and C{self["port"]} the port as an integer.
     """
 
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self["listen"] = []
+
+    def opt_listen(self, description: str) -> None:
+        """
+        Listen on this Twisted server endpoint description, e.g.
+        tcp:12000:interface=127.0.0.1, tcp6:12000:interface=\\:\\:1,
+        unix:/run/welcome.sock, ssl:12443:privateKey=key.pem:certKey=cert.pem,
+        systemd:domain=INET:index=0 or haproxy:tcp:12000 (clients behind a
+        PROXY-protocol proxy such as HAProxy). Repeat to listen on several.
+        """
+        self["listen"].append(description)
+
+    opt_l = opt_listen
+
     synopsis = "[options]"
     longdesc = (
         "Greet every client that connects: write the welcome message, then "
@@ -63,8 +110,31 @@ class Options(usage.Options):
         [
             "port",
             "p",
-            str(DEFAULT_PORT),
-            "TCP port to listen on, on all IPv4 interfaces (0 picks a free port).",
+            None,
+            "TCP port to listen on, on all IPv4 interfaces (0 picks a free port), "
+            f"when there is no --listen [default: {DEFAULT_PORT}].",
+        ],
+        [
+            "message",
+            "m",
+            None,
+            "The welcome, sent exactly as given, with placeholders {peer_host}, "
+            "{peer_port}, {server_host}, {server_port}, {hostname}, {time} "
+            f"(UTC, ISO 8601); {{{{ and }}}} are literal braces "
+            f"[default: {DEFAULT_MESSAGE}].",
+        ],
+        [
+            "message-file",
+            None,
+            None,
+            "Read the welcome (with the same placeholders) from this file, "
+            "again on SIGHUP.",
+        ],
+        [
+            "encoding",
+            None,
+            "utf-8",
+            "Text encoding of the message and its file.",
         ],
     ]
 
@@ -74,8 +144,50 @@ class Options(usage.Options):
         """
         Validate every option once and freeze the result into C{settings}.
         """
-        self["port"] = parsePort(str(self["port"]))
-        self.settings = ServerSettings()
+        port = self["port"]
+        self["port"] = parsePort(str(DEFAULT_PORT if port is None else port))
+        listen = tuple(self["listen"])
+        if listen and port is not None:
+            raise usage.UsageError(
+                "--port and --listen cannot be combined; "
+                f"write --listen tcp:{port} instead"
+            )
+        for description in listen:
+            try:
+                checkServerDescription(description)
+            except DescriptionError as e:
+                raise usage.UsageError(f"--listen {description!r}: {e}") from None
+        try:
+            message = self._loadMessage()
+        except MessageError as e:
+            raise usage.UsageError(str(e)) from None
+        self.settings = ServerSettings(
+            message=message.constant or b"",
+            template=None if message.constant is not None else message,
+            listen=listen or (f"tcp:{self['port']}",),
+            messageFile=self["message-file"],
+            encoding=self["encoding"],
+        )
+
+    def _loadMessage(self) -> Message:
+        """
+        Load the message from C{--message} or C{--message-file}.
+
+        @raise usage.UsageError: If both are given.
+        @raise MessageError: If the message cannot be used.
+        """
+        encoding = checkEncoding(str(self["encoding"]))
+        text, path = self["message"], self["message-file"]
+        if text is not None and path is not None:
+            raise usage.UsageError("--message and --message-file cannot be combined")
+        if path is not None:
+            return readMessageFile(path, encoding)
+        if text is None:
+            return parseMessage(DEFAULT_MESSAGE, encoding, "--message")
+        # Arguments the locale could not decode reach us as surrogates:
+        # turn them back into the bytes the user typed.
+        raw = os.fsencode(text)
+        return decodeMessage(raw, encoding, "--message")
 
 
 def _programName() -> str:
@@ -99,11 +211,38 @@ def makeService(config: Options, reactor: _ServiceReactor | None = None) -> ISer
 
         reactor = cast(_ServiceReactor, globalReactor)
     assert reactor is not None
-    factory = WelcomeFactory(config.settings)
-    port: int = config["port"]
+    settings: ServerSettings = config.settings
+    factory = WelcomeFactory(settings, clock=reactor)
     parent = WelcomeService(reactor, program=f"{_programName()} welcome")
-    listener = ListeningService(
-        f"tcp:{port}", TCP4ServerEndpoint(reactor, port), factory
-    )
-    listener.setServiceParent(parent)  # type: ignore[no-untyped-call]
+    for description in settings.listen:
+        listener = ListeningService(
+            description, serverEndpoint(reactor, description), factory
+        )
+        listener.setServiceParent(parent)  # type: ignore[no-untyped-call]
+    hangup = HangupService(reactor, _onHangup(reactor, settings, factory))
+    hangup.setServiceParent(parent)  # type: ignore[no-untyped-call]
     return parent
+
+
+_log = Logger()
+
+
+def _onHangup(
+    reactor: _ServiceReactor, settings: ServerSettings, factory: WelcomeFactory
+) -> Callable[[], None]:
+    """
+    What SIGHUP does: re-read the message file in a thread, if there is one.
+    """
+    path, encoding = settings.messageFile, settings.encoding
+    if path is None:
+
+        def nothingToReload() -> None:
+            _log.info("Received SIGHUP; no --message-file to re-read")
+
+        return nothingToReload
+
+    def load() -> Deferred[Message]:
+        pool = reactor.getThreadPool()
+        return deferToThreadPool(reactor, pool, readMessageFile, path, encoding)
+
+    return MessageReloader(f"message file {path}", load, factory.setMessage).reload
