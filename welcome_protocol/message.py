@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import socket
 from datetime import datetime, timezone
+from ipaddress import ip_address
 from string import Formatter
 
 from attrs import frozen
@@ -108,7 +109,13 @@ def formatTime(now: float) -> str:
 
 
 def _hostOf(address: IAddress) -> str:
-    if isinstance(address, (IPv4Address, IPv6Address)):
+    if isinstance(address, IPv6Address):
+        # A PROXY v2 header gives IPv6 addresses in full; write them short.
+        try:
+            return ip_address(address.host).compressed
+        except ValueError:
+            return address.host
+    if isinstance(address, IPv4Address):
         return address.host
     if isinstance(address, UNIXAddress):
         name = address.name
