@@ -184,10 +184,11 @@ class Options(usage.Options):
             return readMessageFile(path, encoding)
         if text is None:
             return parseMessage(DEFAULT_MESSAGE, encoding, "--message")
-        # Arguments the locale could not decode reach us as surrogates:
-        # turn them back into the bytes the user typed.
-        raw = os.fsencode(text)
-        return decodeMessage(raw, encoding, "--message")
+        if any("\udc80" <= c <= "\udcff" for c in text):
+            # Argument bytes the locale could not decode reach us as
+            # surrogates: take the bytes the user typed, in --encoding.
+            return decodeMessage(os.fsencode(text), encoding, "--message")
+        return parseMessage(text, encoding, "--message")
 
 
 def _programName() -> str:
