@@ -14,6 +14,7 @@ import re
 import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -57,9 +58,19 @@ class ServerProcess:
     @ivar addresses: The addresses it reported listening on, in order.
     """
 
-    def __init__(self, args: Sequence[str], program: str = "twistd") -> None:
+    def __init__(
+        self,
+        args: Sequence[str],
+        program: str = "twistd",
+        launcher: Sequence[str] = (),
+    ) -> None:
+        """
+        @param launcher: A command that runs the server, such as
+            C{systemd-socket-activate -l ADDRESS}; the server's command line
+            follows it.
+        """
         self.workdir = tempfile.mkdtemp(prefix="welcome-e2e-")
-        command = [installedScript(program)]
+        command = [*launcher, installedScript(program)]
         if program == "twistd":
             command += ["--nodaemon", "--pidfile=", "--logfile=-"]
         else:
@@ -209,3 +220,46 @@ def runClient(
         text=True,
         timeout=seconds,
     )
+
+
+def freePort(host: str = "127.0.0.1") -> int:
+    """
+    Find a TCP port that nothing listens on now, for a peer that cannot be
+    told to pick one itself (C{systemd-socket-activate}, C{haproxy}).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def waitConnectable(host: str, port: int, seconds: float = STARTUP_SECONDS) -> None:
+    """
+    Wait until something accepts TCP connections on C{host}, C{port}.
+
+    @raise AssertionError: If nothing does within C{seconds}.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex((host, port)) == 0:
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing accepts connections on {host}:{port}")
+        time.sleep(0.05)
+
+
+def readAll(sock: socket.socket, seconds: float = 10.0) -> bytes:
+    """
+    Read from C{sock} until the peer closes the connection.
+
+    @raise AssertionError: If it does not close within C{seconds}.
+    """
+    sock.settimeout(seconds)
+    chunks: list[bytes] = []
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
