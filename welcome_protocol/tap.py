@@ -90,11 +90,7 @@ class Options(usage.Options):
 
     def opt_listen(self, description: str) -> None:
         """
-        Listen on this Twisted server endpoint description, e.g.
-        tcp:12000:interface=127.0.0.1, tcp6:12000:interface=\\:\\:1,
-        unix:/run/welcome.sock, ssl:12443:privateKey=key.pem:certKey=cert.pem,
-        systemd:domain=INET:index=0 or haproxy:tcp:12000 (clients behind a
-        PROXY-protocol proxy such as HAProxy). Repeat to listen on several.
+        Listen on this Twisted server endpoint description (repeatable).
         """
         self["listen"].append(description)
 
@@ -105,6 +101,14 @@ class Options(usage.Options):
         "Greet every client that connects: write the welcome message, then "
         "close the connection. Anything a client sends is discarded. Each "
         "connection is logged with the client's address and port."
+    )
+    longdesc += (
+        " Endpoint descriptions for --listen, for example: "
+        "tcp:12000:interface=127.0.0.1, tcp6:12000:interface=\\:\\:1, "
+        "unix:/run/welcome.sock, ssl:12443:privateKey=key.pem:certKey=cert.pem, "
+        "systemd:domain=INET:index=0, haproxy:tcp:12000 (clients behind a proxy "
+        "sending the PROXY protocol, such as HAProxy with send-proxy). "
+        "On SIGHUP, the message file is read again."
     )
     optParameters = [
         [
