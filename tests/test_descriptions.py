@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.internet.endpoints import (
     TCP4ServerEndpoint,
@@ -116,6 +116,7 @@ class CheckServerDescriptionTests(TestCase):
         """
         self.assertReason("haproxy:tcp:x", "'x' is not a whole number")
 
+    @settings(deadline=None)  # the first parse scans Twisted's plugins
     @given(
         st.integers(0, 65535),
         st.sampled_from(["", "127.0.0.1", "::1", "0.0.0.0", "::"]),
@@ -134,6 +135,7 @@ class CheckServerDescriptionTests(TestCase):
         expected = TCP6ServerEndpoint if kind == "tcp6" else TCP4ServerEndpoint
         self.assertIsInstance(endpoint, expected)
 
+    @settings(deadline=None)  # the first parse scans Twisted's plugins
     @given(
         st.text(
             st.characters(codec="utf-8", exclude_characters="\x00"),
@@ -153,6 +155,7 @@ class CheckServerDescriptionTests(TestCase):
         assert isinstance(endpoint, UNIXServerEndpoint)
         self.assertEqual(endpoint._address, path)
 
+    @settings(deadline=None)  # the first parse scans Twisted's plugins
     @given(st.from_regex(r"\A[a-z][a-z0-9]{0,10}\Z"))
     def test_anyUnknownType(self, kind: str) -> None:
         """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.application.service import MultiService
 from twisted.internet.testing import MemoryReactorClock
@@ -82,6 +82,7 @@ class ListenOptionTests(TestCase):
         )
         self.assertEqual(str(e), "--listen 'tpc:0': unknown endpoint type 'tpc'")
 
+    @settings(deadline=None)  # the first parse scans Twisted's plugins
     @given(
         st.lists(
             st.one_of(
@@ -101,6 +102,7 @@ class ListenOptionTests(TestCase):
         args = [arg for d in descriptions for arg in ("--listen", d)]
         self.assertEqual(parse(*args).settings.listen, tuple(descriptions))
 
+    @settings(deadline=None)  # the first parse scans Twisted's plugins
     @given(st.text(min_size=1, max_size=30))
     def test_anyTextAcceptedOrNamed(self, description: str) -> None:
         """

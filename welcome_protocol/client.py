@@ -189,6 +189,7 @@ def _explainTLSFailure(reason: Failure) -> str | None:
     @param reason: Why the connection was lost or not made.
     @return: A sentence, or L{None} if C{reason} is not about TLS.
     """
+    # Imported here: only a failed run needs them, and OpenSSL is slow to load.
     from OpenSSL.SSL import Error as TLSError
     from service_identity import VerificationError
 
@@ -296,15 +297,6 @@ class Options(usage.Options):
     )
     optParameters = [
         [
-            "connect",
-            "c",
-            None,
-            "Connect as this Twisted client endpoint description says, instead "
-            "of --host/--port: tcp:host=HOST:port=PORT, "
-            "tls:host=HOST:port=PORT[:trustRoots=DIR] (the certificate and host "
-            "name are verified), unix:path=PATH.",
-        ],
-        [
             "host",
             "H",
             None,
@@ -324,25 +316,22 @@ class Options(usage.Options):
             str(DEFAULT_MAX_BYTES),
             "Most bytes of welcome to accept; the rest is not read.",
         ],
+        [
+            "connect",
+            "c",
+            None,
+            "Connect as this Twisted client endpoint description says, instead "
+            "of --host/--port: tcp:host=HOST:port=PORT, "
+            "tls:host=HOST:port=PORT[:trustRoots=DIR] (the certificate and host "
+            "name are verified), unix:path=PATH.",
+        ],
     ]
 
     def postOptions(self) -> None:
         """
         Validate every value, naming the option that is wrong.
         """
-        self["timeout"] = _positiveNumber("--timeout", self["timeout"], float)
-        self["max-bytes"] = _positiveNumber("--max-bytes", self["max-bytes"], int)
-        description = self["connect"]
-        if description is not None:
-            if self["host"] is not None or self["port"] is not None:
-                raise usage.UsageError(
-                    "--connect cannot be combined with --host or --port"
-                )
-            try:
-                checkClientDescription(description)
-            except DescriptionError as e:
-                raise usage.UsageError(f"--connect {description!r}: {e}") from None
-            return
+        self._checkConnect()
         if self["port"] is None:
             self["port"] = str(DEFAULT_PORT)
         if self["host"] is None:
@@ -350,6 +339,22 @@ class Options(usage.Options):
         if not str(self["host"]).strip():
             raise usage.UsageError("--host must not be empty")
         self["port"] = parsePort(str(self["port"]), minimum=1)
+        self["timeout"] = _positiveNumber("--timeout", self["timeout"], float)
+        self["max-bytes"] = _positiveNumber("--max-bytes", self["max-bytes"], int)
+
+    def _checkConnect(self) -> None:
+        """
+        Check C{--connect}, which replaces C{--host} and C{--port}.
+        """
+        description = self["connect"]
+        if description is None:
+            return
+        if self["host"] is not None or self["port"] is not None:
+            raise usage.UsageError("--connect cannot be combined with --host or --port")
+        try:
+            checkClientDescription(description)
+        except DescriptionError as e:
+            raise usage.UsageError(f"--connect {description!r}: {e}") from None
 
 
 def _positiveNumber(name: str, text: object, kind: type[float] | type[int]) -> float:
