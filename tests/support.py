@@ -22,6 +22,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from twisted.trial.unittest import TestCase
+
 LISTENING = re.compile(r"Listening on (?P<address>\S+) \((?P<description>[^)]*)\)")
 STARTUP_SECONDS = 20.0
 
@@ -263,3 +265,16 @@ def readAll(sock: socket.socket, seconds: float = 10.0) -> bytes:
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
+
+
+def temporaryPath(case: TestCase) -> str:
+    """
+    Name a file or directory, not yet made, in a fresh temporary directory
+    removed after C{case}.
+
+    Unlike C{TestCase.mktemp}, the path is absolute and outside the source
+    tree under pytest as well as under trial.
+    """
+    base = tempfile.mkdtemp(prefix="welcome-test-")
+    case.addCleanup(shutil.rmtree, base, True)
+    return os.path.join(base, "scratch")

@@ -6,7 +6,6 @@ their one-line explanations.
 from __future__ import annotations
 
 import io
-import os
 import shutil
 from collections.abc import Generator
 from pathlib import Path
@@ -24,6 +23,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from tests.certificates import makeCertificate
+from tests.support import temporaryPath
 from welcome_protocol.client import (
     Options,
     _explainTLSFailure,
@@ -154,7 +154,7 @@ class ConnectRunTests(TestCase):
 
         @return: The certificate, the key and the trust-roots directory.
         """
-        base = Path(os.path.abspath(self.mktemp()))
+        base = Path(temporaryPath(self))
         cert, key = makeCertificate(base, names=(name,))
         roots = base / "roots"
         roots.mkdir()
@@ -178,7 +178,7 @@ class ConnectRunTests(TestCase):
         """
         C{unix:path=...} fetches the welcome from a UNIX socket.
         """
-        path = os.path.abspath(self.mktemp())
+        path = temporaryPath(self)
         self.listen(f"unix:{path}")
         result = yield self.fetch(f"unix:path={path}")
         self.assertEqual(result, (0, "Hi!\n", ""))

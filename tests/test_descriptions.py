@@ -5,8 +5,6 @@ early and built with the real reactor later.
 
 from __future__ import annotations
 
-import os
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.internet.endpoints import (
@@ -18,6 +16,7 @@ from twisted.internet.endpoints import (
 from twisted.internet.testing import MemoryReactor
 from twisted.trial.unittest import TestCase
 
+from tests.support import temporaryPath
 from welcome_protocol.descriptions import (
     DescriptionError,
     checkClientDescription,
@@ -82,7 +81,7 @@ class CheckServerDescriptionTests(TestCase):
         """
         C{ssl:} reads its key when parsed, so a missing one is named early.
         """
-        path = os.path.abspath(self.mktemp())
+        path = temporaryPath(self)
         self.assertReason(
             f"ssl:0:privateKey={path}:certKey={path}",
             f"{path}: no such file or directory",
@@ -92,7 +91,7 @@ class CheckServerDescriptionTests(TestCase):
         """
         A key file that holds no PEM data is reported as such.
         """
-        path = self.mktemp()
+        path = temporaryPath(self)
         with open(path, "w") as f:
             f.write("not a key\n")
         e = self.assertRaises(
@@ -202,7 +201,7 @@ class CheckClientDescriptionTests(TestCase):
         """
         Bad descriptions are refused with the reason.
         """
-        missing = os.path.abspath(self.mktemp())
+        missing = temporaryPath(self)
         for description, reason in [
             ("tcp:host=localhost", "missing 'port'"),
             ("tcp:host=localhost:port=x", "'x' is not a whole number"),

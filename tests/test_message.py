@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.trial.unittest import TestCase
 
+from tests.support import temporaryPath
 from welcome_protocol.message import (
     PLACEHOLDERS,
     MessageError,
@@ -221,7 +222,7 @@ class ReadMessageFileTests(TestCase):
         """
         The file's bytes are the message.
         """
-        path = Path(self.mktemp())
+        path = Path(temporaryPath(self))
         path.write_bytes(b"Hello\n")
         self.assertEqual(readMessageFile(str(path), "utf-8").constant, b"Hello\n")
 
@@ -229,7 +230,7 @@ class ReadMessageFileTests(TestCase):
         """
         An empty file is an empty message.
         """
-        path = Path(self.mktemp())
+        path = Path(temporaryPath(self))
         path.write_bytes(b"")
         self.assertEqual(readMessageFile(str(path), "utf-8").constant, b"")
 
@@ -237,7 +238,7 @@ class ReadMessageFileTests(TestCase):
         """
         A missing file is an error naming it.
         """
-        path = self.mktemp()
+        path = temporaryPath(self)
         e = self.assertRaises(MessageError, readMessageFile, path, "utf-8")
         self.assertEqual(
             str(e), f"cannot read message file {path}: no such file or directory"
@@ -247,7 +248,7 @@ class ReadMessageFileTests(TestCase):
         """
         A directory is not a message file.
         """
-        path = self.mktemp()
+        path = temporaryPath(self)
         os.mkdir(path)
         e = self.assertRaises(MessageError, readMessageFile, path, "utf-8")
         self.assertEqual(str(e), f"cannot read message file {path}: is a directory")
@@ -256,7 +257,7 @@ class ReadMessageFileTests(TestCase):
         """
         A bad placeholder in a file is reported with the file's path.
         """
-        path = Path(self.mktemp())
+        path = Path(temporaryPath(self))
         path.write_bytes(b"{nope}")
         e = self.assertRaises(MessageError, readMessageFile, str(path), "utf-8")
         self.assertTrue(

@@ -16,6 +16,7 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.python import usage
 from twisted.trial.unittest import TestCase
 
+from tests.support import temporaryPath
 from welcome_protocol.hangup import HangupService
 from welcome_protocol.listening import ListeningService
 from welcome_protocol.proxyheader import HeaderFirstWrappingFactory
@@ -154,7 +155,7 @@ class MessageOptionTests(TestCase):
         """
         C{--message-file} is read once, as bytes, and remembered for SIGHUP.
         """
-        path = Path(self.mktemp())
+        path = Path(temporaryPath(self))
         path.write_bytes(b"From a file\n")
         settings = parse("--message-file", str(path)).settings
         self.assertEqual(settings.message, b"From a file\n")
@@ -164,7 +165,7 @@ class MessageOptionTests(TestCase):
         """
         A missing file is a usage error naming it.
         """
-        path = os.path.abspath(self.mktemp())
+        path = temporaryPath(self)
         e = self.assertRaises(usage.UsageError, parse, "--message-file", path)
         self.assertEqual(
             str(e), f"cannot read message file {path}: no such file or directory"
@@ -187,7 +188,7 @@ class MessageOptionTests(TestCase):
             parse("--message", "Caf\xe9", "--encoding", "latin-1").settings.message,
             b"Caf\xe9",
         )
-        path = Path(self.mktemp())
+        path = Path(temporaryPath(self))
         path.write_bytes(b"Caf\xe9 {peer_port}")
         settings = parse("--message-file", str(path), "--encoding", "latin-1").settings
         assert settings.template is not None
@@ -197,7 +198,7 @@ class MessageOptionTests(TestCase):
         """
         A file that does not decode is a usage error naming it.
         """
-        path = Path(os.path.abspath(self.mktemp()))
+        path = Path(temporaryPath(self))
         path.write_bytes(b"Caf\xe9")
         e = self.assertRaises(usage.UsageError, parse, "--message-file", str(path))
         self.assertEqual(
@@ -250,7 +251,7 @@ class MakeServiceTests(TestCase):
         """
         There is one listener per C{--listen}, each on its endpoint.
         """
-        path = os.path.abspath(self.mktemp())
+        path = temporaryPath(self)
         reactor, listeners = self.listeners(
             "--listen", "tcp:0:interface=127.0.0.1", "--listen", f"unix:{path}"
         )
