@@ -32,12 +32,12 @@ class ServerAndClientTests(TestCase):
     """
 
     def startServer(
-        self, *args: str, program: str = "twistd", wrapper: Sequence[str] = ()
+        self, *args: str, program: str = "twistd", launcher: Sequence[str] = ()
     ) -> ServerProcess:
         """
         Start the installed server with C{args}; stop it after the test.
         """
-        server = ServerProcess(args, program=program, wrapper=wrapper)
+        server = ServerProcess(args, program=program, launcher=launcher)
         self.addCleanup(server.kill)
         return server
 
@@ -119,11 +119,11 @@ class ServerAndClientTests(TestCase):
             Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text()
         )
         self.assertGreater(firstFree, 1, "every port is unprivileged here")
-        wrapper = ["setpriv", "--bounding-set=-net_bind_service"]
+        launcher = ["setpriv", "--bounding-set=-net_bind_service"]
         if os.getuid() != 0:
-            wrapper = []
+            launcher = []
         port = min(firstFree, 1024) - 1
-        server = self.startServer("--port", str(port), wrapper=wrapper)
+        server = self.startServer("--port", str(port), launcher=launcher)
         status = server.wait()
         self.assertEqual(status, 1, "\n".join(server.output))
         self.assertIn(

@@ -94,7 +94,8 @@ class MakeServiceTests(TestCase):
         """
         reactor = MemoryReactor()
         options = parse("--port", "12345")
-        service = makeService(options, reactor)
+        # MemoryReactor lacks threads, which only SIGHUP reloads use.
+        service = makeService(options, reactor)  # type: ignore[arg-type]
         service.startService()
         self.addCleanup(service.stopService)
         [(port, factory, _backlog, interface)] = reactor.tcpServers

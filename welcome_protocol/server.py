@@ -8,11 +8,12 @@ protocol does one thing and the factory holds the configuration.
 
 from __future__ import annotations
 
-from twisted.internet.interfaces import IAddress
+from twisted.internet.interfaces import IAddress, IReactorTime, ITransport
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.logger import Logger
 
 from welcome_protocol.addresses import describeAddress
+from welcome_protocol.message import Message
 from welcome_protocol.settings import ServerSettings
 
 
@@ -32,7 +33,7 @@ class WelcomeProtocol(Protocol):
         """
         assert self.transport is not None
         self.factory.clientConnected(self.transport.getPeer())
-        self.transport.write(self.factory.welcome)
+        self.transport.write(self.factory.welcomeFor(self.transport))
         self.transport.loseConnection()
 
     def dataReceived(self, data: bytes) -> None:
@@ -46,7 +47,11 @@ class WelcomeFactory(ServerFactory):
     Build L{WelcomeProtocol}s that all send the same, pre-encoded welcome.
 
     @ivar settings: The validated configuration of the service.
-    @ivar welcome: The bytes written to every client, encoded once here.
+    @ivar welcome: The bytes written to every client, encoded once here,
+        unless the message has placeholders.
+    @ivar template: The message with placeholders, filled in for each
+        client, or L{None}.
+    @ivar clock: Tells the time for C{{time}}.
     """
 
     protocol = WelcomeProtocol  # type: ignore[assignment]
@@ -54,9 +59,40 @@ class WelcomeFactory(ServerFactory):
     noisy = False
     _log = Logger()
 
-    def __init__(self, settings: ServerSettings) -> None:
+    def __init__(
+        self, settings: ServerSettings, clock: IReactorTime | None = None
+    ) -> None:
         self.settings = settings
         self.welcome: bytes = settings.message
+        self.template: Message | None = settings.template
+        if clock is None:
+            from twisted.internet import reactor
+
+            clock = reactor
+        self.clock: IReactorTime = clock
+
+    def welcomeFor(self, transport: ITransport) -> bytes:
+        """
+        The bytes to write to the client on C{transport}.
+
+        @return: The pre-encoded welcome, or the template filled in with the
+            connection's addresses and the time.
+        """
+        template = self.template
+        if template is None:
+            return self.welcome
+        return template.render(
+            transport.getPeer(), transport.getHost(), self.clock.seconds()
+        )
+
+    def setMessage(self, message: Message) -> None:
+        """
+        Send C{message} to every client from now on (after a reload).
+        """
+        if message.constant is None:
+            self.template = message
+        else:
+            self.welcome, self.template = message.constant, None
 
     def clientConnected(self, peer: IAddress) -> None:
         """

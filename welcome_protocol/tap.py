@@ -7,18 +7,55 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import cast
 
 from twisted.application.service import IService
-from twisted.internet.endpoints import TCP4ServerEndpoint
-from twisted.internet.interfaces import IReactorPluggableNameResolver, IReactorTCP
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import (
+    IReactorFromThreads,
+    IReactorPluggableNameResolver,
+    IReactorTCP,
+    IReactorThreads,
+    IReactorTime,
+)
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
 from twisted.python import usage
 
 from welcome_protocol.commandline import parsePort, versionText
+from welcome_protocol.descriptions import (
+    DescriptionError,
+    checkServerDescription,
+    serverEndpoint,
+)
+from welcome_protocol.hangup import HangupService
 from welcome_protocol.listening import ListeningService
+from welcome_protocol.message import (
+    Message,
+    MessageError,
+    checkEncoding,
+    decodeMessage,
+    parseMessage,
+    readMessageFile,
+)
+from welcome_protocol.reloading import MessageReloader
 from welcome_protocol.server import WelcomeFactory
-from welcome_protocol.settings import DEFAULT_PORT, ServerSettings
+from welcome_protocol.settings import DEFAULT_MESSAGE, DEFAULT_PORT, ServerSettings
 from welcome_protocol.startup import WelcomeService
+
+
+class _ServiceReactor(
+    IReactorTCP,
+    IReactorPluggableNameResolver,
+    IReactorTime,
+    IReactorThreads,
+    IReactorFromThreads,
+):
+    """
+    What the service needs of a reactor: to listen, to resolve names, to
+    tell the time, and threads to re-read the message file in.
+    """
 
 
 class Options(usage.Options):
@@ -29,18 +66,61 @@ class Options(usage.Options):
     and C{self["port"]} the port as an integer.
     """
 
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self["listen"] = []
+
+    def opt_listen(self, description: str) -> None:
+        """
+        Listen on this Twisted server endpoint description (repeatable).
+        """
+        self["listen"].append(description)
+
+    opt_l = opt_listen
+
     synopsis = "[options]"
     longdesc = (
         "Greet every client that connects: write the welcome message, then "
         "close the connection. Anything a client sends is discarded. Each "
         "connection is logged with the client's address and port."
     )
+    longdesc += (
+        " Endpoint descriptions for --listen, for example: "
+        "tcp:12000:interface=127.0.0.1, tcp6:12000:interface=\\:\\:1, "
+        "unix:/run/welcome.sock, ssl:12443:privateKey=key.pem:certKey=cert.pem, "
+        "systemd:domain=INET:index=0, haproxy:tcp:12000 (clients behind a proxy "
+        "sending the PROXY protocol, such as HAProxy with send-proxy). "
+        "On SIGHUP, the message file is read again."
+    )
     optParameters = [
         [
             "port",
             "p",
-            str(DEFAULT_PORT),
-            "TCP port to listen on, on all IPv4 interfaces (0 picks a free port).",
+            None,
+            "TCP port to listen on, on all IPv4 interfaces (0 picks a free port), "
+            f"when there is no --listen [default: {DEFAULT_PORT}].",
+        ],
+        [
+            "message",
+            "m",
+            None,
+            "The welcome, sent exactly as given, with placeholders {peer_host}, "
+            "{peer_port}, {server_host}, {server_port}, {hostname}, {time} "
+            f"(UTC, ISO 8601); {{{{ and }}}} are literal braces "
+            f"[default: {DEFAULT_MESSAGE}].",
+        ],
+        [
+            "message-file",
+            None,
+            None,
+            "Read the welcome (with the same placeholders) from this file, "
+            "again on SIGHUP.",
+        ],
+        [
+            "encoding",
+            None,
+            "utf-8",
+            "Text encoding of the message and its file.",
         ],
     ]
 
@@ -57,8 +137,51 @@ class Options(usage.Options):
         """
         Validate every option once and freeze the result into C{settings}.
         """
-        self["port"] = parsePort(str(self["port"]))
-        self.settings = ServerSettings()
+        port = self["port"]
+        self["port"] = parsePort(str(DEFAULT_PORT if port is None else port))
+        listen = tuple(self["listen"])
+        if listen and port is not None:
+            raise usage.UsageError(
+                "--port and --listen cannot be combined; "
+                f"write --listen tcp:{port} instead"
+            )
+        for description in listen:
+            try:
+                checkServerDescription(description)
+            except DescriptionError as e:
+                raise usage.UsageError(f"--listen {description!r}: {e}") from None
+        try:
+            message = self._loadMessage()
+        except MessageError as e:
+            raise usage.UsageError(str(e)) from None
+        self.settings = ServerSettings(
+            message=message.constant or b"",
+            template=None if message.constant is not None else message,
+            listen=listen or (f"tcp:{self['port']}",),
+            messageFile=self["message-file"],
+            encoding=self["encoding"],
+        )
+
+    def _loadMessage(self) -> Message:
+        """
+        Load the message from C{--message} or C{--message-file}.
+
+        @raise usage.UsageError: If both are given.
+        @raise MessageError: If the message cannot be used.
+        """
+        encoding = checkEncoding(str(self["encoding"]))
+        text, path = self["message"], self["message-file"]
+        if text is not None and path is not None:
+            raise usage.UsageError("--message and --message-file cannot be combined")
+        if path is not None:
+            return readMessageFile(path, encoding)
+        if text is None:
+            return parseMessage(DEFAULT_MESSAGE, encoding, "--message")
+        if any("\udc80" <= c <= "\udcff" for c in text):
+            # Argument bytes the locale could not decode reach us as
+            # surrogates: take the bytes the user typed, in --encoding.
+            return decodeMessage(os.fsencode(text), encoding, "--message")
+        return parseMessage(text, encoding, "--message")
 
 
 def _programName() -> str:
@@ -68,7 +191,7 @@ def _programName() -> str:
     return os.path.basename(sys.argv[0]) or "twistd"
 
 
-def makeService(config: Options, reactor: IReactorTCP | None = None) -> IService:
+def makeService(config: Options, reactor: _ServiceReactor | None = None) -> IService:
     """
     Build the welcome service described by parsed C{config}.
 
@@ -81,16 +204,40 @@ def makeService(config: Options, reactor: IReactorTCP | None = None) -> IService
     if reactor is None:
         from twisted.internet import reactor as globalReactor
 
-        reactor = cast(IReactorTCP, globalReactor)
+        reactor = cast(_ServiceReactor, globalReactor)
     assert reactor is not None
-    factory = WelcomeFactory(config.settings)
-    port: int = config["port"]
-    parent = WelcomeService(
-        IReactorPluggableNameResolver(reactor).nameResolver,
-        program=f"{_programName()} welcome",
-    )
-    listener = ListeningService(
-        f"tcp:{port}", TCP4ServerEndpoint(reactor, port), factory
-    )
-    listener.setServiceParent(parent)  # type: ignore[no-untyped-call]
+    settings: ServerSettings = config.settings
+    factory = WelcomeFactory(settings, clock=reactor)
+    parent = WelcomeService(reactor.nameResolver, program=f"{_programName()} welcome")
+    for description in settings.listen:
+        listener = ListeningService(
+            description, serverEndpoint(reactor, description), factory
+        )
+        listener.setServiceParent(parent)  # type: ignore[no-untyped-call]
+    hangup = HangupService(reactor, _onHangup(reactor, settings, factory))
+    hangup.setServiceParent(parent)  # type: ignore[no-untyped-call]
     return parent
+
+
+_log = Logger()
+
+
+def _onHangup(
+    reactor: _ServiceReactor, settings: ServerSettings, factory: WelcomeFactory
+) -> Callable[[], None]:
+    """
+    What SIGHUP does: re-read the message file in a thread, if there is one.
+    """
+    path, encoding = settings.messageFile, settings.encoding
+    if path is None:
+
+        def nothingToReload() -> None:
+            _log.info("Received SIGHUP; no --message-file to re-read")
+
+        return nothingToReload
+
+    def load() -> Deferred[Message]:
+        pool = reactor.getThreadPool()
+        return deferToThreadPool(reactor, pool, readMessageFile, path, encoding)
+
+    return MessageReloader(f"message file {path}", load, factory.setMessage).reload
