@@ -45,9 +45,10 @@ from tests.hostileclients import (
     waitClosedByServer,
 )
 from tests.support import ServerProcess
-from welcome_protocol.tap import TEST_MESSAGE_FILE_ENV
 
 WELCOME = b"Welcome!"
+# 256 bytes of text without placeholders, to build long welcomes from.
+_PATTERN = bytes(range(32, 123)) * 2 + bytes(range(32, 106))
 
 
 @define
@@ -74,23 +75,22 @@ def progress(text: str) -> None:
 
 def start(args: list[str], message: bytes | None = None, **kw: object) -> ServerProcess:
     """Start the installed server on a free port, logging to a file."""
-    environment = {}
     scratch = tempfile.mkdtemp(prefix="welcome-soak-")
     if message is not None:
         path = Path(scratch, "message")
         path.write_bytes(message)
-        environment[TEST_MESSAGE_FILE_ENV] = str(path)
+        args = ["--message-file", str(path), *args]
     try:
         server = ServerProcess(
             ["--port", "0", *args],
             logFile="twistd.log",
-            environment=environment,
             **kw,  # type: ignore[arg-type]
         )
         server.tcpPort()
         server.waitRunning()
     finally:
-        # The server has read the message by the time it runs.
+        # The server has read the message by the time it runs (a SIGHUP would
+        # re-read it, and fail, which the soak never sends).
         shutil.rmtree(scratch, ignore_errors=True)
     return server
 
@@ -276,7 +276,7 @@ def exhaustion(limit: int, holders: int) -> tuple[Row, str]:
 
 def sigtermUnderLoad(readers: int) -> tuple[Row, str]:
     """SIGTERM while READERS clients read a 16 MiB welcome."""
-    message = bytes(range(256)) * 65536
+    message = _PATTERN * 65536
     server = start(["--keep-open", "--shutdown-timeout", "10"], message=message)
     row = Row(
         "SIGTERM", f"{readers} reading 16 MiB", rssKiB(server.pid), 0, 0, 0, 0, True
@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[Row] = []
     finals: list[tuple[str, str]] = []
-    message = bytes(range(256)) * (args.message_kib * 4)
+    message = _PATTERN * (args.message_kib * 4)
     plain = start([])
     kept = start(
         ["--keep-open", "--idle-timeout", str(args.idle_timeout)], message=message

@@ -14,6 +14,7 @@ import re
 import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
+
+from twisted.trial.unittest import TestCase
 
 LISTENING = re.compile(r"Listening on (?P<address>\S+) \((?P<description>[^)]*)\)")
 STARTUP_SECONDS = 20.0
@@ -62,13 +65,15 @@ class ServerProcess:
         self,
         args: Sequence[str],
         program: str = "twistd",
+        launcher: Sequence[str] = (),
         logFile: str | None = None,
         preexec: Callable[[], None] | None = None,
         environment: Mapping[str, str] | None = None,
     ) -> None:
         """
-        @param args: The options after C{welcome}.
-        @param program: C{twistd} or C{twist}.
+        @param launcher: A command that runs the server, such as
+            C{systemd-socket-activate -l ADDRESS}; the server's command line
+            follows it.
         @param logFile: For twistd, a log file (relative to the scratch
             directory) instead of the pipe; the pipe then only carries what
             twistd writes before its log starts.
@@ -77,7 +82,7 @@ class ServerProcess:
         @param environment: Variables added to the child's environment.
         """
         self.workdir = tempfile.mkdtemp(prefix="welcome-e2e-")
-        command = [installedScript(program)]
+        command = [*launcher, installedScript(program)]
         if program == "twistd":
             command += ["--nodaemon", "--pidfile=", f"--logfile={logFile or '-'}"]
         else:
@@ -291,3 +296,59 @@ def runClient(
         text=True,
         timeout=seconds,
     )
+
+
+def freePort(host: str = "127.0.0.1") -> int:
+    """
+    Find a TCP port that nothing listens on now, for a peer that cannot be
+    told to pick one itself (C{systemd-socket-activate}, C{haproxy}).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def waitConnectable(host: str, port: int, seconds: float = STARTUP_SECONDS) -> None:
+    """
+    Wait until something accepts TCP connections on C{host}, C{port}.
+
+    @raise AssertionError: If nothing does within C{seconds}.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex((host, port)) == 0:
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing accepts connections on {host}:{port}")
+        time.sleep(0.05)
+
+
+def readAll(sock: socket.socket, seconds: float = 10.0) -> bytes:
+    """
+    Read from C{sock} until the peer closes the connection.
+
+    @raise AssertionError: If it does not close within C{seconds}.
+    """
+    sock.settimeout(seconds)
+    chunks: list[bytes] = []
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def temporaryPath(case: TestCase) -> str:
+    """
+    Name a file or directory, not yet made, in a fresh temporary directory
+    removed after C{case}.
+
+    Unlike C{TestCase.mktemp}, the path is absolute and outside the source
+    tree under pytest as well as under trial.
+    """
+    base = tempfile.mkdtemp(prefix="welcome-test-")
+    case.addCleanup(shutil.rmtree, base, True)
+    return os.path.join(base, "scratch")

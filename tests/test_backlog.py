@@ -4,14 +4,13 @@ Tests for L{welcome_protocol.backlog}.
 
 from __future__ import annotations
 
-import shutil
 import socket
-import tempfile
 from pathlib import Path
 
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.backlog import defaultBacklog, kernelBacklogCap
+from tests.support import temporaryPath
+from welcome_protocol.backlog import defaultBacklog, kernelBacklogCap, withBacklog
 
 
 class BacklogTests(TestCase):
@@ -19,21 +18,11 @@ class BacklogTests(TestCase):
     The default backlog holds a burst, within the kernel's cap.
     """
 
-    def scratchPath(self) -> Path:
-        """
-        @return: A path in a fresh temporary directory removed after the
-            test (trial's C{mktemp} writes into the working directory, which
-            is the source tree under pytest).
-        """
-        directory = tempfile.mkdtemp(prefix="welcome-test-")
-        self.addCleanup(shutil.rmtree, directory, True)
-        return Path(directory, "file")
-
     def somaxconn(self, text: str) -> Path:
         """
         @return: A file standing in for C{/proc/sys/net/core/somaxconn}.
         """
-        path = self.scratchPath()
+        path = Path(temporaryPath(self))
         path.write_text(text)
         return path
 
@@ -53,6 +42,36 @@ class BacklogTests(TestCase):
         """
         Without C{/proc}, the C library's C{SOMAXCONN} stands in.
         """
-        missing = self.scratchPath()
+        missing = Path(temporaryPath(self))
         self.assertEqual(kernelBacklogCap(missing), socket.SOMAXCONN)
         self.assertEqual(kernelBacklogCap(self.somaxconn("junk")), socket.SOMAXCONN)
+
+
+class WithBacklogTests(TestCase):
+    """
+    L{withBacklog} adds the backlog to descriptions that listen themselves.
+    """
+
+    def test_added(self) -> None:
+        """
+        TCP, TCP6, TLS and UNIX descriptions, behind a PROXY header too, get
+        the backlog.
+        """
+        for description in [
+            "tcp:12000",
+            "tcp6:12000:interface=\\:\\:1",
+            "ssl:12443:privateKey=key.pem",
+            "unix:/run/welcome.sock",
+            "haproxy:tcp:12000",
+        ]:
+            self.assertEqual(
+                withBacklog(description, 4096), f"{description}:backlog=4096"
+            )
+
+    def test_leftAlone(self) -> None:
+        """
+        A description with its own backlog, or a socket systemd listens on,
+        is unchanged.
+        """
+        for description in ["tcp:12000:backlog=7", "systemd:domain=INET:index=0"]:
+            self.assertEqual(withBacklog(description, 4096), description)

@@ -5,8 +5,11 @@ run as processes, as a user runs them.
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
+from collections.abc import Sequence
+from pathlib import Path
 
 from twisted.trial.unittest import TestCase
 
@@ -28,11 +31,13 @@ class ServerAndClientTests(TestCase):
     The installed server greets the installed client.
     """
 
-    def startServer(self, *args: str, program: str = "twistd") -> ServerProcess:
+    def startServer(
+        self, *args: str, program: str = "twistd", launcher: Sequence[str] = ()
+    ) -> ServerProcess:
         """
         Start the installed server with C{args}; stop it after the test.
         """
-        server = ServerProcess(args, program=program)
+        server = ServerProcess(args, program=program, launcher=launcher)
         self.addCleanup(server.kill)
         return server
 
@@ -57,22 +62,34 @@ class ServerAndClientTests(TestCase):
         result = runClient(["--host", "127.0.0.1", "--port", str(port)])
         self.assertEqual(result.stdout, "Welcome!\n")
 
-    def test_sigtermStopsCleanly(self) -> None:
+    def assertStopsCleanlyOn(self, sig: signal.Signals) -> None:
         """
-        SIGTERM closes the listener, logs the shutdown and ends the process
-        by that signal (twistd's convention) without a traceback.
+        C{sig} closes the listener, logs the shutdown and ends the process by
+        that signal (twistd's convention) without a traceback.
         """
         server = self.startServer("--port", "0")
         port = server.tcpPort()
         server.waitRunning()
-        status = server.stop(signal.SIGTERM)
+        status = server.stop(sig)
         log = "\n".join(server.output)
-        self.assertEqual(status, -signal.SIGTERM, log)
+        self.assertEqual(status, -sig, log)
         self.assertIn(f"Port {port} Closed", log)
         self.assertIn("Server Shut Down", log)
         self.assertNotIn("Traceback", log)
         with socket.socket() as probe:
             self.assertNotEqual(probe.connect_ex(("127.0.0.1", port)), 0)
+
+    def test_sigtermStopsCleanly(self) -> None:
+        """
+        SIGTERM (systemd's stop) stops the service cleanly.
+        """
+        self.assertStopsCleanlyOn(signal.SIGTERM)
+
+    def test_sigintStopsCleanly(self) -> None:
+        """
+        SIGINT (Ctrl-C) stops the service cleanly.
+        """
+        self.assertStopsCleanlyOn(signal.SIGINT)
 
     def test_portInUse(self) -> None:
         """
@@ -92,6 +109,29 @@ class ServerAndClientTests(TestCase):
             server.output,
         )
         self.assertNotIn("Traceback", output)
+
+    def test_lowPortNeedsPrivilege(self) -> None:
+        """
+        Without the privilege to bind a low port, the server exits 1 with one
+        line saying so (as root, the test drops just that capability).
+        """
+        firstFree = int(
+            Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text()
+        )
+        self.assertGreater(firstFree, 1, "every port is unprivileged here")
+        launcher = ["setpriv", "--bounding-set=-net_bind_service"]
+        if os.getuid() != 0:
+            launcher = []
+        port = min(firstFree, 1024) - 1
+        server = self.startServer("--port", str(port), launcher=launcher)
+        status = server.wait()
+        self.assertEqual(status, 1, "\n".join(server.output))
+        self.assertIn(
+            f"twistd welcome: cannot listen on tcp:{port}: permission denied "
+            "(ports below 1024 need root or CAP_NET_BIND_SERVICE)",
+            server.output,
+        )
+        self.assertNotIn("Traceback", "\n".join(server.output))
 
     def test_badPortOption(self) -> None:
         """

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import re
 import resource
-import shutil
 import signal
 import socket
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -31,10 +29,11 @@ from tests.hostileclients import (
     rssKiB,
     waitClosedByServer,
 )
-from tests.support import ServerProcess
-from welcome_protocol.tap import TEST_MESSAGE_FILE_ENV
+from tests.support import ServerProcess, temporaryPath
 
 WELCOME = b"Welcome!"
+# 256 bytes of text without placeholders, to build long welcomes from.
+_PATTERN = bytes(range(32, 123)) * 2 + bytes(range(32, 106))
 STATS = r"Stats: served (?P<served>\d+), open (?P<open>\d+), refused (?P<refused>\d+)"
 
 
@@ -54,29 +53,18 @@ class HostileClientsTests(TestCase):
     The server keeps greeting everyone under attack, within bounded memory.
     """
 
-    def scratchPath(self) -> Path:
-        """
-        @return: A path in a fresh temporary directory removed after the
-            test (trial's C{mktemp} writes into the working directory, which
-            is the source tree under pytest).
-        """
-        directory = tempfile.mkdtemp(prefix="welcome-test-")
-        self.addCleanup(shutil.rmtree, directory, True)
-        return Path(directory, "file")
-
     def startServer(self, *args: str, message: bytes | None = None) -> ServerProcess:
         """
         Start the installed server on a free port, logging to a file (a
         pipe nobody reads would fill up and stall it); stop it afterwards.
+
+        @param message: A long welcome, passed with C{--message-file}.
         """
-        environment = {}
         if message is not None:
-            path = self.scratchPath()
+            path = Path(temporaryPath(self))
             path.write_bytes(message)
-            environment[TEST_MESSAGE_FILE_ENV] = str(path.resolve())
-        server = ServerProcess(
-            ["--port", "0", *args], logFile="twistd.log", environment=environment
-        )
+            args = ("--message-file", str(path), *args)
+        server = ServerProcess(["--port", "0", *args], logFile="twistd.log")
         self.addCleanup(server.kill)
         server.tcpPort()
         server.waitRunning()
@@ -152,7 +140,7 @@ class HostileClientsTests(TestCase):
         chunk each, not a copy of the welcome (300 MiB), others are greeted
         meanwhile, and the idle timeout closes them all.
         """
-        message = bytes(range(256)) * 4096
+        message = _PATTERN * 4096
         server = self.startServer("--keep-open", "--idle-timeout", "2", message=message)
         port = server.tcpPort()
         before = rssKiB(server.pid)
@@ -264,7 +252,7 @@ class HostileClientsTests(TestCase):
         line.
         """
         # Longer than the kernel's send and receive buffers hold together.
-        message = bytes(range(256)) * 65536
+        message = _PATTERN * 65536
         server = self.startServer(
             "--keep-open", "--shutdown-timeout", "4", message=message
         )

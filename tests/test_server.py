@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.server}: the protocol and factory in memory.
+Tests for L{welcome_protocol.server}: what a client is sent, and nothing more.
 """
 
 from __future__ import annotations
@@ -7,19 +7,106 @@ from __future__ import annotations
 from twisted.internet.address import IPv4Address, UNIXAddress
 from twisted.internet.error import ConnectionAborted, ConnectionDone, ConnectionLost
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
-from twisted.logger import capturedLogs, formatEvent
+from twisted.internet.testing import EventLoggingObserver, StringTransport
+from twisted.logger import capturedLogs, formatEvent, globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from welcome_protocol.messageproducer import CHUNK_SIZE
-from welcome_protocol.server import (
-    DIRECT_WRITE_LIMIT,
-    BusyProtocol,
-    WelcomeFactory,
-    WelcomeProtocol,
-)
+from welcome_protocol.server import DIRECT_WRITE_LIMIT, WelcomeFactory, WelcomeProtocol
 from welcome_protocol.settings import ServerSettings
+
+PEER = IPv4Address("TCP", "192.0.2.7", 40123)
+
+
+def connect(
+    settings: ServerSettings | None = None,
+) -> tuple[WelcomeProtocol, StringTransport]:
+    """
+    Build a protocol from a factory and connect it to a L{StringTransport}.
+    """
+    factory = WelcomeFactory(settings or ServerSettings())
+    proto = factory.buildProtocol(PEER)
+    assert isinstance(proto, WelcomeProtocol)
+    transport = StringTransport(peerAddress=PEER)
+    proto.makeConnection(transport)
+    return proto, transport
+
+
+class WelcomeProtocolTests(TestCase):
+    """
+    L{WelcomeProtocol} greets and hangs up.
+    """
+
+    def test_connectionMadeWritesWelcome(self) -> None:
+        """
+        The default welcome is exactly the 8 bytes C{Welcome!}, no newline.
+        """
+        _, transport = connect()
+        self.assertEqual(transport.value(), b"Welcome!")
+
+    def test_connectionMadeCloses(self) -> None:
+        """
+        The connection is closed (after the buffered welcome is written).
+        """
+        _, transport = connect()
+        self.assertTrue(transport.disconnecting)
+
+    def test_inputDiscarded(self) -> None:
+        """
+        What the client sends is neither answered nor kept.
+        """
+        proto, transport = connect()
+        transport.clear()
+        marker = b"unique-client-bytes-7f3a"
+        proto.dataReceived(marker * 1000)
+        self.assertEqual(transport.value(), b"")
+        self.assertNotIn(repr(marker)[2:-1], repr(vars(proto)))
+
+    def test_messageFromSettings(self) -> None:
+        """
+        The welcome is the settings' message, byte for byte.
+        """
+        _, transport = connect(ServerSettings(message=b"caf\xc3\xa9\n"))
+        self.assertEqual(transport.value(), b"caf\xc3\xa9\n")
+
+
+class WelcomeFactoryTests(TestCase):
+    """
+    L{WelcomeFactory} holds the configuration and logs each client.
+    """
+
+    def test_welcomeEncodedOnce(self) -> None:
+        """
+        Every protocol sends the very same bytes object the factory made.
+        """
+        factory = WelcomeFactory(ServerSettings())
+        sent: list[bytes] = []
+        for _ in range(3):
+            transport = StringTransport(peerAddress=PEER)
+            transport.write = sent.append  # type: ignore[method-assign]
+            proto = factory.buildProtocol(PEER)
+            assert proto is not None
+            proto.makeConnection(transport)
+        self.assertEqual(len(sent), 3)
+        self.assertTrue(all(chunk is factory.welcome for chunk in sent))
+
+    def test_connectionLogged(self) -> None:
+        """
+        Each connection is logged with the client's address and port.
+        """
+        events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        connect()
+        welcomed = [e for e in events if e.get("log_format") == "Welcomed {peer}"]
+        self.assertEqual([e["peer"] for e in welcomed], ["192.0.2.7:40123"])
+
+    def test_connectionLogOff(self) -> None:
+        """
+        With connection logging off, nothing is logged per connection.
+        """
+        events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        connect(ServerSettings(logConnections=False))
+        self.assertEqual(list(events), [])
 
 
 def _peer(host: str = "192.0.2.7", port: int = 40000) -> IPv4Address:
@@ -48,16 +135,15 @@ class _Server:
 
     def connect(
         self, host: str = "192.0.2.7", port: int = 40000
-    ) -> tuple[WelcomeProtocol | BusyProtocol | None, StringTransport]:
+    ) -> tuple[WelcomeProtocol, StringTransport]:
         """
         Build a protocol for a client and connect it to a L{StringTransport}.
         """
         peer = _peer(host, port)
         protocol = self.factory.buildProtocol(peer)
+        assert isinstance(protocol, WelcomeProtocol)
         transport = StringTransport(peerAddress=peer)
-        if protocol is not None:
-            protocol.makeConnection(transport)
-        assert protocol is None or isinstance(protocol, WelcomeProtocol | BusyProtocol)
+        protocol.makeConnection(transport)
         return protocol, transport
 
     def welcomed(self) -> tuple[WelcomeProtocol, StringTransport]:
@@ -65,13 +151,14 @@ class _Server:
         Connect a client that is admitted.
         """
         protocol, transport = self.connect()
-        assert isinstance(protocol, WelcomeProtocol)
+        assert not protocol.refused
         return protocol, transport
 
 
-class WelcomeProtocolTests(TestCase):
+class KeepOpenAndTimeoutTests(TestCase):
     """
-    L{WelcomeProtocol} greets, closes or keeps open, and times out.
+    L{WelcomeProtocol} greets, closes or keeps open, times out, and sends
+    long welcomes with flow control.
     """
 
     def test_connectionMadeWritesWelcomeAndCloses(self) -> None:
@@ -221,9 +308,10 @@ class WelcomeProtocolTests(TestCase):
         self.assertEqual(server.factory.stats.errors, 1)
 
 
-class WelcomeFactoryTests(TestCase):
+class LimitsAndShutdownTests(TestCase):
     """
-    L{WelcomeFactory} admits within the limits and keeps the counters.
+    L{WelcomeFactory} admits within the limits, keeps the counters and
+    finishes connections at shutdown.
     """
 
     def test_cleanCloseCountsServed(self) -> None:
@@ -253,18 +341,23 @@ class WelcomeFactoryTests(TestCase):
 
     def test_overMaxConnectionsRefused(self) -> None:
         """
-        The connection after C{maxConnections} gets no protocol (Twisted
-        closes it); one is admitted again once a place is free.
+        The connection after C{maxConnections} is closed without a welcome
+        and not counted as open; one is admitted again once a place is free.
         """
         server = _Server(maxConnections=2)
         first, _ = server.welcomed()
         server.welcomed()
-        refused, _ = server.connect()
-        self.assertIsNone(refused)
+        refused, transport = server.connect()
+        self.assertTrue(refused.refused)
+        self.assertEqual(transport.value(), b"")
+        self.assertTrue(transport.disconnecting)
+        refused.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(server.factory.stats.refusedMaxConnections, 1)
+        self.assertEqual(server.factory.limits.open, 2)
+        self.assertEqual(server.factory.stats.served, 0)
         first.connectionLost(Failure(ConnectionDone()))
         again, _ = server.connect()
-        self.assertIsInstance(again, WelcomeProtocol)
+        self.assertFalse(again.refused)
 
     def test_busyMessage(self) -> None:
         """
@@ -273,7 +366,7 @@ class WelcomeFactoryTests(TestCase):
         server = _Server(maxConnections=1, busyMessage=b"Busy, try later\n")
         server.welcomed()
         refused, transport = server.connect()
-        self.assertIsInstance(refused, BusyProtocol)
+        self.assertTrue(refused.refused)
         self.assertEqual(transport.value(), b"Busy, try later\n")
         self.assertTrue(transport.disconnecting)
         self.assertEqual(server.factory.limits.open, 1)
@@ -287,8 +380,8 @@ class WelcomeFactoryTests(TestCase):
         server.connect("192.0.2.1", 2)
         refused, _ = server.connect("192.0.2.1", 3)
         other, _ = server.connect("192.0.2.2", 1)
-        self.assertIsNone(refused)
-        self.assertIsInstance(other, WelcomeProtocol)
+        self.assertTrue(refused.refused)
+        self.assertFalse(other.refused)
         self.assertEqual(server.factory.stats.refusedMaxPerIP, 1)
 
     def test_unixPeersHaveNoPerIPLimit(self) -> None:
@@ -298,7 +391,9 @@ class WelcomeFactoryTests(TestCase):
         server = _Server(maxPerIP=1)
         for _ in range(3):
             protocol = server.factory.buildProtocol(UNIXAddress(None))
-            self.assertIsInstance(protocol, WelcomeProtocol)
+            assert isinstance(protocol, WelcomeProtocol)
+            protocol.makeConnection(StringTransport(peerAddress=UNIXAddress(None)))
+            self.assertFalse(protocol.refused)
 
     def test_clientLogged(self) -> None:
         """
@@ -327,6 +422,17 @@ class WelcomeFactoryTests(TestCase):
         while busyTransport.producer is not None:
             _produce(busyTransport)
         self.assertTrue(busyTransport.disconnecting)
+
+    def test_neverConnectedProtocolNotCounted(self) -> None:
+        """
+        A protocol built but never connected (as the PROXY header parser
+        does for a client that leaves before its header) takes no place.
+        """
+        server = _Server(maxConnections=1)
+        server.factory.buildProtocol(_peer())
+        self.assertEqual(server.factory.limits.open, 0)
+        protocol, _ = server.connect()
+        self.assertFalse(protocol.refused)
 
     def test_whenAllClosedAndAbortAll(self) -> None:
         """

@@ -5,6 +5,8 @@ Render Twisted address objects the way people write them, for logs and errors.
 
 from __future__ import annotations
 
+from ipaddress import ip_address
+
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.interfaces import IAddress
 
@@ -17,7 +19,12 @@ def describeAddress(address: IAddress) -> str:
     @return: A short, unambiguous text form, as used in log lines.
     """
     if isinstance(address, IPv6Address):
-        return f"[{address.host}]:{address.port}"
+        try:
+            # A PROXY v2 header gives IPv6 addresses in full; write them short.
+            host = ip_address(address.host).compressed
+        except ValueError:
+            host = address.host
+        return f"[{host}]:{address.port}"
     if isinstance(address, IPv4Address):
         return f"{address.host}:{address.port}"
     if isinstance(address, UNIXAddress):

@@ -11,6 +11,7 @@ that the kernel will honour.
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -39,3 +40,29 @@ def defaultBacklog(path: Path = SOMAXCONN_PATH) -> int:
     @return: A backlog that holds a burst: C{min(4096, somaxconn)}.
     """
     return min(MAX_DEFAULT_BACKLOG, kernelBacklogCap(path))
+
+
+# Endpoint types whose Twisted parsers take a backlog= parameter.
+_TAKES_BACKLOG = frozenset({"tcp", "tcp6", "ssl", "unix"})
+_PROXY_PREFIX = "haproxy:"
+
+
+def withBacklog(description: str, backlog: int) -> str:
+    """
+    Add C{backlog=BACKLOG} to an endpoint description that listens itself
+    and does not set one.
+
+    @param description: A server endpoint description, e.g. C{tcp:12000}
+        or C{haproxy:unix:/run/welcome.sock}.
+    @param backlog: The backlog to add.
+    @return: The description, with the backlog when it applies.  Others
+        (C{systemd:} sockets, listened on by systemd with its C{Backlog=})
+        are returned as they are.
+    """
+    inner = description
+    if inner[: len(_PROXY_PREFIX)].lower() == _PROXY_PREFIX:
+        inner = inner[len(_PROXY_PREFIX) :]
+    kind = re.split(r"(?<!\\):", inner, maxsplit=1)[0].lower()
+    if kind not in _TAKES_BACKLOG or re.search(r"(^|:)backlog=", inner):
+        return description
+    return f"{description}:backlog={backlog}"

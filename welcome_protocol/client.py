@@ -29,9 +29,14 @@ from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python import usage
 from twisted.python.failure import Failure
 
+from welcome_protocol.commandline import parsePort, parsePositive, versionText
+from welcome_protocol.descriptions import (
+    DescriptionError,
+    checkClientDescription,
+    clientEndpoint,
+)
 from welcome_protocol.hostinfo import thisHostName
 from welcome_protocol.settings import DEFAULT_PORT
-from welcome_protocol.tap import parsePort
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BYTES = 65536
@@ -112,7 +117,12 @@ class WelcomeClientProtocol(Protocol):
         self._cancelQuiet()
         if self.received.called:
             return
-        if self._size == 0:
+        tlsProblem = _explainTLSFailure(reason)
+        if tlsProblem is not None:
+            self.received.errback(
+                WelcomeFailed(f"cannot connect to {self.factory.target}: {tlsProblem}")
+            )
+        elif self._size == 0:
             self.received.errback(
                 WelcomeFailed(
                     f"{self.factory.target} closed the connection "
@@ -172,10 +182,42 @@ class WelcomeClientFactory(ClientFactory):
         self.connected: WelcomeClientProtocol | None = None
 
 
+def _explainTLSFailure(reason: Failure) -> str | None:
+    """
+    Say in words why a TLS connection failed, if it did.
+
+    @param reason: Why the connection was lost or not made.
+    @return: A sentence, or L{None} if C{reason} is not about TLS.
+    """
+    # Imported here: only a failed run needs them, and OpenSSL is slow to load.
+    from OpenSSL.SSL import Error as TLSError
+    from service_identity import VerificationError
+
+    if reason.check(VerificationError):
+        return (
+            "TLS certificate verification failed: the server's certificate "
+            "is not valid for the host name it was reached by"
+        )
+    if not reason.check(TLSError):
+        return None
+    args = getattr(reason.value, "args", ())
+    details = args[0] if args else []
+    texts = [str(item[-1]) for item in details if isinstance(item, tuple) and item[-1]]
+    if "certificate verify failed" in texts:
+        return (
+            "TLS certificate verification failed: the server's certificate is "
+            "not signed by a trusted authority (see trustRoots=), or has expired"
+        )
+    return f"TLS handshake failed: {', '.join(texts) or 'no reason given'}"
+
+
 def _explainConnectFailure(target: str, reason: Failure) -> str:
     """
     Name why a connection could not be made, in one line.
     """
+    tlsProblem = _explainTLSFailure(reason)
+    if tlsProblem is not None:
+        return f"cannot connect to {target}: {tlsProblem}"
     if reason.check(error.DNSLookupError):
         return f"cannot connect to {target}: host name does not resolve"
     if reason.check(error.ConnectionRefusedError):
@@ -247,7 +289,7 @@ class Options(usage.Options):
     Command-line options of C{welcome-client}.
     """
 
-    synopsis = "welcome-client [options]"
+    synopsis = "Usage: welcome-client [options]"
     longdesc = (
         "Connect to a welcome server, print the welcome it sends and exit 0. "
         "Exit 1, with one line on stderr, if it cannot connect, times out or "
@@ -261,7 +303,7 @@ class Options(usage.Options):
             "Server host name or address [default: this host's name, "
             "resolved as the tutorial's client does].",
         ],
-        ["port", "p", str(DEFAULT_PORT), "Server TCP port."],
+        ["port", "p", None, f"Server TCP port [default: {DEFAULT_PORT}]."],
         [
             "timeout",
             "t",
@@ -274,30 +316,52 @@ class Options(usage.Options):
             str(DEFAULT_MAX_BYTES),
             "Most bytes of welcome to accept; the rest is not read.",
         ],
+        [
+            "connect",
+            "c",
+            None,
+            "Connect as this Twisted client endpoint description says, instead "
+            "of --host/--port: tcp:host=HOST:port=PORT, "
+            "tls:host=HOST:port=PORT[:trustRoots=DIR] (the certificate and host "
+            "name are verified), unix:path=PATH.",
+        ],
     ]
+
+    def opt_version(self) -> None:
+        """
+        Display the versions of welcome-protocol and Twisted, and exit.
+        """
+        print(versionText())
+        sys.exit(EXIT_OK)
 
     def postOptions(self) -> None:
         """
         Validate every value, naming the option that is wrong.
         """
+        self._checkConnect()
+        if self["port"] is None:
+            self["port"] = str(DEFAULT_PORT)
         if self["host"] is None:
             self["host"] = thisHostName()
         if not str(self["host"]).strip():
             raise usage.UsageError("--host must not be empty")
         self["port"] = parsePort(str(self["port"]), minimum=1)
-        self["timeout"] = _positiveNumber("--timeout", self["timeout"], float)
-        self["max-bytes"] = _positiveNumber("--max-bytes", self["max-bytes"], int)
+        self["timeout"] = parsePositive("--timeout", self["timeout"], float)
+        self["max-bytes"] = parsePositive("--max-bytes", self["max-bytes"], int)
 
-
-def _positiveNumber(name: str, text: object, kind: type[float] | type[int]) -> float:
-    try:
-        value = kind(str(text))
-    except ValueError:
-        value = 0
-    if not value > 0 or value != value or value == float("inf"):
-        noun = "a whole number" if kind is int else "a number"
-        raise usage.UsageError(f"{name} must be {noun} above 0, not {text!r}")
-    return value
+    def _checkConnect(self) -> None:
+        """
+        Check C{--connect}, which replaces C{--host} and C{--port}.
+        """
+        description = self["connect"]
+        if description is None:
+            return
+        if self["host"] is not None or self["port"] is not None:
+            raise usage.UsageError("--connect cannot be combined with --host or --port")
+        try:
+            checkClientDescription(description)
+        except DescriptionError as e:
+            raise usage.UsageError(f"--connect {description!r}: {e}") from None
 
 
 def _describeTarget(host: str, port: int) -> str:
@@ -309,16 +373,27 @@ def run(
     config: Options,
     stdout: TextIO,
     stderr: TextIO,
+    endpoint: IStreamClientEndpoint | None = None,
 ) -> Deferred[int]:
     """
     Fetch the welcome described by C{config} and print it or the reason not.
 
+    @param endpoint: Where to connect; by default the C{--connect}
+        description's endpoint, or a L{HostnameEndpoint} for C{--host} and
+        C{--port} (resolving names without blocking, trying each address the
+        name has).
     @return: A L{Deferred} firing with the process's exit status.
     """
-    host: str = config["host"]
-    port: int = config["port"]
-    endpoint = HostnameEndpoint(reactor, host.encode("idna"), port)
-    target = _describeTarget(host, port)
+    if config["connect"] is not None:
+        target = config["connect"]
+        if endpoint is None:
+            endpoint = clientEndpoint(reactor, target)
+    else:
+        host: str = config["host"]
+        port: int = config["port"]
+        if endpoint is None:
+            endpoint = HostnameEndpoint(reactor, host.encode("idna"), port)
+        target = _describeTarget(host, port)
 
     def printed(welcome: bytes) -> int:
         text = welcome.decode("utf-8", "replace")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 
 from twisted.application.service import Service
 from twisted.internet.defer import CancelledError, Deferred
@@ -43,7 +44,10 @@ def explainListenFailure(description: str, reason: BaseException) -> str:
         reason.socketError, BaseException
     ):
         cause = reason.socketError
-    if isinstance(cause, OSError) and cause.errno is not None:
+    if isinstance(cause, socket.gaierror):
+        # getaddrinfo's errors are negative numbers that strerror() lacks.
+        why = f"address does not resolve ({(cause.strerror or '').lower()})"
+    elif isinstance(cause, OSError) and cause.errno is not None:
         why = os.strerror(cause.errno).lower()
         if cause.errno in (errno.EACCES, errno.EPERM):
             why += " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"

@@ -22,14 +22,16 @@ from twisted.internet.interfaces import (
     IDelayedCall,
     IReactorTime,
     ITCPTransport,
+    ITransport,
 )
-from twisted.internet.protocol import Factory, Protocol, connectionDone
+from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
 from welcome_protocol.addresses import describeAddress
 from welcome_protocol.limits import ConnectionLimits
+from welcome_protocol.message import Message
 from welcome_protocol.messageproducer import MessageProducer
 from welcome_protocol.settings import ServerSettings
 from welcome_protocol.stats import ServerStats
@@ -52,13 +54,17 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
     aborted after C{idleTimeout} seconds without a byte from the client or
     progress in writing.
 
+    A client over a connection limit gets the busy message, if any, and the
+    close instead; it is not counted as open.
+
     @ivar peer: The client's address, as the connection was admitted.
     @ivar greeted: Whether the whole welcome has been handed to the transport.
     @ivar closeAfterWelcome: Whether to close once the welcome is written.
     """
 
     factory: WelcomeFactory
-    peer: IAddress | None
+    peer: IAddress
+    refused = False
     greeted = False
     closeAfterWelcome = True
     _producer: MessageProducer | None = None
@@ -74,8 +80,21 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
         factory = self.factory
         transport = self.transport
         assert transport is not None
-        factory.clientConnected(transport.getPeer())
-        message = factory.welcome
+        # Admitted here rather than in buildProtocol: wrappers such as the
+        # PROXY header parser build a protocol they may never connect, and
+        # only here is the peer the real client behind a proxy.
+        self.peer = peer = transport.getPeer()
+        if not factory.admit(self):
+            self.refused = True
+            # At most 4096 bytes (--busy-message checks): it leaves in one
+            # send(), so a refused connection never lingers.
+            busy = factory.settings.busyMessage
+            if busy:
+                transport.write(busy)
+            transport.loseConnection()
+            return
+        factory.clientConnected(peer)
+        message = factory.welcomeFor(transport)
         self.closeAfterWelcome = not factory.settings.keepOpen
         if len(message) <= DIRECT_WRITE_LIMIT:
             transport.write(message)
@@ -164,6 +183,8 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
         """
         Stop the timer and the producer, and let the factory count the ending.
         """
+        if self.refused:
+            return
         if self.timeOut is not None:
             self.setTimeout(None)  # type: ignore[no-untyped-call]
         if self._producer is not None:
@@ -172,34 +193,17 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
         self.factory.connectionClosed(self, reason)
 
 
-class BusyProtocol(Protocol):
-    """
-    Tell a client refused by a connection limit why, then close.
-
-    The busy message is short (C{--busy-message} is limited to
-    L{DIRECT_WRITE_LIMIT} bytes), so it leaves in one send() and the
-    connection never lingers, whether or not the client reads.
-    """
-
-    def __init__(self, message: bytes) -> None:
-        self.message = message
-
-    def connectionMade(self) -> None:
-        """
-        Write the busy message and close.
-        """
-        assert self.transport is not None
-        self.transport.write(self.message)
-        self.transport.loseConnection()
-
-
-class WelcomeFactory(Factory):
+class WelcomeFactory(ServerFactory):
     """
     Build L{WelcomeProtocol}s that all send the same, pre-encoded welcome.
 
     @ivar settings: The validated configuration of the service.
-    @ivar welcome: The bytes written to every client, encoded once here.
-    @ivar clock: Times idle connections and the rate-limited logs.
+    @ivar welcome: The bytes written to every client, encoded once here,
+        unless the message has placeholders.
+    @ivar template: The message with placeholders, filled in for each
+        client, or L{None}.
+    @ivar clock: Tells the time for C{{time}}, and times idle connections
+        and the rate-limited logs.
     @ivar stats: The counters of the stats line.
     @ivar limits: Admits or refuses new connections.
     @ivar openProtocols: The protocols of the connections now open.
@@ -227,7 +231,8 @@ class WelcomeFactory(Factory):
             clock = cast(IReactorTime, reactor)
         self.settings = settings
         self.welcome: bytes = settings.message
-        self.clock = clock
+        self.template: Message | None = settings.template
+        self.clock: IReactorTime = clock
         self.stats = ServerStats(clock.seconds()) if stats is None else stats
         self.limits = ConnectionLimits(
             settings.maxConnections, settings.maxPerIP, self.stats, clock
@@ -235,22 +240,41 @@ class WelcomeFactory(Factory):
         self.openProtocols: set[WelcomeProtocol] = set()
         self._allClosed: list[Deferred[None]] = []
 
-    def buildProtocol(self, addr: IAddress | None) -> Protocol | None:
+    def admit(self, protocol: WelcomeProtocol) -> bool:
         """
-        Admit the client within the limits, or refuse it.
+        Count a new connection in, if the limits allow it.
 
-        @return: A L{WelcomeProtocol}; for a refused client a
-            L{BusyProtocol} if there is a busy message, else L{None}, which
-            makes Twisted close the connection at once.
+        @param protocol: The connection's protocol, its C{peer} set.
+        @return: Whether it is admitted; if so, L{connectionClosed} must
+            follow when it closes.
         """
-        if self.limits.admit(addr) is not None:
-            busy = self.settings.busyMessage
-            return BusyProtocol(busy) if busy else None
-        protocol = WelcomeProtocol()
-        protocol.factory = self
-        protocol.peer = addr
+        if self.limits.admit(protocol.peer) is not None:
+            return False
         self.openProtocols.add(protocol)
-        return protocol
+        return True
+
+    def welcomeFor(self, transport: ITransport) -> bytes:
+        """
+        The bytes to write to the client on C{transport}.
+
+        @return: The pre-encoded welcome, or the template filled in with the
+            connection's addresses and the time.
+        """
+        template = self.template
+        if template is None:
+            return self.welcome
+        return template.render(
+            transport.getPeer(), transport.getHost(), self.clock.seconds()
+        )
+
+    def setMessage(self, message: Message) -> None:
+        """
+        Send C{message} to every client from now on (after a reload).
+        """
+        if message.constant is None:
+            self.template = message
+        else:
+            self.welcome, self.template = message.constant, None
 
     def clientConnected(self, peer: IAddress) -> None:
         """

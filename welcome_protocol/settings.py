@@ -8,6 +8,7 @@ from __future__ import annotations
 from attrs import field, frozen
 
 from welcome_protocol.backlog import defaultBacklog
+from welcome_protocol.message import Message
 
 DEFAULT_PORT = 12000
 DEFAULT_MESSAGE = "Welcome!"
@@ -23,6 +24,12 @@ class ServerSettings:
 
     @ivar message: The welcome exactly as it goes on the wire.
     @ivar logConnections: Whether each client is recorded in the log.
+    @ivar listen: The endpoint descriptions to listen on, as written.
+    @ivar template: The message when it has placeholders to fill in per
+        connection (then C{message} is unused), else L{None}.
+    @ivar messageFile: The file the message came from, re-read on SIGHUP,
+        or L{None}.
+    @ivar encoding: The message's text encoding.
     @ivar keepOpen: Whether a connection stays open after the welcome until
         the client closes it (or is idle for C{idleTimeout}).
     @ivar idleTimeout: Seconds a connection may stay silent (no byte from
@@ -41,6 +48,10 @@ class ServerSettings:
 
     message: bytes = DEFAULT_MESSAGE.encode("utf-8")
     logConnections: bool = True
+    listen: tuple[str, ...] = (f"tcp:{DEFAULT_PORT}",)
+    template: Message | None = None
+    messageFile: str | None = None
+    encoding: str = "utf-8"
     keepOpen: bool = False
     idleTimeout: float | None = DEFAULT_IDLE_TIMEOUT
     backlog: int = field(factory=defaultBacklog)

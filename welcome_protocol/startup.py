@@ -10,7 +10,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 from twisted.application.service import MultiService
-from twisted.internet.interfaces import IReactorPluggableNameResolver
+from twisted.internet.interfaces import IHostnameResolver
 from twisted.logger import Logger
 
 from welcome_protocol.hostinfo import resolveHostAddresses, thisHostName
@@ -69,10 +69,10 @@ class WelcomeService(MultiService):
     _log = Logger()
 
     def __init__(
-        self, reactor: IReactorPluggableNameResolver, program: str = "twistd welcome"
+        self, resolver: IHostnameResolver, program: str = "twistd welcome"
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self._reactor = reactor
+        self._resolver = resolver
         self._program = program
 
     def privilegedStartService(self) -> None:
@@ -94,7 +94,7 @@ class WelcomeService(MultiService):
         except ListenFailed as failed:
             self._abort(failed)
         hostname = thisHostName()
-        resolveHostAddresses(self._reactor.nameResolver, hostname).addCallback(
+        resolveHostAddresses(self._resolver, hostname).addCallback(
             self._reportHost, hostname
         )
 

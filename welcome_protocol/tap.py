@@ -5,30 +5,54 @@ The C{twistd welcome} command: its options and the service they describe.
 
 from __future__ import annotations
 
-import math
 import os
 import sys
+from collections.abc import Callable
 from typing import cast
 
-from attrs import evolve
 from twisted.application.service import IService
-from twisted.internet.endpoints import TCP4ServerEndpoint
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IReactorFromThreads,
     IReactorPluggableNameResolver,
     IReactorTCP,
+    IReactorThreads,
     IReactorTime,
 )
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
 from twisted.python import usage
 
-from welcome_protocol.backlog import defaultBacklog
+from welcome_protocol.backlog import defaultBacklog, withBacklog
+from welcome_protocol.commandline import (
+    parseCount,
+    parsePort,
+    parseSeconds,
+    versionText,
+)
+from welcome_protocol.descriptions import (
+    DescriptionError,
+    checkServerDescription,
+    serverEndpoint,
+)
 from welcome_protocol.fdexhaustion import PausingAcceptEndpoint
+from welcome_protocol.hangup import HangupService
 from welcome_protocol.listening import ListeningService
+from welcome_protocol.message import (
+    Message,
+    MessageError,
+    checkEncoding,
+    decodeMessage,
+    parseMessage,
+    readMessageFile,
+)
+from welcome_protocol.reloading import MessageReloader
 from welcome_protocol.rlimits import FileLimitService
 from welcome_protocol.server import DIRECT_WRITE_LIMIT, WelcomeFactory
 from welcome_protocol.settings import (
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MESSAGE,
     DEFAULT_PORT,
     DEFAULT_SHUTDOWN_TIMEOUT,
     ServerSettings,
@@ -37,77 +61,18 @@ from welcome_protocol.shutdown import GracefulShutdown
 from welcome_protocol.startup import WelcomeService
 from welcome_protocol.stats import ServerStats, StatsReporter
 
-# A hook for the tests of long welcomes until the --message-file option of
-# issue 3 is merged: the name of a file whose bytes are the welcome.
-TEST_MESSAGE_FILE_ENV = "WELCOME_PROTOCOL_TEST_MESSAGE_FILE"
-
 
 class _ServiceReactor(
-    IReactorTCP, IReactorPluggableNameResolver, IReactorTime, IReactorFromThreads
+    IReactorTCP,
+    IReactorPluggableNameResolver,
+    IReactorTime,
+    IReactorThreads,
+    IReactorFromThreads,
 ):
     """
     What the service needs of a reactor: to listen, to resolve names, to
-    time connections, and to be reached from a signal handler.
+    tell the time, and threads to re-read the message file in.
     """
-
-
-def parsePort(text: str, minimum: int = 0) -> int:
-    """
-    Read a TCP port number the way the C{--port} options accept it.
-
-    @param text: What the user wrote.
-    @param minimum: The lowest port allowed: 0 for a server (the kernel
-        picks a free port), 1 for a client.
-    @return: The port.
-    @raise usage.UsageError: For anything else, naming the bad value.
-    """
-    digits = text.strip()
-    port = int(digits) if digits.isascii() and digits.isdigit() else -1
-    if not minimum <= port <= 65535:
-        raise usage.UsageError(
-            f"--port must be an integer from {minimum} to 65535, not {text!r}"
-        )
-    return port
-
-
-def parseCount(option: str, text: str, minimum: int, maximum: int) -> int:
-    """
-    Read a whole number of things, such as C{--max-connections}.
-
-    @param option: The option's name, for the message.
-    @param text: What the user wrote.
-    @param minimum: The smallest value allowed.
-    @param maximum: The largest value allowed.
-    @return: The number.
-    @raise usage.UsageError: Naming the option and the bad value.
-    """
-    digits = text.strip()
-    value = int(digits) if digits.isascii() and digits.isdigit() else -1
-    if not minimum <= value <= maximum:
-        raise usage.UsageError(
-            f"--{option} must be an integer from {minimum} to {maximum}, not {text!r}"
-        )
-    return value
-
-
-def parseSeconds(option: str, text: str) -> float:
-    """
-    Read a duration in seconds, such as C{--idle-timeout 2.5}.
-
-    @param option: The option's name, for the message.
-    @param text: What the user wrote.
-    @return: The seconds, a finite number of at least 0.
-    @raise usage.UsageError: Naming the option and the bad value.
-    """
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (math.isfinite(value) and value >= 0):
-        raise usage.UsageError(
-            f"--{option} must be a number of seconds, 0 or more, not {text!r}"
-        )
-    return value
 
 
 class Options(usage.Options):
@@ -118,18 +83,61 @@ class Options(usage.Options):
     and C{self["port"]} the port as an integer.
     """
 
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self["listen"] = []
+
+    def opt_listen(self, description: str) -> None:
+        """
+        Listen on this Twisted server endpoint description (repeatable).
+        """
+        self["listen"].append(description)
+
+    opt_l = opt_listen
+
     synopsis = "[options]"
     longdesc = (
         "Greet every client that connects: write the welcome message, then "
         "close the connection. Anything a client sends is discarded. Each "
         "connection is logged with the client's address and port."
     )
+    longdesc += (
+        " Endpoint descriptions for --listen, for example: "
+        "tcp:12000:interface=127.0.0.1, tcp6:12000:interface=\\:\\:1, "
+        "unix:/run/welcome.sock, ssl:12443:privateKey=key.pem:certKey=cert.pem, "
+        "systemd:domain=INET:index=0, haproxy:tcp:12000 (clients behind a proxy "
+        "sending the PROXY protocol, such as HAProxy with send-proxy). "
+        "On SIGHUP, the message file is read again."
+    )
     optParameters = [
         [
             "port",
             "p",
-            str(DEFAULT_PORT),
-            "TCP port to listen on, on all IPv4 interfaces (0 picks a free port).",
+            None,
+            "TCP port to listen on, on all IPv4 interfaces (0 picks a free port), "
+            f"when there is no --listen [default: {DEFAULT_PORT}].",
+        ],
+        [
+            "message",
+            "m",
+            None,
+            "The welcome, sent exactly as given, with placeholders {peer_host}, "
+            "{peer_port}, {server_host}, {server_port}, {hostname}, {time} "
+            f"(UTC, ISO 8601); {{{{ and }}}} are literal braces "
+            f"[default: {DEFAULT_MESSAGE}].",
+        ],
+        [
+            "message-file",
+            None,
+            None,
+            "Read the welcome (with the same placeholders) from this file, "
+            "again on SIGHUP.",
+        ],
+        [
+            "encoding",
+            None,
+            "utf-8",
+            "Text encoding of the message and its file.",
         ],
         [
             "idle-timeout",
@@ -184,11 +192,34 @@ class Options(usage.Options):
 
     settings: ServerSettings
 
+    def opt_version(self) -> None:
+        """
+        Display the versions of welcome-protocol and Twisted, and exit.
+        """
+        print(versionText())
+        sys.exit(0)
+
     def postOptions(self) -> None:
         """
         Validate every option once and freeze the result into C{settings}.
         """
-        self["port"] = parsePort(str(self["port"]))
+        port = self["port"]
+        self["port"] = parsePort(str(DEFAULT_PORT if port is None else port))
+        listen = tuple(self["listen"])
+        if listen and port is not None:
+            raise usage.UsageError(
+                "--port and --listen cannot be combined; "
+                f"write --listen tcp:{port} instead"
+            )
+        for description in listen:
+            try:
+                checkServerDescription(description)
+            except DescriptionError as e:
+                raise usage.UsageError(f"--listen {description!r}: {e}") from None
+        try:
+            message = self._loadMessage()
+        except MessageError as e:
+            raise usage.UsageError(str(e)) from None
         idleTimeout = parseSeconds("idle-timeout", str(self["idle-timeout"]))
         busyMessage = (self["busy-message"] or "").encode("utf-8")
         if len(busyMessage) > DIRECT_WRITE_LIMIT:
@@ -199,6 +230,11 @@ class Options(usage.Options):
         maxPerIP = self["max-per-ip"]
         backlog = self["backlog"]
         self.settings = ServerSettings(
+            message=message.constant or b"",
+            template=None if message.constant is not None else message,
+            listen=listen or (f"tcp:{self['port']}",),
+            messageFile=self["message-file"],
+            encoding=self["encoding"],
             keepOpen=bool(self["keep-open"]),
             idleTimeout=idleTimeout or None,
             backlog=defaultBacklog()
@@ -215,10 +251,27 @@ class Options(usage.Options):
                 "shutdown-timeout", str(self["shutdown-timeout"])
             ),
         )
-        testMessageFile = os.environ.get(TEST_MESSAGE_FILE_ENV)
-        if testMessageFile:
-            with open(testMessageFile, "rb") as f:
-                self.settings = evolve(self.settings, message=f.read())
+
+    def _loadMessage(self) -> Message:
+        """
+        Load the message from C{--message} or C{--message-file}.
+
+        @raise usage.UsageError: If both are given.
+        @raise MessageError: If the message cannot be used.
+        """
+        encoding = checkEncoding(str(self["encoding"]))
+        text, path = self["message"], self["message-file"]
+        if text is not None and path is not None:
+            raise usage.UsageError("--message and --message-file cannot be combined")
+        if path is not None:
+            return readMessageFile(path, encoding)
+        if text is None:
+            return parseMessage(DEFAULT_MESSAGE, encoding, "--message")
+        if any("\udc80" <= c <= "\udcff" for c in text):
+            # Argument bytes the locale could not decode reach us as
+            # surrogates: take the bytes the user typed, in --encoding.
+            return decodeMessage(os.fsencode(text), encoding, "--message")
+        return parseMessage(text, encoding, "--message")
 
 
 def _programName() -> str:
@@ -233,7 +286,8 @@ def makeService(config: Options, reactor: _ServiceReactor | None = None) -> ISer
     Build the welcome service described by parsed C{config}.
 
     @param config: Parsed L{Options}.
-    @param reactor: The reactor to listen with; the global one by default.
+    @param reactor: The reactor to listen with (and to resolve this host's
+        name with); the global one by default.
     @return: A service that listens when started and explains in one line
         if it cannot.
     """
@@ -242,12 +296,11 @@ def makeService(config: Options, reactor: _ServiceReactor | None = None) -> ISer
 
         reactor = cast(_ServiceReactor, globalReactor)
     assert reactor is not None
-    settings = config.settings
+    settings: ServerSettings = config.settings
     stats = ServerStats(reactor.seconds())
     factory = WelcomeFactory(settings, clock=reactor, stats=stats)
-    port: int = config["port"]
-    parent = WelcomeService(reactor, program=f"{_programName()} welcome")
-    # Children stop in reverse order: the listener first, then the greetings
+    parent = WelcomeService(reactor.nameResolver, program=f"{_programName()} welcome")
+    # Children stop in reverse order: the listeners first, then the greetings
     # in flight drain, and the stats line comes once they have.
     for child in [
         FileLimitService(settings.maxConnections),
@@ -257,9 +310,38 @@ def makeService(config: Options, reactor: _ServiceReactor | None = None) -> ISer
         GracefulShutdown(factory, reactor, settings.shutdownTimeout),
     ]:
         child.setServiceParent(parent)
-    endpoint = PausingAcceptEndpoint(
-        TCP4ServerEndpoint(reactor, port, backlog=settings.backlog), reactor, stats
-    )
-    listener = ListeningService(f"tcp:{port}", endpoint, factory)
-    listener.setServiceParent(parent)  # type: ignore[no-untyped-call]
+    for description in settings.listen:
+        endpoint = PausingAcceptEndpoint(
+            serverEndpoint(reactor, withBacklog(description, settings.backlog)),
+            reactor,
+            stats,
+        )
+        listener = ListeningService(description, endpoint, factory)
+        listener.setServiceParent(parent)  # type: ignore[no-untyped-call]
+    hangup = HangupService(reactor, _onHangup(reactor, settings, factory))
+    hangup.setServiceParent(parent)  # type: ignore[no-untyped-call]
     return parent
+
+
+_log = Logger()
+
+
+def _onHangup(
+    reactor: _ServiceReactor, settings: ServerSettings, factory: WelcomeFactory
+) -> Callable[[], None]:
+    """
+    What SIGHUP does: re-read the message file in a thread, if there is one.
+    """
+    path, encoding = settings.messageFile, settings.encoding
+    if path is None:
+
+        def nothingToReload() -> None:
+            _log.info("Received SIGHUP; no --message-file to re-read")
+
+        return nothingToReload
+
+    def load() -> Deferred[Message]:
+        pool = reactor.getThreadPool()
+        return deferToThreadPool(reactor, pool, readMessageFile, path, encoding)
+
+    return MessageReloader(f"message file {path}", load, factory.setMessage).reload

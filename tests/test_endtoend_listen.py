@@ -1,0 +1,332 @@
+"""
+End-to-end tests of where the installed C{twistd welcome} listens, with the
+real peers: C{openssl s_client}, C{systemd-socket-activate}, C{haproxy}, and
+the installed C{welcome-client}.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+from twisted.trial.unittest import TestCase
+
+from tests.certificates import makeCertificate
+from tests.support import (
+    ServerProcess,
+    freePort,
+    readAll,
+    runClient,
+    waitConnectable,
+)
+
+CONTRIB = Path(__file__).resolve().parent.parent / "contrib"
+
+
+def requireCommand(name: str) -> str:
+    """
+    @return: The path of command C{name}.
+    @raise AssertionError: If it is missing; C{.ci/run} installs it, so a
+        missing peer fails the test rather than skipping it.
+    """
+    path = shutil.which(name)
+    if path is None:
+        raise AssertionError(f"{name} is not installed; .ci/run installs it")
+    return path
+
+
+class EndToEndCase(TestCase):
+    """
+    Start installed servers and clean them up.
+    """
+
+    def startServer(self, *args: str, launcher: tuple[str, ...] = ()) -> ServerProcess:
+        """
+        Start C{twistd -n welcome ARGS}; kill it after the test.
+        """
+        server = ServerProcess(args, launcher=launcher)
+        self.addCleanup(server.kill)
+        return server
+
+    def scratch(self) -> Path:
+        """
+        @return: A new directory, removed after the test.
+        """
+        path = Path(tempfile.mkdtemp(prefix="welcome-test-"))
+        self.addCleanup(shutil.rmtree, path, True)
+        return path
+
+
+class TLSTests(EndToEndCase):
+    """
+    C{--listen ssl:...} serves the welcome over TLS to real TLS clients.
+    """
+
+    def setUp(self) -> None:
+        """
+        Make a certificate for localhost and 127.0.0.1, a trust-roots
+        directory holding it, and a server that uses it.
+        """
+        base = self.scratch()
+        self.cert, key = makeCertificate(base / "server")
+        self.roots = base / "roots"
+        self.roots.mkdir()
+        shutil.copy(self.cert, self.roots / "ca.pem")
+        self.server = self.startServer(
+            "--listen",
+            f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={self.cert}",
+            "--message",
+            "Secret welcome\n",
+        )
+        self.port = self.server.tcpPort()
+
+    def test_opensslClient(self) -> None:
+        """
+        C{openssl s_client}, verifying the certificate chain, the host name
+        and the address, reads exactly the welcome.
+        """
+        result = subprocess.run(
+            [
+                requireCommand("openssl"),
+                "s_client",
+                "-connect",
+                f"127.0.0.1:{self.port}",
+                "-servername",
+                "localhost",
+                "-CAfile",
+                str(self.cert),
+                "-verify_return_error",
+                "-verify_hostname",
+                "localhost",
+                "-verify_ip",
+                "127.0.0.1",
+                "-quiet",
+            ],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=30,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, b"Secret welcome\n")
+
+    def test_welcomeClient(self) -> None:
+        """
+        C{welcome-client --connect tls:...} verifies the server and prints
+        the welcome.
+        """
+        result = runClient(
+            [
+                "--connect",
+                f"tls:host=localhost:port={self.port}:trustRoots={self.roots}",
+            ]
+        )
+        self.assertEqual((result.stdout, result.stderr), ("Secret welcome\n", ""))
+        self.assertEqual(result.returncode, 0)
+
+    def test_welcomeClientUntrusted(self) -> None:
+        """
+        Without the certificate among its trust roots, C{welcome-client}
+        refuses the server: one line, exit 1.
+        """
+        description = f"tls:host=localhost:port={self.port}"
+        result = runClient(["--connect", description])
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stdout, "")
+        self.assertEqual(
+            result.stderr,
+            f"welcome-client: cannot connect to {description}: TLS certificate "
+            "verification failed: the server's certificate is not signed by a "
+            "trusted authority (see trustRoots=), or has expired\n",
+        )
+
+
+class SystemdSocketActivationTests(EndToEndCase):
+    """
+    Started by C{systemd-socket-activate} as C{contrib/systemd} describes, the
+    server adopts the socket systemd opened.
+    """
+
+    def unitCommand(self) -> list[str]:
+        """
+        @return: The arguments of C{twistd welcome} in C{welcome.service}'s
+            C{ExecStart}, after the plugin name.
+        """
+        service = (CONTRIB / "systemd" / "welcome.service").read_text()
+        found = re.search(r"^ExecStart=(.*)$", service, re.MULTILINE)
+        assert found is not None
+        command = shlex.split(found.group(1))
+        self.assertEqual(command[0], "twistd")
+        self.assertIn("--nodaemon", command)
+        return command[command.index("welcome") + 1 :]
+
+    def test_socketActivation(self) -> None:
+        """
+        The first client's connection starts the server, which greets it
+        and every later client on the socket systemd made.
+        """
+        socketUnit = (CONTRIB / "systemd" / "welcome.socket").read_text()
+        # The unit listens on all IPv4 addresses; the test only on loopback.
+        self.assertIn("\nListenStream=0.0.0.0:12000\n", socketUnit)
+        name = re.search(r"^FileDescriptorName=(.*)$", socketUnit, re.MULTILINE)
+        assert name is not None
+        port = freePort()
+        server = self.startServer(
+            *self.unitCommand(),
+            launcher=(
+                requireCommand("systemd-socket-activate"),
+                f"--listen=127.0.0.1:{port}",
+                f"--fdname={name.group(1)}",
+                "--setenv=PYTHONUNBUFFERED=1",
+            ),
+        )
+        server.waitForLine(rf"Listening on 127\.0\.0\.1:{port} as 3\.")
+        first = runClient(["--host", "127.0.0.1", "--port", str(port)])
+        self.assertEqual((first.stdout, first.stderr), ("Welcome!\n", ""))
+        server.waitForLine(
+            rf"Listening on 127\.0\.0\.1:{port} \(systemd:domain=INET:index=0\)"
+        )
+        second = runClient(["--connect", f"tcp:host=127.0.0.1:port={port}"])
+        self.assertEqual(second.stdout, "Welcome!\n")
+        server.waitForLine(r"Welcomed 127\.0\.0\.1:\d+")
+
+    def test_withoutSystemd(self) -> None:
+        """
+        Run by hand, with no socket from systemd, the server says so in its
+        usage error.
+        """
+        server = self.startServer(*self.unitCommand())
+        self.assertEqual(server.wait(), 1)
+        self.assertRegex(
+            server.output[-1],
+            r"^\S*twistd --nodaemon: --listen 'systemd:domain=INET:index=0': "
+            r"systemd passed no socket at that index$",
+        )
+
+
+class HAProxyTests(EndToEndCase):
+    """
+    Behind a real HAProxy sending the PROXY protocol, the greeting and the
+    log name the client, not HAProxy.
+    """
+
+    def test_greetingNamesClient(self) -> None:
+        """
+        A client connecting through HAProxy (with C{contrib/haproxy}'s
+        configuration) is told its own address and port.
+        """
+        server = self.startServer(
+            "--listen",
+            "haproxy:tcp:0:interface=127.0.0.1",
+            "--message",
+            "You are {peer_host} port {peer_port}\n",
+        )
+        backend = server.tcpPort()
+        frontend = freePort()
+        env = dict(
+            os.environ,
+            WELCOME_FRONTEND=f"127.0.0.1:{frontend}",
+            WELCOME_BACKEND=f"127.0.0.1:{backend}",
+        )
+        haproxy = subprocess.Popen(
+            [
+                requireCommand("haproxy"),
+                "-db",
+                "-f",
+                str(CONTRIB / "haproxy" / "welcome.cfg"),
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.addCleanup(haproxy.wait, 10)
+        self.addCleanup(haproxy.terminate)
+        waitConnectable("127.0.0.1", frontend)
+        with socket.create_connection(("127.0.0.1", frontend)) as client:
+            clientPort = client.getsockname()[1]
+            greeting = readAll(client)
+        self.assertEqual(greeting, f"You are 127.0.0.1 port {clientPort}\n".encode())
+        server.waitForLine(rf"Welcomed 127\.0\.0\.1:{clientPort}$")
+        result = runClient(["--connect", f"tcp:host=127.0.0.1:port={frontend}"])
+        self.assertRegex(result.stdout, r"^You are 127\.0\.0\.1 port \d+\n$")
+
+
+class ListenAnywhereTests(EndToEndCase):
+    """
+    IPv6, UNIX sockets, several listeners, and bad descriptions.
+    """
+
+    def test_ipv6(self) -> None:
+        """
+        A server on C{::1} greets an IPv6 client and logs its address.
+        """
+        server = self.startServer(
+            "--listen", r"tcp6:0:interface=\:\:1", "--message", "[{peer_host}]\n"
+        )
+        address = server.waitListening()[0]
+        self.assertRegex(address, r"^\[::1\]:\d+$")
+        port = int(address.rsplit(":", 1)[1])
+        result = runClient(["--connect", rf"tcp:host=\:\:1:port={port}"])
+        self.assertEqual(result.stdout, "[::1]\n")
+        server.waitForLine(r"Welcomed \[::1\]:\d+")
+
+    def test_unixSocketAndTCPAtOnce(self) -> None:
+        """
+        One server listens on a UNIX socket and TCP at once and greets on
+        both.
+        """
+        path = self.scratch() / "welcome.sock"
+        server = self.startServer(
+            "--listen", "tcp:0:interface=127.0.0.1", "--listen", f"unix:{path}"
+        )
+        tcp, unix = server.waitListening(2)
+        self.assertEqual(unix, f"unix:{path}")
+        port = int(tcp.rsplit(":", 1)[1])
+        viaTCP = runClient(["--connect", f"tcp:host=127.0.0.1:port={port}"])
+        viaUNIX = runClient(["--connect", f"unix:path={path}"])
+        self.assertEqual((viaTCP.stdout, viaUNIX.stdout), ("Welcome!\n", "Welcome!\n"))
+
+    def test_badDescription(self) -> None:
+        """
+        A bad description is a usage error naming it (exit 1, twistd's).
+        """
+        server = self.startServer("--listen", "tcp:0", "--listen", "tcp:zero")
+        self.assertEqual(server.wait(), 1)
+        self.assertRegex(
+            server.output[-1],
+            r"^\S*twistd --nodaemon: --listen 'tcp:zero': "
+            r"'zero' is not a whole number$",
+        )
+        self.assertNotIn("Traceback", "\n".join(server.output))
+
+    def test_unixSocketInMissingDirectory(self) -> None:
+        """
+        A UNIX socket that cannot be made ends the server with one line.
+        """
+        path = self.scratch() / "missing" / "welcome.sock"
+        server = self.startServer("--listen", f"unix:{path}")
+        self.assertEqual(server.wait(), 1)
+        self.assertIn(
+            f"twistd welcome: cannot listen on unix:{path}: no such file or directory",
+            server.output,
+        )
+        self.assertNotIn("Traceback", "\n".join(server.output))
+
+    def test_missingKeyFile(self) -> None:
+        """
+        An C{ssl:} listener whose key is missing is a usage error naming it.
+        """
+        key = self.scratch() / "missing.pem"
+        server = self.startServer("--listen", f"ssl:0:privateKey={key}:certKey={key}")
+        self.assertEqual(server.wait(), 1)
+        self.assertTrue(
+            server.output[-1].endswith(f": {key}: no such file or directory"),
+            server.output[-1],
+        )
+        self.assertNotIn("Traceback", "\n".join(server.output))

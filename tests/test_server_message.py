@@ -1,0 +1,90 @@
+"""
+Tests for how L{welcome_protocol.server} sends the message: pre-encoded, or
+filled in per connection, and replaced on reload.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import TestCase
+
+from welcome_protocol.message import Message, parseMessage
+from welcome_protocol.server import WelcomeFactory
+from welcome_protocol.settings import ServerSettings
+
+PEER = IPv4Address("TCP", "192.0.2.7", 40000)
+HOST = IPv4Address("TCP", "127.0.0.1", 12000)
+
+
+def greet(factory: WelcomeFactory) -> StringTransport:
+    """
+    Connect a protocol from C{factory} to a string transport.
+
+    @return: The transport, holding what the protocol wrote.
+    """
+    protocol = factory.buildProtocol(PEER)
+    assert protocol is not None
+    transport = StringTransport(hostAddress=HOST, peerAddress=PEER)
+    protocol.makeConnection(transport)
+    return transport
+
+
+class TemplatedWelcomeTests(TestCase):
+    """
+    L{WelcomeFactory} fills in templates per connection.
+    """
+
+    def test_constantMessage(self) -> None:
+        """
+        Without a template, the pre-encoded message is written and the
+        connection closed.
+        """
+        factory = WelcomeFactory(ServerSettings(message=b"Hi\n", logConnections=False))
+        transport = greet(factory)
+        self.assertEqual(transport.value(), b"Hi\n")
+        self.assertTrue(transport.disconnecting)
+
+    def test_template(self) -> None:
+        """
+        A template is filled in with this connection's addresses and the
+        clock's time.
+        """
+        template = parseMessage(
+            "{peer_host}:{peer_port} -> {server_host}:{server_port} at {time}\n",
+            "utf-8",
+            "--message",
+        )
+        clock = Clock()
+        clock.advance(86400)
+        factory = WelcomeFactory(
+            ServerSettings(template=template, logConnections=False), clock=clock
+        )
+        transport = greet(factory)
+        self.assertEqual(
+            transport.value(),
+            b"192.0.2.7:40000 -> 127.0.0.1:12000 at 1970-01-02T00:00:00Z\n",
+        )
+        self.assertTrue(transport.disconnecting)
+
+    def test_setMessage(self) -> None:
+        """
+        L{WelcomeFactory.setMessage} switches between templates and constant
+        messages for the connections that follow.
+        """
+        factory = WelcomeFactory(ServerSettings(logConnections=False), clock=Clock())
+        factory.setMessage(parseMessage("to {peer_host}", "utf-8", "m"))
+        self.assertEqual(greet(factory).value(), b"to 192.0.2.7")
+        factory.setMessage(Message(b"plain"))
+        self.assertEqual(greet(factory).value(), b"plain")
+        self.assertIsNone(factory.template)
+
+    def test_emptyMessage(self) -> None:
+        """
+        An empty message writes nothing and closes the connection.
+        """
+        factory = WelcomeFactory(ServerSettings(message=b"", logConnections=False))
+        transport = greet(factory)
+        self.assertEqual(transport.value(), b"")
+        self.assertTrue(transport.disconnecting)

@@ -1,0 +1,297 @@
+"""
+Tests for the listening and message options of L{welcome_protocol.tap}
+(C{--listen}, C{--message}, C{--message-file}, C{--encoding}) and the
+service L{makeService} builds from them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.application.service import MultiService
+from twisted.internet.testing import MemoryReactorClock
+from twisted.python import usage
+from twisted.trial.unittest import TestCase
+
+from tests.support import temporaryPath
+from welcome_protocol.hangup import HangupService
+from welcome_protocol.listening import ListeningService
+from welcome_protocol.proxyheader import HeaderFirstWrappingFactory
+from welcome_protocol.server import WelcomeFactory
+from welcome_protocol.settings import ServerSettings
+from welcome_protocol.tap import Options, makeService
+
+
+def parse(*args: str) -> Options:
+    """
+    Parse C{args} as C{twistd welcome} would.
+    """
+    config = Options()
+    config.parseOptions(list(args))
+    return config
+
+
+class ListenOptionTests(TestCase):
+    """
+    C{--listen} is repeatable, checked at once, and replaces C{--port}.
+    """
+
+    def test_defaultIsPort12000(self) -> None:
+        """
+        Without options, the service listens on TCP port 12000.
+        """
+        config = parse()
+        self.assertEqual(config.settings.listen, ("tcp:12000",))
+        self.assertEqual(config["port"], 12000)
+
+    def test_portWithoutListen(self) -> None:
+        """
+        C{--port} alone listens on that TCP port, as before.
+        """
+        self.assertEqual(parse("--port", "0").settings.listen, ("tcp:0",))
+
+    def test_listenRepeated(self) -> None:
+        """
+        Each C{--listen} (or C{-l}) is kept, in order, exactly as written.
+        """
+        config = parse("--listen", r"tcp6:0:interface=\:\:1", "-l", "unix:/run/w.sock")
+        self.assertEqual(
+            config.settings.listen, (r"tcp6:0:interface=\:\:1", "unix:/run/w.sock")
+        )
+
+    def test_listenAndPortConflict(self) -> None:
+        """
+        C{--port} with C{--listen} is a usage error saying what to write.
+        """
+        e = self.assertRaises(
+            usage.UsageError, parse, "--port", "1", "--listen", "tcp:2"
+        )
+        self.assertEqual(
+            str(e),
+            "--port and --listen cannot be combined; write --listen tcp:1 instead",
+        )
+
+    def test_badDescription(self) -> None:
+        """
+        A bad description is a usage error naming it and why.
+        """
+        e = self.assertRaises(
+            usage.UsageError, parse, "--listen", "tcp:0", "--listen", "tpc:0"
+        )
+        self.assertEqual(str(e), "--listen 'tpc:0': unknown endpoint type 'tpc'")
+
+    @settings(deadline=None)  # the first parse scans Twisted's plugins
+    @given(
+        st.lists(
+            st.one_of(
+                st.integers(0, 65535).map(lambda p: f"tcp:{p}:interface=127.0.0.1"),
+                st.integers(0, 65535).map(lambda p: rf"tcp6:{p}:interface=\:\:1"),
+                st.from_regex(r"\A/[a-z0-9_.-]{1,20}\Z").map(lambda p: f"unix:{p}"),
+                st.integers(0, 65535).map(lambda p: f"haproxy:tcp:{p}"),
+            ),
+            min_size=1,
+            max_size=5,
+        )
+    )
+    def test_anyValidDescriptions(self, descriptions: list[str]) -> None:
+        """
+        Any list of valid descriptions is accepted and kept as written.
+        """
+        args = [arg for d in descriptions for arg in ("--listen", d)]
+        self.assertEqual(parse(*args).settings.listen, tuple(descriptions))
+
+    @settings(deadline=None)  # the first parse scans Twisted's plugins
+    @given(st.text(min_size=1, max_size=30))
+    def test_anyTextAcceptedOrNamed(self, description: str) -> None:
+        """
+        Any text is either accepted or refused with a usage error that
+        starts by naming it; nothing else escapes.
+        """
+        try:
+            parse("--listen", description)
+        except usage.UsageError as e:
+            self.assertTrue(str(e).startswith(f"--listen {description!r}: "), str(e))
+
+
+class MessageOptionTests(TestCase):
+    """
+    C{--message}, C{--message-file} and C{--encoding}.
+    """
+
+    def test_defaultMessage(self) -> None:
+        """
+        The default message is C{Welcome!}, without a newline.
+        """
+        settings = parse().settings
+        self.assertEqual((settings.message, settings.template), (b"Welcome!", None))
+
+    def test_messageExactly(self) -> None:
+        """
+        C{--message} is sent exactly as given.
+        """
+        settings = parse("--message", "Hello\r\n").settings
+        self.assertEqual(settings.message, b"Hello\r\n")
+        self.assertIsNone(settings.template)
+
+    def test_messageTemplate(self) -> None:
+        """
+        A message with placeholders becomes a template.
+        """
+        settings = parse("--message", "Hello {peer_host}").settings
+        assert settings.template is not None
+        self.assertEqual(settings.template.placeholders, {"peer_host"})
+
+    def test_unknownPlaceholder(self) -> None:
+        """
+        An unknown placeholder is a usage error at start.
+        """
+        e = self.assertRaises(usage.UsageError, parse, "--message", "{peer}")
+        self.assertTrue(str(e).startswith("--message: unknown placeholder {peer};"))
+
+    def test_messageFile(self) -> None:
+        """
+        C{--message-file} is read once, as bytes, and remembered for SIGHUP.
+        """
+        path = Path(temporaryPath(self))
+        path.write_bytes(b"From a file\n")
+        settings = parse("--message-file", str(path)).settings
+        self.assertEqual(settings.message, b"From a file\n")
+        self.assertEqual(settings.messageFile, str(path))
+
+    def test_missingFile(self) -> None:
+        """
+        A missing file is a usage error naming it.
+        """
+        path = temporaryPath(self)
+        e = self.assertRaises(usage.UsageError, parse, "--message-file", path)
+        self.assertEqual(
+            str(e), f"cannot read message file {path}: no such file or directory"
+        )
+
+    def test_bothMessages(self) -> None:
+        """
+        C{--message} and C{--message-file} exclude each other.
+        """
+        e = self.assertRaises(
+            usage.UsageError, parse, "--message", "a", "--message-file", "b"
+        )
+        self.assertEqual(str(e), "--message and --message-file cannot be combined")
+
+    def test_encoding(self) -> None:
+        """
+        C{--encoding} encodes C{--message} and decodes the file.
+        """
+        self.assertEqual(
+            parse("--message", "Caf\xe9", "--encoding", "latin-1").settings.message,
+            b"Caf\xe9",
+        )
+        path = Path(temporaryPath(self))
+        path.write_bytes(b"Caf\xe9 {peer_port}")
+        settings = parse("--message-file", str(path), "--encoding", "latin-1").settings
+        assert settings.template is not None
+        self.assertEqual(settings.encoding, "latin-1")
+
+    def test_undecodableFile(self) -> None:
+        """
+        A file that does not decode is a usage error naming it.
+        """
+        path = Path(temporaryPath(self))
+        path.write_bytes(b"Caf\xe9")
+        e = self.assertRaises(usage.UsageError, parse, "--message-file", str(path))
+        self.assertEqual(
+            str(e),
+            f"cannot decode message file {path} as utf-8: byte 0xe9 at offset 3 "
+            "(unexpected end of data)",
+        )
+
+    def test_unknownEncoding(self) -> None:
+        """
+        An unknown encoding is a usage error naming it.
+        """
+        e = self.assertRaises(usage.UsageError, parse, "--encoding", "ebcdic-9")
+        self.assertEqual(str(e), "unknown text encoding 'ebcdic-9'")
+
+    def test_undecodedArgumentBytes(self) -> None:
+        """
+        Argument bytes the locale could not decode (surrogate escapes) are
+        sent as the bytes the user typed.
+        """
+        text = os.fsdecode(b"Caf\xe9")
+        self.assertEqual(
+            parse("--message", text, "--encoding", "latin-1").settings.message,
+            b"Caf\xe9",
+        )
+
+
+class MakeServiceTests(TestCase):
+    """
+    L{makeService} listens on every description, greets with the message,
+    and reloads it on SIGHUP.
+    """
+
+    def listeners(
+        self, *args: str
+    ) -> tuple[MemoryReactorClock, list[ListeningService]]:
+        """
+        Make the service for C{args} and start its listeners on a fake
+        reactor.
+        """
+        reactor = MemoryReactorClock()
+        service = makeService(parse(*args), reactor=reactor)  # type: ignore[arg-type]
+        assert isinstance(service, MultiService)
+        listeners = [s for s in service if isinstance(s, ListeningService)]
+        for listener in listeners:
+            listener.privilegedStartService()
+        return reactor, listeners
+
+    def test_everyDescription(self) -> None:
+        """
+        There is one listener per C{--listen}, each on its endpoint.
+        """
+        path = temporaryPath(self)
+        reactor, listeners = self.listeners(
+            "--listen", "tcp:0:interface=127.0.0.1", "--listen", f"unix:{path}"
+        )
+        self.assertEqual(
+            [listener.description for listener in listeners],
+            ["tcp:0:interface=127.0.0.1", f"unix:{path}"],
+        )
+        self.assertEqual(reactor.tcpServers[0][0], 0)
+        self.assertEqual(reactor.tcpServers[0][3], "127.0.0.1")
+        self.assertEqual(reactor.unixServers[0][0], path)
+
+    def test_sameFactoryEverywhere(self) -> None:
+        """
+        All listeners greet with the same factory, so a reload reaches all.
+        """
+        reactor, _ = self.listeners("--listen", "tcp:1", "--listen", "tcp:2")
+        factories = {id(reactor.tcpServers[i][1]) for i in (0, 1)}
+        self.assertEqual(len(factories), 1)
+        self.assertIsInstance(reactor.tcpServers[0][1], WelcomeFactory)
+
+    def test_proxyListener(self) -> None:
+        """
+        C{haproxy:} listeners wrap the factory to read the PROXY header first.
+        """
+        reactor, _ = self.listeners("--listen", "haproxy:tcp:0")
+        factory = reactor.tcpServers[0][1]
+        assert isinstance(factory, HeaderFirstWrappingFactory)
+        self.assertIsInstance(factory.wrappedFactory, WelcomeFactory)
+
+    def test_hangupService(self) -> None:
+        """
+        The service includes a SIGHUP handler service (started only with the
+        rest).
+        """
+        service = makeService(parse(), reactor=MemoryReactorClock())  # type: ignore[arg-type]
+        assert isinstance(service, MultiService)
+        self.assertEqual(len([s for s in service if isinstance(s, HangupService)]), 1)
+
+    def test_settingsDefaults(self) -> None:
+        """
+        Settings made without the new options listen where they always did.
+        """
+        self.assertEqual(ServerSettings().listen, ("tcp:12000",))

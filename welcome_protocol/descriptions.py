@@ -1,0 +1,121 @@
+# -*- test-case-name: tests.test_descriptions -*-
+"""
+Endpoint descriptions: checked when options are parsed, built at start.
+
+Twisted parses a description (C{tcp:12000}, C{unix:/run/welcome.sock}, ...)
+into an endpoint without touching the network, so each one is parsed once
+against a throwaway reactor to report mistakes as usage errors, then again
+with the real reactor when the service is made.  Parsing is not always free
+of side effects: C{ssl:} reads its key and certificate, C{systemd:} looks up
+the inherited descriptor; both are what we want checked early.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from twisted.internet.endpoints import clientFromString, serverFromString
+from twisted.internet.interfaces import IStreamClientEndpoint, IStreamServerEndpoint
+from twisted.internet.testing import MemoryReactor
+from twisted.python.filepath import UnlistableError
+
+from welcome_protocol.proxyheader import HeaderFirstEndpoint
+
+_PROXY_PREFIX = "haproxy:"
+
+
+class DescriptionError(Exception):
+    """
+    A description does not name a usable endpoint; C{str()} says why.
+    """
+
+
+def explainParseError(reason: BaseException) -> str:
+    """
+    Turn what Twisted raised while parsing a description into a short reason.
+
+    @param reason: The exception from C{serverFromString}/C{clientFromString}.
+    @return: Lower-case text such as C{unknown parameter 'bogus'}.
+    """
+    text = str(reason)
+    if isinstance(reason, UnlistableError):
+        return explainParseError(reason.originalException)
+    if isinstance(reason, OSError) and reason.strerror:
+        why = reason.strerror.lower()
+        return f"{reason.filename}: {why}" if reason.filename else why
+    if isinstance(reason, IndexError):
+        return "systemd passed no socket at that index"
+    if isinstance(reason, KeyError):
+        return f"systemd passed no socket named {text}"
+    if isinstance(reason, AttributeError) and "AF_" in text:
+        return "unknown socket domain (use INET, INET6 or UNIX)"
+    if reason.args and isinstance(reason.args[0], list) and reason.args[0]:
+        # OpenSSL's error queue: [(library, function, reason), ...]
+        details = ", ".join(str(item[-1]) for item in reason.args[0])
+        return f"bad certificate or key file ({details.lower()})"
+    found = re.search(r"unexpected keyword argument '([^']*)'", text)
+    if found:
+        return f"unknown parameter {found.group(1)!r}"
+    found = re.search(r"missing \d+ required positional arguments?: (.*)", text)
+    if found:
+        return f"missing {found.group(1).replace(' and ', ', ')}"
+    found = re.search(r"invalid literal for int\(\) with base 10: (.*)", text)
+    if found:
+        return f"{found.group(1)} is not a whole number"
+    found = re.match(r"Unknown endpoint type: (.*)", text)
+    if found:
+        return f"unknown endpoint type {found.group(1)}"
+    return text.lower() if text else type(reason).__name__
+
+
+def serverEndpoint(reactor: Any, description: str) -> IStreamServerEndpoint:
+    """
+    Build the server endpoint C{description} names.
+
+    C{haproxy:DESCRIPTION} is built with L{HeaderFirstEndpoint}, so the
+    welcome is written only once the PROXY header has named the client.
+
+    @param reactor: The reactor the endpoint listens with.
+    @raise DescriptionError: If the description is bad, saying why.
+    """
+    try:
+        if description[: len(_PROXY_PREFIX)].lower() == _PROXY_PREFIX:
+            inner = serverFromString(reactor, description[len(_PROXY_PREFIX) :])
+            return HeaderFirstEndpoint(inner)
+        endpoint: IStreamServerEndpoint = serverFromString(reactor, description)
+        return endpoint
+    except Exception as e:
+        raise DescriptionError(explainParseError(e)) from None
+
+
+def clientEndpoint(reactor: Any, description: str) -> IStreamClientEndpoint:
+    """
+    Build the client endpoint C{description} names.
+
+    @param reactor: The reactor the endpoint connects with.
+    @raise DescriptionError: If the description is bad, saying why.
+    """
+    try:
+        endpoint: IStreamClientEndpoint = clientFromString(reactor, description)
+        return endpoint
+    except Exception as e:
+        raise DescriptionError(explainParseError(e)) from None
+
+
+def checkServerDescription(description: str) -> None:
+    """
+    Check a server endpoint description without listening.
+
+    @raise DescriptionError: If it is bad, saying why.
+    """
+    serverEndpoint(MemoryReactor(), description)
+
+
+def checkClientDescription(description: str) -> None:
+    """
+    Check a client endpoint description without connecting.
+
+    @raise DescriptionError: If it is bad, saying why.
+    """
+    clientEndpoint(MemoryReactor(), description)
