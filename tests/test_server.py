@@ -13,6 +13,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from welcome_protocol.messageproducer import CHUNK_SIZE
+from welcome_protocol.proxyheader import HeaderFirstWrappingFactory
 from welcome_protocol.server import DIRECT_WRITE_LIMIT, WelcomeFactory, WelcomeProtocol
 from welcome_protocol.settings import ServerSettings
 
@@ -433,6 +434,36 @@ class LimitsAndShutdownTests(TestCase):
         self.assertEqual(server.factory.limits.open, 0)
         protocol, _ = server.connect()
         self.assertFalse(protocol.refused)
+
+    def test_perIPBehindProxyCountsRealClient(self) -> None:
+        """
+        Behind the PROXY header parser, the per-address limit counts the
+        client the header names, and a connection closed before its header
+        takes no place.
+        """
+        server = _Server(maxPerIP=1)
+        wrapping = HeaderFirstWrappingFactory(server.factory)
+        proxy = _peer("192.0.2.99", 1)
+
+        def viaProxy(client: str) -> StringTransport:
+            wrapper = wrapping.buildProtocol(proxy)
+            transport = StringTransport(peerAddress=proxy)
+            wrapper.makeConnection(transport)
+            wrapper.dataReceived(
+                f"PROXY TCP4 {client} 192.0.2.1 5000 12000\r\n".encode()
+            )
+            return transport
+
+        self.assertEqual(viaProxy("198.51.100.1").value(), b"Welcome!")
+        self.assertEqual(viaProxy("198.51.100.2").value(), b"Welcome!")
+        self.assertEqual(viaProxy("198.51.100.1").value(), b"")
+        self.assertEqual(
+            server.factory.limits.perHost, {"198.51.100.1": 1, "198.51.100.2": 1}
+        )
+        leaving = wrapping.buildProtocol(proxy)
+        leaving.makeConnection(StringTransport(peerAddress=proxy))
+        leaving.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(server.factory.limits.open, 2)
 
     def test_whenAllClosedAndAbortAll(self) -> None:
         """
