@@ -19,8 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from twisted.trial.unittest import TestCase
 
@@ -65,16 +66,25 @@ class ServerProcess:
         args: Sequence[str],
         program: str = "twistd",
         launcher: Sequence[str] = (),
+        logFile: str | None = None,
+        preexec: Callable[[], None] | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         """
         @param launcher: A command that runs the server, such as
             C{systemd-socket-activate -l ADDRESS}; the server's command line
             follows it.
+        @param logFile: For twistd, a log file (relative to the scratch
+            directory) instead of the pipe; the pipe then only carries what
+            twistd writes before its log starts.
+        @param preexec: Run in the child before it executes the program,
+            e.g. to lower its resource limits.
+        @param environment: Variables added to the child's environment.
         """
         self.workdir = tempfile.mkdtemp(prefix="welcome-e2e-")
         command = [*launcher, installedScript(program)]
         if program == "twistd":
-            command += ["--nodaemon", "--pidfile=", "--logfile=-"]
+            command += ["--nodaemon", "--pidfile=", f"--logfile={logFile or '-'}"]
         else:
             # twist writes JSON when its output is not a terminal.
             command += ["--log-format=text"]
@@ -82,12 +92,14 @@ class ServerProcess:
         self.process = subprocess.Popen(
             command,
             cwd=self.workdir,
-            env=_environment(),
+            env={**_environment(), **(environment or {})},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=preexec,
         )
+        self.pid = self.process.pid
         assert self.process.stdout is not None
         os.set_blocking(self.process.stdout.fileno(), False)
         self._selector = selectors.DefaultSelector()
@@ -95,17 +107,78 @@ class ServerProcess:
         self._partial = ""
         self.output: list[str] = []
         self.addresses: list[str] = []
+        self.logPath = None if logFile is None else Path(self.workdir, logFile)
+        self._log: TextIO | None = None
 
     def _readFor(self, seconds: float) -> bool:
         """
         Read what the server wrote within C{seconds}; False at end of output.
         """
+        if self.logPath is None:
+            return self._readPipeFor(seconds)
+        deadline = time.monotonic() + seconds
+        while True:
+            self._readPipeFor(0)
+            if self._readLog():
+                return True
+            if self.process.poll() is not None:
+                self._readPipeFor(0)
+                self._readLog()
+                return False
+            if time.monotonic() >= deadline:
+                return True
+            time.sleep(0.02)
+
+    def _readLog(self) -> bool:
+        """
+        Read what was added to the log file; False if nothing was.  After
+        twistd rotates the file (on SIGUSR1), the rest of the old one is
+        read, then the new one.
+        """
+        assert self.logPath is not None
+        got = False
+        while True:
+            if self._log is None:
+                try:
+                    self._log = self.logPath.open(encoding="utf-8", errors="replace")
+                except FileNotFoundError:
+                    return got
+            chunk = self._log.read()
+            if chunk:
+                self._addText(chunk)
+                got = True
+            try:
+                rotated = (
+                    os.stat(self.logPath).st_ino != os.fstat(self._log.fileno()).st_ino
+                )
+            except FileNotFoundError:
+                rotated = True
+            if not rotated:
+                return got
+            self._addText(self._log.read())
+            self._log.close()
+            self._log = None
+
+    def _readPipeFor(self, seconds: float) -> bool:
+        """
+        Read what the server wrote on its output pipe within C{seconds};
+        False at its end.
+        """
         assert self.process.stdout is not None
+        if self.process.stdout.closed:
+            return False
         if not self._selector.select(seconds):
             return True
         chunk = self.process.stdout.read()
         if not chunk:
             return False
+        self._addText(chunk)
+        return True
+
+    def _addText(self, chunk: str) -> None:
+        """
+        Split what was read into lines and note listening addresses.
+        """
         self._partial += chunk
         *lines, self._partial = self._partial.split("\n")
         for line in lines:
@@ -113,7 +186,6 @@ class ServerProcess:
             found = LISTENING.search(line)
             if found:
                 self.addresses.append(found.group("address"))
-        return True
 
     def waitForLine(self, pattern: str, seconds: float = STARTUP_SECONDS) -> str:
         """
@@ -195,6 +267,8 @@ class ServerProcess:
         self._selector.close()
         assert self.process.stdout is not None
         self.process.stdout.close()
+        if self._log is not None:
+            self._log.close()
         return status
 
     def kill(self) -> None:

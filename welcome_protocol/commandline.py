@@ -8,6 +8,8 @@ only what it runs.
 
 from __future__ import annotations
 
+import math
+
 from twisted.python import usage
 
 from welcome_protocol import __version__
@@ -57,4 +59,44 @@ def parsePositive(name: str, text: object, kind: type[float] | type[int]) -> flo
     if not value > 0 or value != value or value == float("inf"):
         noun = "a whole number" if kind is int else "a number"
         raise usage.UsageError(f"{name} must be {noun} above 0, not {text!r}")
+    return value
+
+
+def parseCount(option: str, text: str, minimum: int, maximum: int) -> int:
+    """
+    Read a whole number of things, such as C{--max-connections}.
+
+    @param option: The option's name, for the message.
+    @param text: What the user wrote.
+    @param minimum: The smallest value allowed.
+    @param maximum: The largest value allowed.
+    @return: The number.
+    @raise usage.UsageError: Naming the option and the bad value.
+    """
+    digits = text.strip()
+    value = int(digits) if digits.isascii() and digits.isdigit() else -1
+    if not minimum <= value <= maximum:
+        raise usage.UsageError(
+            f"--{option} must be an integer from {minimum} to {maximum}, not {text!r}"
+        )
+    return value
+
+
+def parseSeconds(option: str, text: str) -> float:
+    """
+    Read a duration in seconds, such as C{--idle-timeout 2.5}; 0 allowed.
+
+    @param option: The option's name, for the message.
+    @param text: What the user wrote.
+    @return: The seconds, a finite number of at least 0.
+    @raise usage.UsageError: Naming the option and the bad value.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and value >= 0):
+        raise usage.UsageError(
+            f"--{option} must be a number of seconds, 0 or more, not {text!r}"
+        )
     return value

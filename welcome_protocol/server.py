@@ -3,43 +3,194 @@
 The welcome protocol: greet each client once, then hang up.
 
 Like the one-shot services in C{twisted.protocols.wire} (QOTD, Daytime), the
-protocol does one thing and the factory holds the configuration.
+protocol does one thing and the factory holds the configuration.  The factory
+also keeps the books a long-running public service needs: how many
+connections are open (and refuses more than allowed), which ones are still
+being greeted at shutdown, and the counters of the stats line.
 """
 
 from __future__ import annotations
 
-from twisted.internet.interfaces import IAddress, IReactorTime, ITransport
-from twisted.internet.protocol import Protocol, ServerFactory
+from collections.abc import Callable
+from typing import cast
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import (
+    IAddress,
+    IConsumer,
+    IDelayedCall,
+    IReactorTime,
+    ITCPTransport,
+    ITransport,
+)
+from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.logger import Logger
+from twisted.protocols.policies import TimeoutMixin
+from twisted.python.failure import Failure
 
 from welcome_protocol.addresses import describeAddress
+from welcome_protocol.limits import ConnectionLimits
 from welcome_protocol.message import Message
+from welcome_protocol.messageproducer import MessageProducer
 from welcome_protocol.settings import ServerSettings
+from welcome_protocol.stats import ServerStats
+
+# A welcome this short goes to the kernel in one send() even when the client
+# never reads (the smallest TCP send buffer, tcp_wmem's minimum, is 4096), so
+# it needs neither flow control nor a timer.  Longer ones get both.
+DIRECT_WRITE_LIMIT = 4096
 
 
-class WelcomeProtocol(Protocol):
+class WelcomeProtocol(Protocol, TimeoutMixin):
     """
-    Write the factory's welcome as soon as the connection is made, then close.
+    Write the factory's welcome as soon as the connection is made, then close
+    (or, with C{keepOpen}, wait for the client to close).
 
-    Anything the client sends is discarded: the transport stops reading once
-    the connection is closing, and nothing is ever buffered here.
+    Anything the client sends is discarded.  A short welcome is written in
+    one go; a long one through a L{MessageProducer}, so a client that reads
+    slowly costs one chunk of memory, not a copy of the message.  With
+    C{keepOpen}, or while a long welcome is being written, the connection is
+    aborted after C{idleTimeout} seconds without a byte from the client or
+    progress in writing.
+
+    A client over a connection limit gets the busy message, if any, and the
+    close instead; it is not counted as open.
+
+    @ivar peer: The client's address, as the connection was admitted.
+    @ivar greeted: Whether the whole welcome has been handed to the transport.
+    @ivar closeAfterWelcome: Whether to close once the welcome is written.
     """
 
     factory: WelcomeFactory
+    peer: IAddress
+    refused = False
+    greeted = False
+    closeAfterWelcome = True
+    _producer: MessageProducer | None = None
+    _timedOut = False
+    _closing = False
+    _closingAtShutdown = False
 
     def connectionMade(self) -> None:
         """
-        Send the welcome and close the connection once it has been written.
+        Send the welcome, and close once it has been written unless the
+        connection is to be kept open.
         """
-        assert self.transport is not None
-        self.factory.clientConnected(self.transport.getPeer())
-        self.transport.write(self.factory.welcomeFor(self.transport))
-        self.transport.loseConnection()
+        factory = self.factory
+        transport = self.transport
+        assert transport is not None
+        # Admitted here rather than in buildProtocol: wrappers such as the
+        # PROXY header parser build a protocol they may never connect, and
+        # only here is the peer the real client behind a proxy.
+        self.peer = peer = transport.getPeer()
+        if not factory.admit(self):
+            self.refused = True
+            # At most 4096 bytes (--busy-message checks): it leaves in one
+            # send(), so a refused connection never lingers.
+            busy = factory.settings.busyMessage
+            if busy:
+                transport.write(busy)
+            transport.loseConnection()
+            return
+        factory.clientConnected(peer)
+        message = factory.welcomeFor(transport)
+        self.closeAfterWelcome = not factory.settings.keepOpen
+        if len(message) <= DIRECT_WRITE_LIMIT:
+            transport.write(message)
+            factory.stats.bytesSent += len(message)
+            self.greeted = True
+            if self.closeAfterWelcome:
+                transport.loseConnection()
+            else:
+                self.setTimeout(factory.settings.idleTimeout)  # type: ignore[no-untyped-call]
+            return
+        self.setTimeout(factory.settings.idleTimeout)  # type: ignore[no-untyped-call]
+        # Every Twisted stream transport is also a consumer.
+        consumer = cast(IConsumer, transport)
+        self._producer = MessageProducer(
+            message, consumer, self._wrote, self._welcomeWritten
+        )
+        consumer.registerProducer(self._producer, False)
+
+    def _wrote(self, size: int) -> None:
+        self.factory.stats.bytesSent += size
+        self.resetTimeout()  # type: ignore[no-untyped-call]
+
+    def _welcomeWritten(self) -> None:
+        self._producer = None
+        self.greeted = True
+        if self.closeAfterWelcome:
+            # The timer stays armed: the last chunk may still sit in the
+            # transport's buffer, and the close must not wait forever.
+            self._closing = True
+            assert self.transport is not None
+            self.transport.loseConnection()
 
     def dataReceived(self, data: bytes) -> None:
         """
-        Discard whatever the client sends; the service only talks.
+        Discard whatever the client sends; the service only talks.  It does
+        show the client is there, so the idle timer starts again.
         """
+        self.resetTimeout()  # type: ignore[no-untyped-call]
+
+    def callLater(self, period: float, func: Callable[[], object]) -> IDelayedCall:
+        """
+        Schedule the idle timeout with the factory's clock.
+        """
+        return self.factory.clock.callLater(period, func)
+
+    def timeoutConnection(self) -> None:
+        """
+        Close a connection that was silent for C{idleTimeout}.
+
+        A greeted connection is closed gracefully (the client sees an end of
+        file, which is what C{--keep-open} users measure).  If a close is
+        already under way, or the welcome was never fully written, the
+        connection is aborted: a client that does not read would keep a
+        graceful close waiting forever.
+        """
+        transport = self.transport
+        assert transport is not None
+        self._timedOut = True
+        if self.greeted and not self._closing:
+            self._closing = True
+            transport.loseConnection()
+            self.setTimeout(self.timeOut)  # type: ignore[no-untyped-call]
+            return
+        # TCP, UNIX and TLS transports can all abort.
+        cast(ITCPTransport, transport).abortConnection()
+
+    def finishForShutdown(self) -> None:
+        """
+        The server is stopping: close now if greeted, else once greeted.
+        """
+        self.closeAfterWelcome = True
+        if self.greeted:
+            self._closing = True
+            assert self.transport is not None
+            self.transport.loseConnection()
+
+    def abortForShutdown(self) -> None:
+        """
+        The shutdown timeout ran out: drop the connection, greeted or not.
+        """
+        self._closingAtShutdown = True
+        # TCP, UNIX and TLS transports can all abort.
+        cast(ITCPTransport, self.transport).abortConnection()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """
+        Stop the timer and the producer, and let the factory count the ending.
+        """
+        if self.refused:
+            return
+        if self.timeOut is not None:
+            self.setTimeout(None)  # type: ignore[no-untyped-call]
+        if self._producer is not None:
+            self._producer.stopProducing()
+            self._producer = None
+        self.factory.connectionClosed(self, reason)
 
 
 class WelcomeFactory(ServerFactory):
@@ -51,7 +202,11 @@ class WelcomeFactory(ServerFactory):
         unless the message has placeholders.
     @ivar template: The message with placeholders, filled in for each
         client, or L{None}.
-    @ivar clock: Tells the time for C{{time}}.
+    @ivar clock: Tells the time for C{{time}}, and times idle connections
+        and the rate-limited logs.
+    @ivar stats: The counters of the stats line.
+    @ivar limits: Admits or refuses new connections.
+    @ivar openProtocols: The protocols of the connections now open.
     """
 
     protocol = WelcomeProtocol  # type: ignore[assignment]
@@ -60,16 +215,43 @@ class WelcomeFactory(ServerFactory):
     _log = Logger()
 
     def __init__(
-        self, settings: ServerSettings, clock: IReactorTime | None = None
+        self,
+        settings: ServerSettings,
+        clock: IReactorTime | None = None,
+        stats: ServerStats | None = None,
     ) -> None:
-        self.settings = settings
-        self.welcome: bytes = settings.message
-        self.template: Message | None = settings.template
+        """
+        @param settings: The validated configuration.
+        @param clock: The reactor's clock; the global reactor by default.
+        @param stats: The counters to update; new ones by default.
+        """
         if clock is None:
             from twisted.internet import reactor
 
-            clock = reactor
+            clock = cast(IReactorTime, reactor)
+        self.settings = settings
+        self.welcome: bytes = settings.message
+        self.template: Message | None = settings.template
         self.clock: IReactorTime = clock
+        self.stats = ServerStats(clock.seconds()) if stats is None else stats
+        self.limits = ConnectionLimits(
+            settings.maxConnections, settings.maxPerIP, self.stats, clock
+        )
+        self.openProtocols: set[WelcomeProtocol] = set()
+        self._allClosed: list[Deferred[None]] = []
+
+    def admit(self, protocol: WelcomeProtocol) -> bool:
+        """
+        Count a new connection in, if the limits allow it.
+
+        @param protocol: The connection's protocol, its C{peer} set.
+        @return: Whether it is admitted; if so, L{connectionClosed} must
+            follow when it closes.
+        """
+        if self.limits.admit(protocol.peer) is not None:
+            return False
+        self.openProtocols.add(protocol)
+        return True
 
     def welcomeFor(self, transport: ITransport) -> bytes:
         """
@@ -102,3 +284,63 @@ class WelcomeFactory(ServerFactory):
         """
         if self.settings.logConnections:
             self._log.info("Welcomed {peer}", peer=describeAddress(peer))
+
+    def connectionClosed(self, protocol: WelcomeProtocol, reason: Failure) -> None:
+        """
+        Count how an admitted connection ended and release its place.
+
+        @param protocol: Its protocol.
+        @param reason: Why it ended.
+        """
+        stats = self.stats
+        if protocol._timedOut:
+            stats.timedOut += 1
+        elif protocol._closingAtShutdown:
+            stats.closedAtShutdown += 1
+        elif protocol.greeted and isinstance(reason.value, ConnectionDone):
+            stats.served += 1
+        else:
+            stats.errors += 1
+        self.limits.release(protocol.peer)
+        self.openProtocols.discard(protocol)
+        if self._allClosed and not self.openProtocols:
+            waiting, self._allClosed = self._allClosed, []
+            for d in waiting:
+                d.callback(None)
+
+    def whenAllClosed(self) -> Deferred[None]:
+        """
+        @return: A L{Deferred} that fires once no connection is open.
+        """
+        if not self.openProtocols:
+            return succeed(None)
+        d: Deferred[None] = Deferred()
+        self._allClosed.append(d)
+        return d
+
+    def finishGreetings(self) -> int:
+        """
+        Close every greeted connection now and the others once greeted.
+
+        @return: How many connections are still being greeted.
+        """
+        for protocol in list(self.openProtocols):
+            protocol.finishForShutdown()
+        return sum(1 for protocol in self.openProtocols if not protocol.greeted)
+
+    def abortAll(self) -> int:
+        """
+        Drop every connection still open.
+
+        @return: How many there were.
+        """
+        remaining = list(self.openProtocols)
+        for protocol in remaining:
+            protocol.abortForShutdown()
+        return len(remaining)
+
+    def stopFactory(self) -> None:
+        """
+        Log refusals not yet reported; the listener has stopped.
+        """
+        self.limits.flushLog()

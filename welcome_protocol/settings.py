@@ -5,12 +5,16 @@ The server's configuration, validated once and then frozen.
 
 from __future__ import annotations
 
-from attrs import frozen
+from attrs import field, frozen
 
+from welcome_protocol.backlog import defaultBacklog
 from welcome_protocol.message import Message
 
 DEFAULT_PORT = 12000
 DEFAULT_MESSAGE = "Welcome!"
+DEFAULT_IDLE_TIMEOUT = 300.0
+DEFAULT_MAX_CONNECTIONS = 10000
+DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 
 
 @frozen
@@ -26,6 +30,20 @@ class ServerSettings:
     @ivar messageFile: The file the message came from, re-read on SIGHUP,
         or L{None}.
     @ivar encoding: The message's text encoding.
+    @ivar keepOpen: Whether a connection stays open after the welcome until
+        the client closes it (or is idle for C{idleTimeout}).
+    @ivar idleTimeout: Seconds a connection may stay silent (no byte from
+        the client, no progress writing the welcome) before it is aborted;
+        L{None} for never.  Without C{keepOpen} it only bounds a welcome
+        that the client does not read.
+    @ivar backlog: The listen backlog: connections the kernel queues for us.
+    @ivar maxConnections: Connections open at once; more are refused.
+    @ivar busyMessage: Written to a refused connection before it is
+        closed; empty for none.
+    @ivar maxPerIP: Connections open at once from one IP address; L{None}
+        for no limit.
+    @ivar shutdownTimeout: Seconds a stopping server lets welcomes still
+        being written finish before it closes their connections.
     """
 
     message: bytes = DEFAULT_MESSAGE.encode("utf-8")
@@ -34,3 +52,10 @@ class ServerSettings:
     template: Message | None = None
     messageFile: str | None = None
     encoding: str = "utf-8"
+    keepOpen: bool = False
+    idleTimeout: float | None = DEFAULT_IDLE_TIMEOUT
+    backlog: int = field(factory=defaultBacklog)
+    maxConnections: int = DEFAULT_MAX_CONNECTIONS
+    busyMessage: bytes = b""
+    maxPerIP: int | None = None
+    shutdownTimeout: float = DEFAULT_SHUTDOWN_TIMEOUT

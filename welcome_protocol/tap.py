@@ -23,12 +23,19 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python import usage
 
-from welcome_protocol.commandline import parsePort, versionText
+from welcome_protocol.backlog import defaultBacklog, withBacklog
+from welcome_protocol.commandline import (
+    parseCount,
+    parsePort,
+    parseSeconds,
+    versionText,
+)
 from welcome_protocol.descriptions import (
     DescriptionError,
     checkServerDescription,
     serverEndpoint,
 )
+from welcome_protocol.fdexhaustion import PausingAcceptEndpoint
 from welcome_protocol.hangup import HangupService
 from welcome_protocol.listening import ListeningService
 from welcome_protocol.message import (
@@ -40,9 +47,19 @@ from welcome_protocol.message import (
     readMessageFile,
 )
 from welcome_protocol.reloading import MessageReloader
-from welcome_protocol.server import WelcomeFactory
-from welcome_protocol.settings import DEFAULT_MESSAGE, DEFAULT_PORT, ServerSettings
+from welcome_protocol.rlimits import FileLimitService
+from welcome_protocol.server import DIRECT_WRITE_LIMIT, WelcomeFactory
+from welcome_protocol.settings import (
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MESSAGE,
+    DEFAULT_PORT,
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    ServerSettings,
+)
+from welcome_protocol.shutdown import GracefulShutdown
 from welcome_protocol.startup import WelcomeService
+from welcome_protocol.stats import ServerStats, StatsReporter
 
 
 class _ServiceReactor(
@@ -122,6 +139,55 @@ class Options(usage.Options):
             "utf-8",
             "Text encoding of the message and its file.",
         ],
+        [
+            "idle-timeout",
+            None,
+            f"{DEFAULT_IDLE_TIMEOUT:g}",
+            "Abort a connection silent this many seconds (no byte from the "
+            "client, no progress writing the welcome); 0 never. Without "
+            "--keep-open it only bounds a welcome the client does not read.",
+        ],
+        [
+            "backlog",
+            None,
+            None,
+            "Connections the kernel queues until accepted (default: "
+            "min(4096, net.core.somaxconn), which the kernel caps it to).",
+        ],
+        [
+            "max-connections",
+            None,
+            str(DEFAULT_MAX_CONNECTIONS),
+            "Connections open at once; more are closed at once.",
+        ],
+        [
+            "busy-message",
+            None,
+            None,
+            "Text written to a connection refused by a limit before closing it "
+            "(default: none, just close).",
+        ],
+        [
+            "max-per-ip",
+            None,
+            None,
+            "Connections open at once from one IP address (default: no limit).",
+        ],
+        [
+            "shutdown-timeout",
+            None,
+            f"{DEFAULT_SHUTDOWN_TIMEOUT:g}",
+            "On SIGTERM, seconds to let welcomes being written finish before "
+            "closing their connections.",
+        ],
+    ]
+    optFlags = [
+        [
+            "keep-open",
+            None,
+            "Keep each connection open after the welcome until the client "
+            "closes it or --idle-timeout passes (input is discarded).",
+        ],
     ]
 
     settings: ServerSettings
@@ -154,12 +220,36 @@ class Options(usage.Options):
             message = self._loadMessage()
         except MessageError as e:
             raise usage.UsageError(str(e)) from None
+        idleTimeout = parseSeconds("idle-timeout", str(self["idle-timeout"]))
+        busyMessage = (self["busy-message"] or "").encode("utf-8")
+        if len(busyMessage) > DIRECT_WRITE_LIMIT:
+            raise usage.UsageError(
+                f"--busy-message must be at most {DIRECT_WRITE_LIMIT} bytes "
+                f"in UTF-8, not {len(busyMessage)}"
+            )
+        maxPerIP = self["max-per-ip"]
+        backlog = self["backlog"]
         self.settings = ServerSettings(
             message=message.constant or b"",
             template=None if message.constant is not None else message,
             listen=listen or (f"tcp:{self['port']}",),
             messageFile=self["message-file"],
             encoding=self["encoding"],
+            keepOpen=bool(self["keep-open"]),
+            idleTimeout=idleTimeout or None,
+            backlog=defaultBacklog()
+            if backlog is None
+            else parseCount("backlog", str(backlog), 1, 65535),
+            maxConnections=parseCount(
+                "max-connections", str(self["max-connections"]), 1, 10**9
+            ),
+            busyMessage=busyMessage,
+            maxPerIP=None
+            if maxPerIP is None
+            else parseCount("max-per-ip", str(maxPerIP), 1, 10**9),
+            shutdownTimeout=parseSeconds(
+                "shutdown-timeout", str(self["shutdown-timeout"])
+            ),
         )
 
     def _loadMessage(self) -> Message:
@@ -207,12 +297,26 @@ def makeService(config: Options, reactor: _ServiceReactor | None = None) -> ISer
         reactor = cast(_ServiceReactor, globalReactor)
     assert reactor is not None
     settings: ServerSettings = config.settings
-    factory = WelcomeFactory(settings, clock=reactor)
+    stats = ServerStats(reactor.seconds())
+    factory = WelcomeFactory(settings, clock=reactor, stats=stats)
     parent = WelcomeService(reactor.nameResolver, program=f"{_programName()} welcome")
+    # Children stop in reverse order: the listeners first, then the greetings
+    # in flight drain, and the stats line comes once they have.
+    for child in [
+        FileLimitService(settings.maxConnections),
+        StatsReporter(
+            stats, lambda: factory.limits.open, factory.whenAllClosed, reactor, reactor
+        ),
+        GracefulShutdown(factory, reactor, settings.shutdownTimeout),
+    ]:
+        child.setServiceParent(parent)
     for description in settings.listen:
-        listener = ListeningService(
-            description, serverEndpoint(reactor, description), factory
+        endpoint = PausingAcceptEndpoint(
+            serverEndpoint(reactor, withBacklog(description, settings.backlog)),
+            reactor,
+            stats,
         )
+        listener = ListeningService(description, endpoint, factory)
         listener.setServiceParent(parent)  # type: ignore[no-untyped-call]
     hangup = HangupService(reactor, _onHangup(reactor, settings, factory))
     hangup.setServiceParent(parent)  # type: ignore[no-untyped-call]

@@ -1,0 +1,385 @@
+"""Soak ``twistd welcome`` with the hostile clients of issue 4, for a set time.
+
+Why: the test suite checks each defence once, small and fast; this script
+runs them at full size, over and over for ``--duration`` seconds, and prints
+what an operator wants to know: memory before and after each attack,
+connections served, and errors.  Run from the repository root after
+``pip install .``::
+
+    python benchmarks/soak.py --duration 120 > soak.md
+
+Everything talks to 127.0.0.x only, and every phase is bounded in count and
+time.  Progress goes to stderr, the markdown summary to stdout; the exit
+status is 1 if any phase lost a normal client or the server misbehaved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+if not __package__:  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import contextlib
+
+from attrs import define, field
+
+from tests.hostileclients import (
+    closeAll,
+    cpuSeconds,
+    flood,
+    greetMany,
+    holdOpen,
+    resetAfterConnect,
+    rssKiB,
+    waitClosedByServer,
+)
+from tests.support import ServerProcess
+
+WELCOME = b"Welcome!"
+# 256 bytes of text without placeholders, to build long welcomes from.
+_PATTERN = bytes(range(32, 123)) * 2 + bytes(range(32, 106))
+
+
+@define
+class Row:
+    """
+    One attack's line in the summary.
+    """
+
+    phase: str
+    attack: str
+    rssBefore: int
+    rssAfter: int
+    rssPeak: int
+    served: int
+    errors: int
+    ok: bool
+    notes: list[str] = field(factory=list)
+
+
+def progress(text: str) -> None:
+    """Say what is happening, on stderr."""
+    print(f"[soak] {text}", file=sys.stderr, flush=True)
+
+
+def start(args: list[str], message: bytes | None = None, **kw: object) -> ServerProcess:
+    """Start the installed server on a free port, logging to a file."""
+    scratch = tempfile.mkdtemp(prefix="welcome-soak-")
+    if message is not None:
+        path = Path(scratch, "message")
+        path.write_bytes(message)
+        args = ["--message-file", str(path), *args]
+    try:
+        server = ServerProcess(
+            ["--port", "0", *args],
+            logFile="twistd.log",
+            **kw,  # type: ignore[arg-type]
+        )
+        server.tcpPort()
+        server.waitRunning()
+    finally:
+        # The server has read the message by the time it runs (a SIGHUP would
+        # re-read it, and fail, which the soak never sends).
+        shutil.rmtree(scratch, ignore_errors=True)
+    return server
+
+
+def stopAndStats(server: ServerProcess) -> str:
+    """Stop the server with SIGTERM; return its final stats line."""
+    status = server.stop(signal.SIGTERM, seconds=30)
+    log = "\n".join(server.output)
+    lines = [line for line in server.output if "Stats: " in line]
+    server.kill()
+    problems = []
+    if status != -signal.SIGTERM:
+        problems.append(f"exit status {status}")
+    if "Traceback" in log:
+        problems.append("traceback in log")
+    final = lines[-1].split("Stats: ", 1)[1] if lines else "no stats line"
+    return final + (f" [{', '.join(problems)}]" if problems else "")
+
+
+class Peak:
+    """Sample a process's RSS in the background and keep the highest."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.value = rssKiB(pid)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            try:
+                self.value = max(self.value, rssKiB(self.pid))
+            except (OSError, ValueError):
+                return
+
+    def stop(self) -> int:
+        """Stop sampling; return the peak in KiB."""
+        self._stop.set()
+        self._thread.join()
+        return self.value
+
+
+def measured(
+    server: ServerProcess, phase: str, attack: str, run: Callable[[Row], None]
+) -> Row:
+    """Run one attack, recording RSS before, at the peak and after."""
+    row = Row(phase, attack, rssKiB(server.pid), 0, 0, 0, 0, True)
+    peak = Peak(server.pid)
+    run(row)
+    time.sleep(0.5)
+    row.rssPeak = peak.stop()
+    row.rssAfter = rssKiB(server.pid)
+    progress(
+        f"{phase}: {attack}: served {row.served}, errors {row.errors}, "
+        f"RSS {row.rssBefore} -> {row.rssAfter} KiB (peak {row.rssPeak})"
+        + ("" if row.ok else " FAILED")
+    )
+    return row
+
+
+def burst(server: ServerProcess, count: int) -> Row:
+    """COUNT connections opened at once; every one must be greeted."""
+
+    def run(row: Row) -> None:
+        tally = greetMany(server.tcpPort(), count, WELCOME, seconds=120)
+        row.served, row.errors = tally.greeted, sum(tally.failures().values())
+        row.ok = tally.greeted == count
+        row.notes.append(f"{tally.seconds:.2f} s; {dict(tally.failures()) or ''}")
+
+    return measured(server, "burst", f"{count} at once", run)
+
+
+def resets(server: ServerProcess, count: int) -> Row:
+    """COUNT clients that reset at once, interleaved with COUNT normal ones."""
+
+    def run(row: Row) -> None:
+        port = server.tcpPort()
+        for _ in range(10):
+            resetAfterConnect(port, count // 10)
+            tally = greetMany(port, count // 10, WELCOME, concurrency=20)
+            row.served += tally.greeted
+            row.errors += sum(tally.failures().values())
+        row.ok = row.served == count // 10 * 10
+
+    return measured(server, "resets", f"{count} resetting + {count} normal", run)
+
+
+def floodAttack(server: ServerProcess, megabytes: int) -> Row:
+    """One kept-open client sends MEGABYTES; others must still be greeted."""
+
+    def run(row: Row) -> None:
+        port = server.tcpPort()
+        sent: list[int] = []
+        flooder = threading.Thread(target=lambda: sent.append(flood(port, megabytes)))
+        flooder.start()
+        served = 0
+        while flooder.is_alive():
+            tally = greetMany(port, 20, WELCOME, concurrency=5, untilClosed=False)
+            served += tally.greeted
+            row.errors += sum(tally.failures().values())
+        flooder.join()
+        row.served = served
+        row.ok = row.errors == 0 and sent == [megabytes * 1048576] and served > 0
+        row.notes.append(f"{sum(sent) // 1048576} MB discarded")
+
+    return measured(server, "flood", f"{megabytes} MB from one client", run)
+
+
+def nonReaders(
+    server: ServerProcess, count: int, message: bytes, timeout: float
+) -> Row:
+    """COUNT kept-open clients that never read a long MESSAGE."""
+
+    def run(row: Row) -> None:
+        port = server.tcpPort()
+        held = holdOpen(port, count, receiveBuffer=4096)
+        try:
+            time.sleep(1)
+            row.notes.append(f"RSS with all {count} held: {rssKiB(server.pid)} KiB")
+            tally = greetMany(port, 20, message, concurrency=5, untilClosed=False)
+            row.served = tally.greeted
+            row.errors = sum(tally.failures().values())
+            closed = waitClosedByServer(held, timeout + 30)
+            row.notes.append(f"{closed}/{count} closed by the idle timeout")
+            row.ok = tally.greeted == 20 and closed == count
+        finally:
+            closeAll(held)
+
+    return measured(
+        server, "non-readers", f"{count} never reading {len(message) >> 10} KiB", run
+    )
+
+
+def exhaustion(limit: int, holders: int) -> tuple[Row, str]:
+    """Run out of descriptors under RLIMIT_NOFILE LIMIT, then free them."""
+
+    def lowLimit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    server = start(["--keep-open", "--idle-timeout", "0"], preexec=lowLimit)
+
+    def run(row: Row) -> None:
+        port = server.tcpPort()
+        held = holdOpen(port, holders)
+        try:
+            time.sleep(1)
+            before = cpuSeconds(server.pid)
+            time.sleep(3)
+            cpu = cpuSeconds(server.pid) - before
+            row.notes.append(f"server CPU while exhausted: {cpu / 3:.1%}")
+            for s in held:
+                s.setblocking(False)
+            greeted = []
+            for s in held:
+                try:
+                    if s.recv(100) == WELCOME:
+                        greeted.append(s)
+                except BlockingIOError:
+                    pass
+            waiting = [s for s in held if s not in greeted]
+            closeAll(greeted)
+            late = 0
+            deadline = time.monotonic() + 30
+            for s in waiting:
+                s.settimeout(max(0.1, deadline - time.monotonic()))
+                with contextlib.suppress(OSError):
+                    late += s.recv(100) == WELCOME
+            row.served = len(greeted) + late
+            row.errors = len(waiting) - late
+            row.notes.append(
+                f"{len(greeted)} greeted at once, {len(waiting)} waited, "
+                f"{late} greeted after freeing"
+            )
+            after = greetMany(port, 100, WELCOME, untilClosed=False)
+            row.ok = late == len(waiting) and after.greeted == 100 and cpu < 1.5
+        finally:
+            closeAll(held)
+
+    row = measured(server, "EMFILE", f"RLIMIT_NOFILE {limit}, {holders} held", run)
+    return row, stopAndStats(server)
+
+
+def sigtermUnderLoad(readers: int) -> tuple[Row, str]:
+    """SIGTERM while READERS clients read a 16 MiB welcome."""
+    message = _PATTERN * 65536
+    server = start(["--keep-open", "--shutdown-timeout", "10"], message=message)
+    row = Row(
+        "SIGTERM", f"{readers} reading 16 MiB", rssKiB(server.pid), 0, 0, 0, 0, True
+    )
+    held = holdOpen(server.tcpPort(), readers)
+    received: list[int] = []
+    signalled = threading.Event()
+
+    def read(s: socket.socket) -> None:
+        total = 0
+        try:
+            while chunk := s.recv(65536):
+                total += len(chunk)
+                if not signalled.is_set():
+                    time.sleep(0.01)
+        except OSError:
+            pass
+        received.append(total)
+
+    threads = [threading.Thread(target=read, args=(s,)) for s in held]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    row.rssPeak = row.rssAfter = rssKiB(server.pid)
+    server.process.send_signal(signal.SIGTERM)
+    signalled.set()
+    for t in threads:
+        t.join(60)
+    closeAll(held)
+    final = stopAndStats(server)
+    row.served = received.count(len(message))
+    row.errors = readers - row.served
+    row.ok = row.errors == 0 and "[" not in final
+    row.notes.append("RSS after = at SIGTERM")
+    progress(f"SIGTERM: {row.served}/{readers} completed")
+    return row, final
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the soak; print the summary."""
+    p = argparse.ArgumentParser(prog="python benchmarks/soak.py", description=__doc__)
+    p.add_argument("--duration", type=float, default=60.0, metavar="SECONDS")
+    p.add_argument("--burst", type=int, default=5000, metavar="N")
+    p.add_argument("--resets", type=int, default=1000, metavar="N")
+    p.add_argument("--flood-mb", type=int, default=256, metavar="MB")
+    p.add_argument("--non-readers", type=int, default=1000, metavar="N")
+    p.add_argument("--message-kib", type=int, default=1024, metavar="KIB")
+    p.add_argument("--idle-timeout", type=float, default=5.0, metavar="SECONDS")
+    args = p.parse_args(argv)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    rows: list[Row] = []
+    finals: list[tuple[str, str]] = []
+    message = _PATTERN * (args.message_kib * 4)
+    plain = start([])
+    kept = start(
+        ["--keep-open", "--idle-timeout", str(args.idle_timeout)], message=message
+    )
+    keptShort = start(["--keep-open", "--idle-timeout", str(args.idle_timeout)])
+    started = time.monotonic()
+    rounds = 0
+    try:
+        while rounds == 0 or time.monotonic() - started < args.duration:
+            rounds += 1
+            progress(f"round {rounds}")
+            rows.append(burst(plain, args.burst))
+            rows.append(resets(plain, args.resets))
+            rows.append(floodAttack(keptShort, args.flood_mb))
+            rows.append(nonReaders(kept, args.non_readers, message, args.idle_timeout))
+        for name, server in [
+            ("plain", plain),
+            ("keep-open, long welcome", kept),
+            ("keep-open", keptShort),
+        ]:
+            finals.append((name, stopAndStats(server)))
+        row, final = exhaustion(256, 400)
+        rows.append(row)
+        finals.append(("EMFILE (RLIMIT_NOFILE 256)", final))
+        row, final = sigtermUnderLoad(50)
+        rows.append(row)
+        finals.append(("SIGTERM under load", final))
+    finally:
+        for server in (plain, kept, keptShort):
+            server.kill()
+
+    print(f"# Soak: {rounds} rounds in {time.monotonic() - started:.0f} s\n")
+    print(
+        "| phase | attack | RSS before KiB | RSS peak KiB | RSS after KiB "
+        "| normal clients served | errors | ok | notes |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---|---|")
+    for r in rows:
+        print(
+            f"| {r.phase} | {r.attack} | {r.rssBefore} | {r.rssPeak} | "
+            f"{r.rssAfter} | {r.served} | {r.errors} | "
+            f"{'yes' if r.ok else '**NO**'} | {'; '.join(r.notes)} |"
+        )
+    print("\nFinal stats lines (SIGTERM):\n")
+    for name, final in finals:
+        print(f"- {name}: {final}")
+    return 0 if all(r.ok for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""
+Tests for L{welcome_protocol.stats}.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IReactorFromThreads
+from twisted.internet.task import Clock
+from twisted.logger import capturedLogs, formatEvent
+from twisted.trial.unittest import TestCase
+from zope.interface import implementer
+
+from welcome_protocol.stats import (
+    ServerStats,
+    StatsReporter,
+    formatDuration,
+    formatStats,
+)
+
+
+@implementer(IReactorFromThreads)
+class _Reactor(Clock):
+    """
+    A clock whose C{callFromThread} runs the call at once, as a signal
+    handler's call would run on the next reactor iteration.
+    """
+
+    def callFromThread(
+        self, callable: Callable[..., Any], *args: object, **kwargs: object
+    ) -> None:
+        callable(*args, **kwargs)
+
+
+class _Signals:
+    """
+    A stand-in for C{signal.getsignal}/C{signal.signal}.
+    """
+
+    def __init__(self, initial: Any) -> None:
+        self.handlers: dict[int, Any] = {signal.SIGUSR1: initial}
+
+    def getsignal(self, number: int) -> Any:
+        return self.handlers[number]
+
+    def setsignal(self, number: int, handler: Any) -> Any:
+        previous, self.handlers[number] = self.handlers[number], handler
+        return previous
+
+
+class FormatTests(TestCase):
+    """
+    The stats line and its durations.
+    """
+
+    def test_formatDuration(self) -> None:
+        """
+        Durations drop leading zero units.
+        """
+        self.assertEqual(formatDuration(5), "5s")
+        self.assertEqual(formatDuration(65), "1m05s")
+        self.assertEqual(formatDuration(3 * 3600 + 4), "3h00m04s")
+        self.assertEqual(formatDuration(2 * 86400 + 3661), "2d01h01m01s")
+
+    def test_formatStats(self) -> None:
+        """
+        The line names every counter.
+        """
+        stats = ServerStats(
+            100.0,
+            served=7,
+            refusedMaxConnections=2,
+            refusedMaxPerIP=3,
+            timedOut=1,
+            closedAtShutdown=4,
+            errors=5,
+            acceptPauses=6,
+            bytesSent=56,
+        )
+        self.assertEqual(
+            formatStats(stats, 9, 190.0),
+            "Stats: served 7, open 9, refused 5 (max-connections 2, max-per-ip 3),"
+            " timed out 1, closed at shutdown 4, errors 5, accept pauses 6,"
+            " bytes sent 56, up 1m30s",
+        )
+
+
+class StatsReporterTests(TestCase):
+    """
+    L{StatsReporter} reports on SIGUSR1, chains the previous handler, and
+    reports once connections have closed at shutdown.
+    """
+
+    def makeReporter(
+        self, previous: Any, whenAllClosed: Deferred[None] | None = None
+    ) -> tuple[StatsReporter, _Signals, ServerStats]:
+        """
+        A reporter with fake signals on a fake reactor.
+        """
+        reactor = _Reactor()
+        stats = ServerStats(reactor.seconds())
+        signals = _Signals(previous)
+        reporter = StatsReporter(
+            stats,
+            lambda: 3,
+            lambda: succeed(None) if whenAllClosed is None else whenAllClosed,
+            reactor,
+            reactor,
+            signals.getsignal,
+            signals.setsignal,
+        )
+        return reporter, signals, stats
+
+    def test_signalReportsAndChains(self) -> None:
+        """
+        SIGUSR1 logs the line and calls the handler it replaced (twistd's
+        log rotation); stopping puts that handler back.
+        """
+        calls: list[int] = []
+
+        def rotate(number: int, frame: FrameType | None) -> None:
+            calls.append(number)
+
+        reporter, signals, stats = self.makeReporter(rotate)
+        stats.served = 12
+        reporter.startService()
+        handler = signals.handlers[signal.SIGUSR1]
+        self.assertIsNot(handler, rotate)
+        with capturedLogs() as events:
+            handler(signal.SIGUSR1, None)
+        self.assertEqual(calls, [signal.SIGUSR1])
+        lines = [formatEvent(e) for e in events]
+        self.assertEqual(len(lines), 1)
+        self.assertTrue(lines[0].startswith("Stats: served 12, open 3, "), lines)
+        reporter.stopService()
+        self.assertIs(signals.handlers[signal.SIGUSR1], rotate)
+
+    def test_defaultHandlerNotCalled(self) -> None:
+        """
+        When nothing handled SIGUSR1 before, there is nothing to chain to.
+        """
+        reporter, signals, _ = self.makeReporter(signal.SIG_DFL)
+        reporter.startService()
+        with capturedLogs() as events:
+            signals.handlers[signal.SIGUSR1](signal.SIGUSR1, None)
+        self.assertEqual(len(events), 1)
+        reporter.stopService()
+        self.assertEqual(signals.handlers[signal.SIGUSR1], signal.SIG_DFL)
+
+    def test_finalReportWaitsForConnections(self) -> None:
+        """
+        At shutdown the line is logged once every connection has closed.
+        """
+        closed: Deferred[None] = Deferred()
+        reporter, _, _ = self.makeReporter(signal.SIG_DFL, closed)
+        reporter.startService()
+        with capturedLogs() as events:
+            stopped = reporter.stopService()
+            self.assertNoResult(stopped)
+            self.assertEqual(list(events), [])
+            closed.callback(None)
+        self.successResultOf(stopped)
+        self.assertEqual(len(events), 1)
+        self.assertIn("Stats: served 0", formatEvent(events[0]))

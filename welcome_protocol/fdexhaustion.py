@@ -1,0 +1,206 @@
+# -*- test-case-name: tests.test_fdexhaustion -*-
+"""
+Pause accepting while the process is out of file descriptors.
+
+When C{accept()} fails with C{EMFILE} (or C{ENFILE}, C{ENOBUFS},
+C{ENOMEM}), the waiting client stays in the listen queue and the listening
+socket stays readable.  Twisted's C{tcp.Port} copes in two ways, neither
+right for a service that runs for months:
+
+ - For C{EMFILE} it closes a reserved descriptor, then accepts and closes
+   every waiting client (who gets no welcome), logging a line for each: a
+   flood of log lines exactly when the service is under pressure.
+ - For the others (and for C{EMFILE} once the reserve is gone) it logs and
+   returns; the socket is still readable, so the reactor calls it again at
+   once: 100% CPU and a log line per loop until descriptors free up.
+
+Here the port's socket is wrapped so that such an error stops reading the
+listening socket for a short delay (nginx does the same), logs one warning
+per interval, and reports "no more clients for now" to Twisted.  Clients
+stay queued in the backlog and are greeted once descriptors free up.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet import tcp
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IListeningPort,
+    IProtocolFactory,
+    IReactorTime,
+    IStreamServerEndpoint,
+)
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from welcome_protocol.ratelimitedlog import RateLimitedLog
+from welcome_protocol.stats import ServerStats
+
+OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+RETRY_DELAY = 0.1
+
+
+class _PausingListeningSocket:
+    """
+    A listening socket whose C{accept} pauses its port when out of resources.
+
+    Everything else is the real socket's.
+    """
+
+    def __init__(self, listening: socket.socket, pauser: AcceptPauser) -> None:
+        self._socket = listening
+        self._pauser = pauser
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        """
+        Accept a client; on running out of descriptors, pause the port and
+        tell the caller there is nobody to accept (C{EAGAIN}).
+        """
+        try:
+            return self._socket.accept()
+        except OSError as e:
+            if e.errno not in OUT_OF_RESOURCES:
+                raise
+            self._pauser.outOfResources(e.errno)
+            raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN)) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._socket, name)
+
+
+class AcceptPauser:
+    """
+    Stop and restart accepting on one port as descriptors run out and free up.
+
+    @ivar pauses: How many times accepting paused.
+    @ivar paused: Whether it is paused now.
+    """
+
+    _log = Logger()
+
+    def __init__(
+        self,
+        port: tcp.Port,
+        clock: IReactorTime,
+        stats: ServerStats | None = None,
+        retryDelay: float = RETRY_DELAY,
+        logInterval: float = 10.0,
+    ) -> None:
+        """
+        Wrap C{port}'s listening socket.
+
+        @param port: A listening port.
+        @param clock: Schedules the retries and the log.
+        @param stats: Counts the pauses, if given.
+        @param retryDelay: Seconds to wait before accepting again.
+        @param logInterval: Seconds between two warnings at most.
+        """
+        self._port = port
+        self._clock = clock
+        self._stats = stats
+        self._retryDelay = retryDelay
+        self._retry: IDelayedCall | None = None
+        self.pauses = 0
+        self.paused = False
+        self._warning = RateLimitedLog(
+            self._log,
+            clock,
+            "Still short of file descriptors: accepting paused {count} more "
+            "times in the last {interval:g} s",
+            logInterval,
+        )
+        port.socket = _PausingListeningSocket(port.socket, self)
+
+    def outOfResources(self, code: int) -> None:
+        """
+        Stop reading the listening socket and try again after a delay.
+
+        @param code: The C{errno} of the failed C{accept()}.
+        """
+        self.pauses += 1
+        if self._stats is not None:
+            self._stats.acceptPauses += 1
+        self.paused = True
+        self._port.stopReading()
+        self._warning.emit(
+            "Cannot accept connections: {name} ({why}); clients wait in the "
+            "listen queue, retrying every {delay:g} s",
+            name=errno.errorcode.get(code, str(code)),
+            why=os.strerror(code).lower(),
+            delay=self._retryDelay,
+        )
+        if self._retry is None:
+            self._retry = self._clock.callLater(self._retryDelay, self._resume)
+
+    def _resume(self) -> None:
+        self._retry = None
+        self.paused = False
+        if self._port.connected and not self._port.disconnecting:
+            self._port.startReading()
+
+    def stop(self) -> None:
+        """
+        Cancel a pending retry and flush the warning; the port is closing.
+        """
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+        self._warning.flush()
+
+
+@implementer(IStreamServerEndpoint)
+class PausingAcceptEndpoint:
+    """
+    Listen with another endpoint, and make its port pause accepting rather
+    than spin or drop clients when file descriptors run out.
+
+    Ports that are not Twisted's socket ports (a L{MemoryReactor}'s in
+    tests, say) are returned unchanged.
+    """
+
+    def __init__(
+        self,
+        endpoint: IStreamServerEndpoint,
+        clock: IReactorTime,
+        stats: ServerStats | None = None,
+        retryDelay: float = RETRY_DELAY,
+    ) -> None:
+        """
+        @param endpoint: The endpoint to listen with.
+        @param clock: Schedules the retries and the log.
+        @param stats: Counts the pauses, if given.
+        @param retryDelay: Seconds to wait before accepting again.
+        """
+        self._endpoint = endpoint
+        self._clock = clock
+        self._stats = stats
+        self._retryDelay = retryDelay
+        self.pauser: AcceptPauser | None = None
+
+    def listen(self, protocolFactory: IProtocolFactory) -> Deferred[IListeningPort]:
+        """
+        Listen, and guard the port's C{accept}.
+        """
+        return self._endpoint.listen(protocolFactory).addCallback(self._guard)
+
+    def _guard(self, port: IListeningPort) -> IListeningPort:
+        if isinstance(port, tcp.Port):
+            self.pauser = AcceptPauser(port, self._clock, self._stats, self._retryDelay)
+            pauser = self.pauser
+            stopListening: Callable[[], Any] = port.stopListening
+
+            def stopAndForget() -> Any:
+                pauser.stop()
+                return stopListening()
+
+            # The port is Twisted's; wrapping its method keeps the retry
+            # timer from outliving it without subclassing every kind of port.
+            setattr(port, "stopListening", stopAndForget)  # noqa: B010
+        return port
