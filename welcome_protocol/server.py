@@ -12,6 +12,7 @@ from twisted.internet.interfaces import IAddress
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 
+from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.addresses import describeAddress
 from welcome_protocol.settings import ServerSettings
 
@@ -47,6 +48,8 @@ class WelcomeFactory(Factory):
 
     @ivar settings: The validated configuration of the service.
     @ivar welcome: The bytes written to every client, encoded once here.
+    @ivar accessLog: Where connections are recorded when they are logged;
+        without one, each connection is logged as it happens (slower).
     """
 
     protocol = WelcomeProtocol  # type: ignore[assignment]
@@ -54,9 +57,12 @@ class WelcomeFactory(Factory):
     noisy = False
     _log = Logger()
 
-    def __init__(self, settings: ServerSettings) -> None:
+    def __init__(
+        self, settings: ServerSettings, accessLog: AccessLog | None = None
+    ) -> None:
         self.settings = settings
         self.welcome: bytes = settings.message
+        self.accessLog = accessLog
 
     def clientConnected(self, peer: IAddress) -> None:
         """
@@ -65,4 +71,7 @@ class WelcomeFactory(Factory):
         @param peer: The client's address.
         """
         if self.settings.logConnections:
-            self._log.info("Welcomed {peer}", peer=describeAddress(peer))
+            if self.accessLog is not None:
+                self.accessLog.record(peer)
+            else:
+                self._log.info("Welcomed {peer}", peer=describeAddress(peer))

@@ -10,19 +10,25 @@ import sys
 from typing import cast
 
 from twisted.application.service import IService
-from twisted.internet.endpoints import TCP4ServerEndpoint
-from twisted.internet.interfaces import IReactorPluggableNameResolver, IReactorTCP
+from twisted.internet.interfaces import (
+    IReactorPluggableNameResolver,
+    IReactorTCP,
+    IReactorTime,
+)
 from twisted.python import usage
 
+from welcome_protocol.accesslog import AccessLog
+from welcome_protocol.eagertcp import EagerTCP4ServerEndpoint
 from welcome_protocol.listening import ListeningService
 from welcome_protocol.server import WelcomeFactory
 from welcome_protocol.settings import DEFAULT_PORT, ServerSettings
 from welcome_protocol.startup import WelcomeService
 
 
-class _ServiceReactor(IReactorTCP, IReactorPluggableNameResolver):
+class _ServiceReactor(IReactorTCP, IReactorPluggableNameResolver, IReactorTime):
     """
-    What the service needs of a reactor: to listen, and to resolve names.
+    What the service needs of a reactor: to listen, to resolve names, and
+    (for the access log) to tell the time.
     """
 
 
@@ -67,6 +73,14 @@ class Options(usage.Options):
             "TCP port to listen on, on all IPv4 interfaces (0 picks a free port).",
         ],
     ]
+    optFlags = [
+        [
+            "no-log-connections",
+            None,
+            "Do not log each connection (by default every client's address "
+            "and port is logged, within a second).",
+        ],
+    ]
 
     settings: ServerSettings
 
@@ -75,7 +89,9 @@ class Options(usage.Options):
         Validate every option once and freeze the result into C{settings}.
         """
         self["port"] = parsePort(str(self["port"]))
-        self.settings = ServerSettings()
+        self.settings = ServerSettings(
+            logConnections=not self["no-log-connections"],
+        )
 
 
 def _programName() -> str:
@@ -99,11 +115,17 @@ def makeService(config: Options, reactor: _ServiceReactor | None = None) -> ISer
 
         reactor = cast(_ServiceReactor, globalReactor)
     assert reactor is not None
-    factory = WelcomeFactory(config.settings)
-    port: int = config["port"]
     parent = WelcomeService(reactor, program=f"{_programName()} welcome")
+    accessLog = None
+    if config.settings.logConnections:
+        # Added first, so stopped last: the final connections' lines are
+        # written once the listeners have stopped.
+        accessLog = AccessLog(reactor)
+        accessLog.setServiceParent(parent)  # type: ignore[no-untyped-call]
+    factory = WelcomeFactory(config.settings, accessLog)
+    port: int = config["port"]
     listener = ListeningService(
-        f"tcp:{port}", TCP4ServerEndpoint(reactor, port), factory
+        f"tcp:{port}", EagerTCP4ServerEndpoint(reactor, port), factory
     )
     listener.setServiceParent(parent)  # type: ignore[no-untyped-call]
     return parent
