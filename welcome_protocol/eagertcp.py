@@ -1,26 +1,35 @@
 # -*- test-case-name: tests.test_eagertcp -*-
 """
-TCP listening whose connections send at once instead of on the next loop.
+TCP listening whose connections send, and end the stream, at once.
 
-Twisted's TCP transport buffers every C{write} and sends it when the reactor
-next reports the socket writable, and C{loseConnection} closes it at that
-same later moment.  For a service that writes a few bytes in
-C{connectionMade} and hangs up, that is one more trip around the reactor
-(an C{epoll_wait}, two C{epoll_ctl} changes and a C{doWrite}) per
-connection: it is why bare Twisted answers a lone client about 20 µs later
-than uvloop, whose transports try to send right away.
+Twisted's TCP transport buffers every C{write} and registers the socket for
+writability; the data is sent when the next poll reports it writable, and
+C{loseConnection} closes the socket at that same later moment.  For a
+service that writes a few bytes in C{connectionMade} and hangs up, that is
+one more trip around the reactor per connection (two C{epoll_ctl} changes,
+an C{epoll_wait} and a C{doWrite}) between the client's connection and its
+answer: it is why bare Twisted answers a lone client later than uvloop,
+whose transports send right away.
 
-L{EagerServer} does what uvloop and asyncio do, inside the transport:
+L{EagerServer} does what uvloop does, inside the transport:
 
-  - C{write} with nothing already buffered calls C{send} at once; whatever
-    the kernel does not take is buffered and sent the usual way.
-  - C{loseConnection} with nothing buffered (and no producer) closes the
-    connection as soon as the code running now has returned, from one
-    delayed call that closes every such connection of this iteration,
-    instead of registering for writability and waiting for C{doWrite}.
+  - C{write} with nothing already buffered sends at once; whatever the
+    kernel does not take is buffered and sent the usual way.
+  - C{loseConnection} with nothing buffered ends the stream at once
+    (C{shutdown(SHUT_WR)}: the client sees the end of the data), and leaves
+    the rest of the close (unregistering, C{close()}, C{connectionLost}) to
+    one delayed call per reactor iteration, made by the port for all the
+    connections that ended in it.  Not before: the code that called
+    C{loseConnection} (a protocol, or TLS on top) may still be running.
 
-Protocols still see only C{ITransport}; TLS layered on top (it writes its
-records through C{write} and closes through C{loseConnection}) works
+Measured (see the benchmark), the order matters: sending at once but closing
+later made a lone client I{slower} than plain Twisted (it wakes up for the
+data, then again for the end of the stream, and the server's clean-up delays
+the next connection); so did sending and closing together at the end of the
+iteration.  Ending the stream right after the data, and cleaning up while
+the client is busy, is what closes the gap.
+
+Protocols still see only C{ITransport}, and TLS layered on top works
 unchanged.  L{EagerTCP4ServerEndpoint} listens with these transports on
 Twisted's POSIX reactors and falls back to C{listenTCP} on any other reactor
 (test doubles, IOCP), which then behaves as plain Twisted.
@@ -28,6 +37,7 @@ Twisted's POSIX reactors and falls back to C{listenTCP} on any other reactor
 
 from __future__ import annotations
 
+import socket
 from typing import Any, cast
 
 from twisted.internet import main, tcp
@@ -48,8 +58,10 @@ _CONNECTION_DONE = Failure(main.CONNECTION_DONE)
 
 class EagerServer(tcp.Server):
     """
-    A server-side TCP transport that sends and closes without waiting.
+    A server-side TCP transport that sends, and ends the stream, at once.
     """
+
+    _finished = False
 
     def _idle(self) -> bool:
         """
@@ -70,9 +82,11 @@ class EagerServer(tcp.Server):
         """
         Send C{data} now if nothing is waiting to be sent; buffer the rest.
 
-        Errors are left to the normal path: the data is buffered and the
+        Errors are left to the usual path: the data is buffered, and the
         next C{doWrite} finds the error and closes the connection.
         """
+        if self._finished:
+            return
         if type(data) is bytes and data and self._idle():
             sent = self.writeSomeData(data)
             if isinstance(sent, int):
@@ -89,39 +103,44 @@ class EagerServer(tcp.Server):
 
     def loseConnection(self, _connDone: Failure = _CONNECTION_DONE) -> None:
         """
-        Close once everything written has been sent: if it already has, at
-        the end of this reactor iteration rather than at the next one.
+        Close once everything written has been sent.
 
-        Not right here: the caller (a protocol, or TLS on top) may still be
-        working on this connection when this returns.
+        If it already has, end the stream now (the client sees the end of
+        the data at once) and close the socket when the code running now
+        has returned, from the port's one delayed call for this iteration:
+        not from here, as the caller (a protocol, or TLS on top) may still
+        be working on this connection.  Like a transport whose write side
+        is shut down, it ignores writes from then on.
         """
-        if self._idle() and isinstance(self.server, EagerPort):
-            self.disconnecting = 1
-            self.stopReading()  # type: ignore[no-untyped-call]
-            self.server.closeSoon(self)
-        else:
+        if not (self._idle() and isinstance(self.server, EagerPort)):
             super().loseConnection()  # type: ignore[no-untyped-call]
+            return
+        self._finished = True
+        self.disconnecting = 1
+        self.stopReading()  # type: ignore[no-untyped-call]
+        try:
+            self.socket.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        else:
+            # The stream is ended; closing needs no second shutdown().
+            self._shouldShutdown = False
+        self.server.closeSoon(self)
 
     def closeNow(self) -> None:
         """
-        Finish a close that L{loseConnection} started: close the socket if
-        nothing has been written since, else let C{doWrite} send it first.
+        Finish what L{loseConnection} started: close the socket.
         """
-        if not self.connected:
-            return
-        if self.offset == len(self.dataBuffer) and not self._tempDataLen:
-            self.stopWriting()  # type: ignore[no-untyped-call]
+        if self.connected:
             self.connectionLost(_CONNECTION_DONE)
-        else:
-            self.startWriting()  # type: ignore[no-untyped-call]
 
 
 class EagerPort(tcp.Port):
     """
     A TCP listening port whose connections are L{EagerServer}s.
 
-    It closes the connections they hand it all at once, from one delayed
-    call per reactor iteration (not one per connection).
+    It closes the connections that ended during a reactor iteration all at
+    once, from one delayed call (not one per connection).
     """
 
     transport = EagerServer
