@@ -198,7 +198,6 @@ class AccessLogTests(TestCase):
             log.record(_peer(port))
         self.clock.advance(0)
         self.assertEqual(len(self.lines()), 3)
-        self.assertEqual(log.pending, [])
 
     def test_subSecondTimeFormat(self) -> None:
         """
@@ -325,20 +324,27 @@ class FactoryAndOptionTests(TestCase):
         """
         clock = Clock()
         clock.advance(3)
-        log = AccessLog(clock, LogPublisher())
+        events: list[LogEvent] = []
+        log = AccessLog(clock, _collect(events))
         factory = WelcomeFactory(ServerSettings(), log)
         transport = self.welcome(factory, 1234)
         self.assertEqual(transport.value(), b"Welcome!")
-        self.assertEqual(log.pending, [(3, _peer(1234))])
+        log.flush()
+        self.assertEqual(
+            [(e["log_time"], formatEvent(e)) for e in events],
+            [(3, "Welcomed 127.0.0.1:1234")],
+        )
 
     def test_factoryNotLogging(self) -> None:
         """
         With C{logConnections} off, nothing is recorded.
         """
-        log = AccessLog(Clock(), LogPublisher())
+        events: list[LogEvent] = []
+        log = AccessLog(Clock(), _collect(events))
         factory = WelcomeFactory(ServerSettings(logConnections=False), log)
         self.welcome(factory, 1234)
-        self.assertEqual(log.pending, [])
+        log.flush()
+        self.assertEqual(events, [])
 
     def test_noLogConnectionsOption(self) -> None:
         """

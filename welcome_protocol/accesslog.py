@@ -10,7 +10,7 @@ per line).  Like C{twisted.web.http.HTTPFactory}, which formats its log time
 once a second and writes to a buffered file, we keep the per-connection work
 tiny; unlike it, the lines go to twistd's own log, wherever twistd sends it.
 
-Per connection, L{AccessLog.record} appends one C{(time, address)} tuple.
+Per connection, L{AccessLog.record} appends the time, host and port to a list.
 Every second (and when the service stops, or sooner when many are waiting)
 L{AccessLog.flush} hands them, in order, to the log observers:
 
@@ -33,7 +33,7 @@ killed with SIGKILL loses at most the last second of lines.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from twisted.application.service import Service
 from twisted.internet.address import IPv4Address
@@ -62,21 +62,19 @@ FLUSH_INTERVAL = 1.0
 #: memory flat under load (a batch this size is already cheap to write).
 BATCH_LIMIT = 2048
 
-_Record = tuple[float, IAddress]
-
-
-def _message(address: IAddress) -> str:
-    """
-    @return: The text of the access line for C{address}.
-    """
-    return f"Welcomed {describeAddress(address)}"
+#: A connection's time and its address as the line shows it.
+_Record = tuple[float, str]
 
 
 class AccessLog(Service):
     """
     Record welcomed clients cheaply; publish their lines at least every second.
 
-    @ivar pending: Records not yet published, oldest first.
+    Pending records are kept flat, three items per connection (time, host,
+    port; or time, address text, L{None}) in one list: floats, strings and
+    ints are not tracked by Python's garbage collector, so thousands of
+    pending connections cost it nothing, where as many tuples or address
+    objects would make every collection walk them.
     """
 
     _logger = Logger(namespace=NAMESPACE)
@@ -105,21 +103,25 @@ class AccessLog(Service):
         )
         self._namespace = namespace
         self._interval = interval
-        self._batchLimit = batchLimit
-        self.pending: list[_Record] = []
+        self._batchLimit = 3 * batchLimit
+        self._pending: list[float | str | int | None] = []
         self._timer: LoopingCall | None = None
 
     def record(self, address: IAddress) -> None:
         """
         Note that the client at C{address} was welcomed just now.
 
-        This is all the work done per connection: one tuple appended (and,
-        once per C{batchLimit} records, an early flush scheduled).
+        This is all the work done per connection: three items appended to a
+        list (and, once per C{batchLimit} connections, an early flush
+        scheduled).
 
         @param address: The client's address.
         """
-        pending = self.pending
-        pending.append((self._now(), address))
+        pending = self._pending
+        if type(address) is IPv4Address:
+            pending += (self._now(), address.host, address.port)
+        else:
+            pending += (self._now(), describeAddress(address), None)
         if len(pending) == self._batchLimit:
             self._clock.callLater(0, self.flush)
 
@@ -148,9 +150,15 @@ class AccessLog(Service):
         """
         Publish every pending record, in order, and forget them.
         """
-        if not self.pending:
+        if not self._pending:
             return
-        records, self.pending = self.pending, []
+        pending, self._pending = self._pending, []
+        records: list[_Record] = [
+            (cast(float, when), f"{host}:{port}" if port is not None else str(host))
+            for when, host, port in zip(
+                pending[0::3], pending[1::3], pending[2::3], strict=True
+            )
+        ]
         fileObservers, otherObservers = _splitObservers(self._publisher)
         for observer in fileObservers:
             _writeBatch(observer, records, self._event)
@@ -164,14 +172,14 @@ class AccessLog(Service):
         """
         @return: The log event for one record, as C{Logger.info} makes it.
         """
-        when, address = record
+        when, peer = record
         return {
             "log_logger": self._logger,
             "log_level": LogLevel.info,
             "log_namespace": self._namespace,
             "log_source": None,
             "log_format": "Welcomed {peer}",
-            "peer": describeAddress(address),
+            "peer": peer,
             "log_time": when,
         }
 
@@ -260,17 +268,17 @@ def _formatSecond(
         return
     lines.append(first)
     head = prefix + "Welcomed "
-    for _, address in records[1:-1]:
-        if type(address) is IPv4Address:
-            lines.append(f"{head}{address.host}:{address.port}\n")
+    for _, peer in records[1:-1]:
+        if "\n" in peer:
+            lines.append(prefix + _line(peer))
         else:
-            lines.append(prefix + _line(address))
+            lines.append(f"{head}{peer}\n")
     lines.append(last)
 
 
-def _line(address: IAddress) -> str:
+def _line(peer: str) -> str:
     """
-    @return: The message of the access line for C{address} as a text
-        observer writes it: continuation lines indented, newline at the end.
+    @return: The message of the access line for C{peer} as a text observer
+        writes it: continuation lines indented, newline at the end.
     """
-    return _message(address).replace("\n", "\n\t") + "\n"
+    return f"Welcomed {peer}".replace("\n", "\n\t") + "\n"
