@@ -86,6 +86,7 @@ class AccessLog(Service):
         namespace: str = NAMESPACE,
         interval: float = FLUSH_INTERVAL,
         batchLimit: int = BATCH_LIMIT,
+        writeRecords: Callable[[list[tuple[float, str]]], None] | None = None,
     ) -> None:
         """
         @param clock: Supplies each connection's time and the flush timer.
@@ -95,6 +96,9 @@ class AccessLog(Service):
         @param interval: Seconds between flushes.
         @param batchLimit: How many pending records make the next reactor
             iteration flush them.
+        @param writeRecords: If given, each flush hands it the records, as
+            C{(time, address text)} pairs, instead of publishing them (a
+            worker process sends them to its parent this way).
         """
         self._clock = clock
         self._now: Callable[[], float] = clock.seconds
@@ -104,6 +108,7 @@ class AccessLog(Service):
         self._namespace = namespace
         self._interval = interval
         self._batchLimit = 3 * batchLimit
+        self._writeRecords = writeRecords
         self._pending: list[float | str | int | None] = []
         self._timer: LoopingCall | None = None
 
@@ -122,6 +127,18 @@ class AccessLog(Service):
             pending += (self._now(), address.host, address.port)
         else:
             pending += (self._now(), describeAddress(address), None)
+        if len(pending) == self._batchLimit:
+            self._clock.callLater(0, self.flush)
+
+    def recordAt(self, when: float, peer: str) -> None:
+        """
+        Note that a client was welcomed at C{when}, e.g. by a worker process.
+
+        @param when: The time of the connection, in seconds since the epoch.
+        @param peer: The client's address as the line shows it.
+        """
+        pending = self._pending
+        pending += (when, peer, None)
         if len(pending) == self._batchLimit:
             self._clock.callLater(0, self.flush)
 
@@ -159,6 +176,9 @@ class AccessLog(Service):
                 pending[0::3], pending[1::3], pending[2::3], strict=True
             )
         ]
+        if self._writeRecords is not None:
+            self._writeRecords(records)
+            return
         fileObservers, otherObservers = _splitObservers(self._publisher)
         for observer in fileObservers:
             _writeBatch(observer, records, self._event)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import cast
+from typing import Any, cast
 
 from twisted.application.service import IService
 from twisted.internet.interfaces import (
@@ -23,6 +23,7 @@ from welcome_protocol.listening import ListeningService
 from welcome_protocol.server import WelcomeFactory
 from welcome_protocol.settings import DEFAULT_PORT, ServerSettings
 from welcome_protocol.startup import WelcomeService
+from welcome_protocol.workers import WorkerPool, parseWorkers, workerArguments
 
 
 class _ServiceReactor(IReactorTCP, IReactorPluggableNameResolver, IReactorTime):
@@ -72,6 +73,13 @@ class Options(usage.Options):
             str(DEFAULT_PORT),
             "TCP port to listen on, on all IPv4 interfaces (0 picks a free port).",
         ],
+        [
+            "workers",
+            None,
+            "0",
+            "Serve from this many worker processes sharing the listening "
+            "socket, e.g. one per CPU core (0: serve in this process).",
+        ],
     ]
     optFlags = [
         [
@@ -83,12 +91,24 @@ class Options(usage.Options):
     ]
 
     settings: ServerSettings
+    arguments: list[str] = []
+
+    def parseOptions(self, options: list[str] | None = None) -> None:
+        """
+        Parse C{options}, remembering them for worker processes.
+        """
+        self.arguments = list(sys.argv[1:] if options is None else options)
+        super().parseOptions(options)  # type: ignore[no-untyped-call]
 
     def postOptions(self) -> None:
         """
         Validate every option once and freeze the result into C{settings}.
         """
         self["port"] = parsePort(str(self["port"]))
+        try:
+            self["workers"] = parseWorkers(str(self["workers"]))
+        except ValueError as e:
+            raise usage.UsageError(str(e)) from None
         self.settings = ServerSettings(
             logConnections=not self["no-log-connections"],
         )
@@ -128,4 +148,13 @@ def makeService(config: Options, reactor: _ServiceReactor | None = None) -> ISer
         f"tcp:{port}", EagerTCP4ServerEndpoint(reactor, port), factory
     )
     listener.setServiceParent(parent)  # type: ignore[no-untyped-call]
+    if config["workers"]:
+        pool = WorkerPool(
+            cast(Any, reactor),
+            listener,
+            config["workers"],
+            workerArguments(config.arguments),
+            accessLog,
+        )
+        pool.setServiceParent(parent)  # type: ignore[no-untyped-call]
     return parent
