@@ -109,6 +109,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="extra row 'welcome[NAME]' with ARGS added to twistd "
         "welcome (repeatable), e.g. 'no-log=--no-log-connections'",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        action="append",
+        default=[],
+        metavar="N",
+        help="extra row 'welcome[workers=N]': twistd welcome --workers N, "
+        "allowed on every CPU (repeatable)",
+    )
     p.add_argument("--json", type=Path, metavar="FILE", help="save raw results")
     p.add_argument(
         "--plot", type=Path, metavar="FILE.png", help="bar chart (needs matplotlib)"
@@ -151,6 +160,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for v in args.welcome_variant:
         if "=" not in v or not v.split("=", 1)[0]:
             p.error(f"--welcome-variant needs NAME=ARGS, not {v!r}")
+    if any(n < 1 for n in args.workers):
+        p.error("--workers must be at least 1")
     for name in ("greetings", "concurrency", "warmup", "latency_greetings"):
         if getattr(args, name) < 0 or (name == "concurrency" and args.concurrency < 1):
             p.error(f"--{name.replace('_', '-')} must be positive")
@@ -176,7 +187,9 @@ def build_specs(
     extra = shlex.split(args.extra_args)
     selected = args.server_list
 
-    def welcome(name: str, more: list[str], what: str) -> ServerSpec:
+    def welcome(
+        name: str, more: list[str], what: str, cpus: frozenset[int] | None = None
+    ) -> ServerSpec:
         log = tmp / f"{name.replace('[', '-').replace(']', '')}.log"
         argv = [
             str(find_twistd()),
@@ -190,14 +203,25 @@ def build_specs(
             *more,
         ]
         shown = " ".join(["twistd -n welcome", *map(shlex.quote, extra + more)])
-        return ServerSpec(name, argv, f"`{shown}` ({what})", log_file=log)
+        return ServerSpec(name, argv, f"`{shown}` ({what})", log_file=log, cpus=cpus)
 
-    if "welcome" in selected or args.welcome_variant:
+    if "welcome" in selected or args.welcome_variant or args.workers:
         if "welcome" in selected:
             specs.append(welcome("welcome", [], "the service, defaults"))
         for variant in args.welcome_variant:
             vname, vargs = variant.split("=", 1)
             specs.append(welcome(f"welcome[{vname}]", shlex.split(vargs), "variant"))
+        for count in args.workers:
+            specs.append(
+                welcome(
+                    f"welcome[workers={count}]",
+                    ["--workers", str(count)],
+                    f"{count} worker processes, allowed on CPUs "
+                    f"{','.join(map(str, args.all_cpus))} (shared with the load "
+                    "generator); CPU and RSS summed over parent and workers",
+                    frozenset(args.all_cpus),
+                )
+            )
     if "bare-twisted" in selected:
         specs.append(
             ServerSpec(
@@ -361,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = []
 
     cpus = allowed_cpus()
+    args.all_cpus = cpus
     server_cpu = args.server_cpu if args.server_cpu is not None else cpus[0]
     client_cpu = (
         args.client_cpu
@@ -411,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         "client_cpu": client_cpu,
         "extra_args": args.extra_args,
         "welcome_variants": args.welcome_variant,
+        "workers": args.workers,
         "servers": args.server_list,
     }
     print(markdown(results, info, config, notes), end="")

@@ -88,11 +88,13 @@ class EagerServer(tcp.Server):
         if self._finished:
             return
         if type(data) is bytes and data and self._idle():
-            sent = self.writeSomeData(data)
-            if isinstance(sent, int):
-                if sent == len(data):
-                    return
-                data = data[sent:]
+            try:
+                sent = self.socket.send(data)
+            except OSError:
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
         super().write(data)  # type: ignore[no-untyped-call]
 
     def writeSequence(self, iovec: Any) -> None:
