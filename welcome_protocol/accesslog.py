@@ -28,6 +28,11 @@ L{AccessLog.flush} hands them, in order, to the log observers:
 So every connection becomes one correctly timestamped line in the usual
 format, whatever the log's destination, at most a second late.  A process
 killed with SIGKILL loses at most the last second of lines.
+
+The batch write relies on two things Twisted does not make public: the
+observer list of a C{LogPublisher} and the file of a C{FileLogObserver}.
+Where the first is missing, every observer gets one event per connection
+(correct, only slower); the tests pin the rest down.
 """
 
 from __future__ import annotations
