@@ -498,6 +498,7 @@ def main(argv: list[str] | None = None) -> int:
         "repeat": args.repeat,
         "servers": args.server_list,
     }
+    notes = list(dict.fromkeys(notes))  # each round repeats the same notes
     print(markdown(results, info, config, notes), end="")
     if args.json is not None:
         write_json(args.json, results, info, config, notes)

@@ -62,6 +62,47 @@ class EagerServer(tcp.Server):
     """
 
     _finished = False
+    _constructing = False
+    _readLater = False
+    _settling = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """
+        Set up like Twisted's transport, but register for reading only once
+        the code running now has returned (see L{startReading}).
+        """
+        self._constructing = True
+        super().__init__(*args, **kwargs)
+        self._constructing = False
+        if self._readLater and isinstance(self.server, EagerPort):
+            self._settling = True
+            self.server.settleSoon(self)
+        elif self._readLater:
+            self._readLater = False
+            super().startReading()  # type: ignore[no-untyped-call]
+
+    def startReading(self) -> None:
+        """
+        Register for reading; while the connection is being set up, only
+        note that it should be, at the end of this reactor iteration.
+
+        A connection that is closed in C{connectionMade} (as a greeting
+        service's are) so never costs an C{epoll_ctl} to register and
+        another to unregister; reading starts a little later for the
+        others, with nothing lost (the kernel keeps the data, and the
+        reactor's poll is level-triggered).
+        """
+        if self._constructing or self._readLater:
+            self._readLater = True
+        else:
+            super().startReading()  # type: ignore[no-untyped-call]
+
+    def stopReading(self) -> None:
+        """
+        Stop reading, or forget that reading was to start.
+        """
+        self._readLater = False
+        super().stopReading()  # type: ignore[no-untyped-call]
 
     def _idle(self) -> bool:
         """
@@ -119,7 +160,7 @@ class EagerServer(tcp.Server):
             return
         self._finished = True
         self.disconnecting = 1
-        self.stopReading()  # type: ignore[no-untyped-call]
+        self.stopReading()
         try:
             self.socket.shutdown(socket.SHUT_WR)
         except OSError:
@@ -127,40 +168,51 @@ class EagerServer(tcp.Server):
         else:
             # The stream is ended; closing needs no second shutdown().
             self._shouldShutdown = False
-        self.server.closeSoon(self)
+        if not self._settling:
+            self._settling = True
+            self.server.settleSoon(self)
 
-    def closeNow(self) -> None:
+    def settle(self) -> None:
         """
-        Finish what L{loseConnection} started: close the socket.
+        At the end of the reactor iteration: close the socket if
+        L{loseConnection} ended the stream, else register for reading if
+        the connection still wants to read.
         """
-        if self.connected:
+        self._settling = False
+        if not self.connected:
+            return
+        if self._finished:
             self.connectionLost(_CONNECTION_DONE)
+        elif self._readLater:
+            self._readLater = False
+            super().startReading()  # type: ignore[no-untyped-call]
 
 
 class EagerPort(tcp.Port):
     """
     A TCP listening port whose connections are L{EagerServer}s.
 
-    It closes the connections that ended during a reactor iteration all at
-    once, from one delayed call (not one per connection).
+    It settles the connections made or ended during a reactor iteration
+    (registers them for reading, or closes them) all at once, from one
+    delayed call (not one per connection).
     """
 
     transport = EagerServer
-    _closing: list[EagerServer] | None = None
+    _settling: list[EagerServer] | None = None
 
-    def closeSoon(self, connection: EagerServer) -> None:
+    def settleSoon(self, connection: EagerServer) -> None:
         """
-        Close C{connection} once the current reactor callbacks are done.
+        Settle C{connection} once the current reactor callbacks are done.
         """
-        if self._closing is None:
-            self._closing = []
-            cast(IReactorTime, self.reactor).callLater(0, self._closeAll)
-        self._closing.append(connection)
+        if self._settling is None:
+            self._settling = []
+            cast(IReactorTime, self.reactor).callLater(0, self._settleAll)
+        self._settling.append(connection)
 
-    def _closeAll(self) -> None:
-        closing, self._closing = self._closing or [], None
-        for connection in closing:
-            connection.closeNow()
+    def _settleAll(self) -> None:
+        settling, self._settling = self._settling or [], None
+        for connection in settling:
+            connection.settle()
 
 
 @implementer(IStreamServerEndpoint)
