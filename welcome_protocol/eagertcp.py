@@ -21,6 +21,9 @@ L{EagerServer} does what uvloop does, inside the transport:
     one delayed call per reactor iteration, made by the port for all the
     connections that ended in it.  Not before: the code that called
     C{loseConnection} (a protocol, or TLS on top) may still be running.
+  - A new connection registers for reading in that same delayed call, not
+    while it is set up: a connection closed in C{connectionMade} never
+    touches the poller at all.
 
 Measured (see the benchmark), the order matters: sending at once but closing
 later made a lone client I{slower} than plain Twisted (it wakes up for the
