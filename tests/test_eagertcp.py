@@ -12,7 +12,7 @@ from twisted.internet import reactor as globalReactor
 from twisted.internet import ssl
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionAborted, ConnectionDone
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IReactorTCP
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactor
@@ -182,6 +182,53 @@ class EagerServerTests(TestCase):
         received, reason = yield collector.done
         self.assertEqual(received, b"Welcome!")
         reason.trap(ConnectionDone)
+
+    @inlineCallbacks
+    def test_openConnectionReads(self) -> Any:
+        """
+        A connection that stays open is registered for reading after it is
+        set up, and receives what the client sends.
+        """
+
+        class Echo(Protocol):
+            def dataReceived(self, data: bytes) -> None:
+                assert self.transport is not None
+                self.transport.write(data)
+                self.transport.loseConnection()
+
+        port = self.listen(Factory.forProtocol(Echo))
+        collector = _Collector()
+        client = yield connectProtocol(
+            TCP4ClientEndpoint(reactor, "127.0.0.1", port), collector
+        )
+        client.transport.write(b"ping")
+        data, reason = yield collector.done
+        self.assertEqual(data, b"ping")
+        reason.trap(ConnectionDone)
+
+    @inlineCallbacks
+    def test_abortConnection(self) -> Any:
+        """
+        C{abortConnection} in C{connectionMade} resets the connection, as on
+        Twisted's own transport.
+        """
+        lost: Deferred[BaseException] = Deferred()
+
+        class Aborter(Protocol):
+            def connectionMade(self) -> None:
+                assert self.transport is not None
+                self.transport.abortConnection()  # type: ignore[attr-defined]
+
+            def connectionLost(self, reason: Failure = _DONE) -> None:
+                lost.callback(reason.value or Exception("no reason"))
+
+        port = self.listen(Factory.forProtocol(Aborter))
+        collector = _Collector()
+        yield connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), collector)
+        why = yield lost
+        self.assertIsInstance(why, ConnectionAborted)
+        received, _ = yield collector.done
+        self.assertEqual(received, b"")
 
     def test_otherReactorsListenAsUsual(self) -> None:
         """
