@@ -16,11 +16,13 @@ import importlib.util
 import os
 import shlex
 import signal
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 if not __package__:  # run as a script: make the "benchmarks" package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -109,6 +111,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="extra row 'welcome[NAME]' with ARGS added to twistd "
         "welcome (repeatable), e.g. 'no-log=--no-log-connections'",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        action="append",
+        default=[],
+        metavar="N",
+        help="extra row 'welcome[workers=N]': twistd welcome --workers N, "
+        "allowed on every CPU (repeatable)",
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run every server N times, in rounds, and report medians (default 1)",
+    )
     p.add_argument("--json", type=Path, metavar="FILE", help="save raw results")
     p.add_argument(
         "--plot", type=Path, metavar="FILE.png", help="bar chart (needs matplotlib)"
@@ -151,6 +169,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for v in args.welcome_variant:
         if "=" not in v or not v.split("=", 1)[0]:
             p.error(f"--welcome-variant needs NAME=ARGS, not {v!r}")
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
+    if any(n < 1 for n in args.workers):
+        p.error("--workers must be at least 1")
     for name in ("greetings", "concurrency", "warmup", "latency_greetings"):
         if getattr(args, name) < 0 or (name == "concurrency" and args.concurrency < 1):
             p.error(f"--{name.replace('_', '-')} must be positive")
@@ -176,7 +198,9 @@ def build_specs(
     extra = shlex.split(args.extra_args)
     selected = args.server_list
 
-    def welcome(name: str, more: list[str], what: str) -> ServerSpec:
+    def welcome(
+        name: str, more: list[str], what: str, cpus: frozenset[int] | None = None
+    ) -> ServerSpec:
         log = tmp / f"{name.replace('[', '-').replace(']', '')}.log"
         argv = [
             str(find_twistd()),
@@ -190,14 +214,25 @@ def build_specs(
             *more,
         ]
         shown = " ".join(["twistd -n welcome", *map(shlex.quote, extra + more)])
-        return ServerSpec(name, argv, f"`{shown}` ({what})", log_file=log)
+        return ServerSpec(name, argv, f"`{shown}` ({what})", log_file=log, cpus=cpus)
 
-    if "welcome" in selected or args.welcome_variant:
+    if "welcome" in selected or args.welcome_variant or args.workers:
         if "welcome" in selected:
             specs.append(welcome("welcome", [], "the service, defaults"))
         for variant in args.welcome_variant:
             vname, vargs = variant.split("=", 1)
             specs.append(welcome(f"welcome[{vname}]", shlex.split(vargs), "variant"))
+        for count in args.workers:
+            specs.append(
+                welcome(
+                    f"welcome[workers={count}]",
+                    ["--workers", str(count)],
+                    f"{count} worker processes, allowed on CPUs "
+                    f"{','.join(map(str, args.all_cpus))} (shared with the load "
+                    "generator); CPU and RSS summed over parent and workers",
+                    frozenset(args.all_cpus),
+                )
+            )
     if "bare-twisted" in selected:
         specs.append(
             ServerSpec(
@@ -348,6 +383,43 @@ def measure(
     return result
 
 
+def median_result(rounds: list[ServerResult]) -> ServerResult:
+    """One row from several rounds of the same server: medians, errors summed.
+
+    Each figure is the median of its own column, so a row's figures may come
+    from different rounds; the raw data of every round is kept.
+    """
+    if len(rounds) == 1:
+        return rounds[0]
+
+    def med(field: str) -> Any:
+        return statistics.median(getattr(r, field) for r in rounds)
+
+    first = rounds[0]
+    errors_by_kind: dict[str, int] = {}
+    for r in rounds:
+        for kind, n in r.errors_by_kind.items():
+            errors_by_kind[kind] = errors_by_kind.get(kind, 0) + n
+    return ServerResult(
+        name=first.name,
+        description=first.description,
+        greetings=int(med("greetings")),
+        errors=sum(r.errors for r in rounds),
+        errors_by_kind=errors_by_kind,
+        rate_per_s=med("rate_per_s"),
+        p50_us=med("p50_us"),
+        p99_us=med("p99_us"),
+        cpu_us_per_greeting=med("cpu_us_per_greeting"),
+        server_cpu_pct=med("server_cpu_pct"),
+        loadgen_cpu_pct=med("loadgen_cpu_pct"),
+        rtt_p50_us=med("rtt_p50_us"),
+        rss_start_kib=int(med("rss_start_kib")),
+        rss_after_kib=int(med("rss_after_kib")),
+        served_before_rss=first.served_before_rss,
+        raw={"rounds": [r.raw for r in rounds]},
+    )
+
+
 def _terminate(signum: int, _frame: FrameType | None) -> None:
     """Turn SIGTERM/SIGHUP into SystemExit so cleanup blocks run."""
     raise SystemExit(128 + signum)
@@ -361,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = []
 
     cpus = allowed_cpus()
+    args.all_cpus = cpus
     server_cpu = args.server_cpu if args.server_cpu is not None else cpus[0]
     client_cpu = (
         args.client_cpu
@@ -385,17 +458,27 @@ def main(argv: list[str] | None = None) -> int:
             log(f"error: cannot build the load generator: {e}")
             return 1
         specs = build_specs(args, tmp, notes)
-        for spec in specs:
-            log(f"[{spec.name}] starting")
-            try:
-                with ServerProcess(spec, server_cpu, tmp) as server:
-                    results.append(measure(server, gen, args, notes))
-            except (ServerError, RuntimeError, OSError) as e:
-                failed += 1
-                lines = [line for line in str(e).splitlines() if line.strip()]
-                why = lines[0] if len(lines) < 2 else f"{lines[0]} ({lines[-1]})"
-                notes.append(f"{spec.name} FAILED: {why}")
-                log(f"[{spec.name}] FAILED: {e}")
+        rounds: dict[str, list[ServerResult]] = {spec.name: [] for spec in specs}
+        for round_number in range(1, args.repeat + 1):
+            if args.repeat > 1:
+                log(f"round {round_number} of {args.repeat}")
+            for spec in specs:
+                log(f"[{spec.name}] starting")
+                try:
+                    with ServerProcess(spec, server_cpu, tmp) as server:
+                        rounds[spec.name].append(measure(server, gen, args, notes))
+                except (ServerError, RuntimeError, OSError) as e:
+                    failed += 1
+                    lines = [line for line in str(e).splitlines() if line.strip()]
+                    why = lines[0] if len(lines) < 2 else f"{lines[0]} ({lines[-1]})"
+                    notes.append(f"{spec.name} FAILED: {why}")
+                    log(f"[{spec.name}] FAILED: {e}")
+        results = [median_result(rs) for rs in rounds.values() if rs]
+        if args.repeat > 1:
+            notes.append(
+                f"Each figure is the median of {args.repeat} rounds (servers "
+                "run in turn, round after round); errors are summed."
+            )
 
     info = machine_info()
     config = {
@@ -411,8 +494,11 @@ def main(argv: list[str] | None = None) -> int:
         "client_cpu": client_cpu,
         "extra_args": args.extra_args,
         "welcome_variants": args.welcome_variant,
+        "workers": args.workers,
+        "repeat": args.repeat,
         "servers": args.server_list,
     }
+    notes = list(dict.fromkeys(notes))  # each round repeats the same notes
     print(markdown(results, info, config, notes), end="")
     if args.json is not None:
         write_json(args.json, results, info, config, notes)

@@ -39,6 +39,9 @@ class ServerSpec:
     description: str
     log_file: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # CPUs for this row instead of the server CPU (e.g. all of them, for
+    # worker processes that should spread over the cores).
+    cpus: frozenset[int] | None = None
 
     def command(self, port: int) -> list[str]:
         """The argv with the port filled in."""
@@ -103,7 +106,9 @@ class ServerProcess:
 
     def _pin(self) -> None:
         """Runs in the child before exec: pin it (and its threads) to one CPU."""
-        if self.cpu is not None:
+        if self.spec.cpus is not None:
+            os.sched_setaffinity(0, self.spec.cpus)
+        elif self.cpu is not None:
             os.sched_setaffinity(0, {self.cpu})
 
     def start(self, ready_timeout: float = 30.0) -> None:
@@ -161,20 +166,42 @@ class ServerProcess:
                 f"{self.spec.name} exited with status {code}{self._output()}"
             )
 
+    def processes(self) -> list[int]:
+        """The server's pid and those of its descendants (worker processes)."""
+        found = [self.pid]
+        for pid in found:
+            for task in Path(f"/proc/{pid}/task").glob("*/children"):
+                with contextlib.suppress(OSError):
+                    found.extend(int(c) for c in task.read_text().split())
+        return found
+
     def cpu_seconds(self) -> float:
-        """utime + stime of the whole server process (all threads)."""
-        stat = Path(f"/proc/{self.pid}/stat").read_text()
-        # comm (field 2) may contain spaces; fields after ')' start at 3 (state).
-        fields = stat.rsplit(")", 1)[1].split()
-        utime, stime = int(fields[11]), int(fields[12])
-        return (utime + stime) / os.sysconf("SC_CLK_TCK")
+        """utime + stime of the server and its live descendants (all threads)."""
+        ticks = 0
+        for pid in self.processes():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            # comm (field 2) may contain spaces; fields after ')' start at 3.
+            fields = stat.rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def rss_kib(self) -> int:
-        """Resident set size (VmRSS) of the server, in KiB."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise ServerError(f"{self.spec.name}: no VmRSS in /proc/{self.pid}/status")
+        """Resident set size (VmRSS) of the server and its descendants, KiB."""
+        total = 0
+        for pid in self.processes():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        if not total:
+            raise ServerError(f"{self.spec.name}: no VmRSS in /proc/{self.pid}")
+        return total
 
     def stop(self, grace: float = 5.0) -> None:
         """Terminate the child's process group; escalate to SIGKILL."""

@@ -16,8 +16,10 @@ from twisted.python import usage
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import TestCase
 
+from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.backlog import defaultBacklog
 from welcome_protocol.commandline import versionText
+from welcome_protocol.hangup import HangupService
 from welcome_protocol.listening import ListeningService
 from welcome_protocol.rlimits import FileLimitService
 from welcome_protocol.server import WelcomeFactory
@@ -256,16 +258,18 @@ class HostileNetworkServiceTests(TestCase):
         service = makeService(options, cast(Any, reactor))
         children = list(IServiceCollection(service))
         self.assertEqual(
-            [type(child) for child in children[:5]],
+            [type(child) for child in children],
             [
+                AccessLog,
                 FileLimitService,
                 StatsReporter,
                 GracefulShutdown,
+                HangupService,
                 ListeningService,
                 ListeningService,
             ],
         )
-        for listener in children[3:5]:
+        for listener in children[5:7]:
             assert isinstance(listener, ListeningService)
             listener.privilegedStartService()
             self.addCleanup(listener.stopService)

@@ -69,6 +69,18 @@ def explainParseError(reason: BaseException) -> str:
     return text.lower() if text else type(reason).__name__
 
 
+def listenerKind(description: str) -> str:
+    """
+    Name the kind of listener a server description makes.
+
+    @return: Its endpoint type in lower case (C{tcp}, C{unix}, C{ssl}, ...),
+        or C{haproxy} for one behind a PROXY header.
+    """
+    if description[: len(_PROXY_PREFIX)].lower() == _PROXY_PREFIX:
+        return "haproxy"
+    return re.split(r"(?<!\\):", description, maxsplit=1)[0].lower()
+
+
 def serverEndpoint(reactor: Any, description: str) -> IStreamServerEndpoint:
     """
     Build the server endpoint C{description} names.

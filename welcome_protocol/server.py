@@ -29,6 +29,7 @@ from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
+from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.addresses import describeAddress
 from welcome_protocol.limits import ConnectionLimits
 from welcome_protocol.message import Message
@@ -207,6 +208,8 @@ class WelcomeFactory(ServerFactory):
     @ivar stats: The counters of the stats line.
     @ivar limits: Admits or refuses new connections.
     @ivar openProtocols: The protocols of the connections now open.
+    @ivar accessLog: Where connections are recorded when they are logged;
+        without one, each connection is logged as it happens (slower).
     """
 
     protocol = WelcomeProtocol  # type: ignore[assignment]
@@ -219,11 +222,14 @@ class WelcomeFactory(ServerFactory):
         settings: ServerSettings,
         clock: IReactorTime | None = None,
         stats: ServerStats | None = None,
+        accessLog: AccessLog | None = None,
     ) -> None:
         """
         @param settings: The validated configuration.
         @param clock: The reactor's clock; the global reactor by default.
         @param stats: The counters to update; new ones by default.
+        @param accessLog: Where to record connections, in batches; without
+            one, each is logged as it happens.
         """
         if clock is None:
             from twisted.internet import reactor
@@ -237,6 +243,7 @@ class WelcomeFactory(ServerFactory):
         self.limits = ConnectionLimits(
             settings.maxConnections, settings.maxPerIP, self.stats, clock
         )
+        self.accessLog = accessLog
         self.openProtocols: set[WelcomeProtocol] = set()
         self._allClosed: list[Deferred[None]] = []
 
@@ -283,7 +290,10 @@ class WelcomeFactory(ServerFactory):
         @param peer: The client's address.
         """
         if self.settings.logConnections:
-            self._log.info("Welcomed {peer}", peer=describeAddress(peer))
+            if self.accessLog is not None:
+                self.accessLog.record(peer)
+            else:
+                self._log.info("Welcomed {peer}", peer=describeAddress(peer))
 
     def connectionClosed(self, protocol: WelcomeProtocol, reason: Failure) -> None:
         """

@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
-from twisted.application.service import IService
+from twisted.application.service import IService, IServiceCollection
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IReactorFromThreads,
@@ -23,6 +23,7 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python import usage
 
+from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.backlog import defaultBacklog, withBacklog
 from welcome_protocol.commandline import (
     parseCount,
@@ -33,8 +34,10 @@ from welcome_protocol.commandline import (
 from welcome_protocol.descriptions import (
     DescriptionError,
     checkServerDescription,
+    listenerKind,
     serverEndpoint,
 )
+from welcome_protocol.eagertcp import eagerIfTCP
 from welcome_protocol.fdexhaustion import PausingAcceptEndpoint
 from welcome_protocol.hangup import HangupService
 from welcome_protocol.listening import ListeningService
@@ -60,6 +63,13 @@ from welcome_protocol.settings import (
 from welcome_protocol.shutdown import GracefulShutdown
 from welcome_protocol.startup import WelcomeService
 from welcome_protocol.stats import ServerStats, StatsReporter
+from welcome_protocol.workers import WorkerPool, parseWorkers, workerArguments
+
+_WORKER_KINDS = frozenset({"tcp", "tcp6", "unix"})
+"""
+Listeners whose sockets workers can adopt and serve as they are: no TLS or
+PROXY header on top, and not systemd's (the parent would have to pass it on).
+"""
 
 
 class _ServiceReactor(
@@ -180,6 +190,14 @@ class Options(usage.Options):
             "On SIGTERM, seconds to let welcomes being written finish before "
             "closing their connections.",
         ],
+        [
+            "workers",
+            None,
+            "0",
+            "Serve from this many worker processes sharing the listening "
+            "socket, e.g. one per CPU core (0: serve in this process). Needs "
+            "one plain tcp:, tcp6: or unix: listener.",
+        ],
     ]
     optFlags = [
         [
@@ -188,9 +206,23 @@ class Options(usage.Options):
             "Keep each connection open after the welcome until the client "
             "closes it or --idle-timeout passes (input is discarded).",
         ],
+        [
+            "no-log-connections",
+            None,
+            "Do not log each connection (by default every client's address "
+            "and port is logged, within a second).",
+        ],
     ]
 
     settings: ServerSettings
+    arguments: list[str] = []
+
+    def parseOptions(self, options: list[str] | None = None) -> None:
+        """
+        Parse C{options}, remembering them for worker processes.
+        """
+        self.arguments = list(sys.argv[1:] if options is None else options)
+        super().parseOptions(options)  # type: ignore[no-untyped-call]
 
     def opt_version(self) -> None:
         """
@@ -227,6 +259,17 @@ class Options(usage.Options):
                 f"--busy-message must be at most {DIRECT_WRITE_LIMIT} bytes "
                 f"in UTF-8, not {len(busyMessage)}"
             )
+        try:
+            self["workers"] = parseWorkers(str(self["workers"]))
+        except ValueError as e:
+            raise usage.UsageError(str(e)) from None
+        if self["workers"] and not (
+            len(listen or ("tcp",)) == 1
+            and listenerKind((listen or ("tcp",))[0]) in _WORKER_KINDS
+        ):
+            raise usage.UsageError(
+                "--workers needs exactly one plain tcp:, tcp6: or unix: listener"
+            )
         maxPerIP = self["max-per-ip"]
         backlog = self["backlog"]
         self.settings = ServerSettings(
@@ -250,6 +293,7 @@ class Options(usage.Options):
             shutdownTimeout=parseSeconds(
                 "shutdown-timeout", str(self["shutdown-timeout"])
             ),
+            logConnections=not self["no-log-connections"],
         )
 
     def _loadMessage(self) -> Message:
@@ -297,9 +341,59 @@ def makeService(config: Options, reactor: _ServiceReactor | None = None) -> ISer
         reactor = cast(_ServiceReactor, globalReactor)
     assert reactor is not None
     settings: ServerSettings = config.settings
-    stats = ServerStats(reactor.seconds())
-    factory = WelcomeFactory(settings, clock=reactor, stats=stats)
     parent = WelcomeService(reactor.nameResolver, program=f"{_programName()} welcome")
+    accessLog = None
+    if settings.logConnections:
+        # Added first, so stopped last: the final connections' lines are
+        # written once the listeners have stopped.
+        accessLog = AccessLog(reactor)
+        accessLog.setServiceParent(parent)  # type: ignore[no-untyped-call]
+    if config["workers"]:
+        # The workers greet; the parent only holds the socket for them.
+        factory = WelcomeFactory(settings, clock=reactor, accessLog=accessLog)
+    else:
+        factory = makeServing(settings, reactor, parent, accessLog)
+    listeners = []
+    for description in settings.listen:
+        endpoint = PausingAcceptEndpoint(
+            eagerIfTCP(
+                serverEndpoint(reactor, withBacklog(description, settings.backlog))
+            ),
+            reactor,
+            factory.stats,
+        )
+        listener = ListeningService(description, endpoint, factory)
+        listener.setServiceParent(parent)  # type: ignore[no-untyped-call]
+        listeners.append(listener)
+    if config["workers"]:
+        pool = WorkerPool(
+            cast(Any, reactor),
+            listeners[0],
+            config["workers"],
+            workerArguments(config.arguments),
+            accessLog,
+        )
+        pool.setServiceParent(parent)  # type: ignore[no-untyped-call]
+        forward = HangupService(reactor, lambda: pool.signalAll("HUP"))
+        forward.setServiceParent(parent)  # type: ignore[no-untyped-call]
+    return parent
+
+
+def makeServing(
+    settings: ServerSettings,
+    reactor: _ServiceReactor,
+    parent: IServiceCollection,
+    accessLog: AccessLog | None,
+) -> WelcomeFactory:
+    """
+    Make the factory that greets, with the services that look after it
+    (open-file limit, stats, graceful shutdown, SIGHUP reload) under
+    C{parent}; the same in the twistd process and in each worker.
+
+    @return: The factory, to listen with.
+    """
+    stats = ServerStats(reactor.seconds())
+    factory = WelcomeFactory(settings, clock=reactor, stats=stats, accessLog=accessLog)
     # Children stop in reverse order: the listeners first, then the greetings
     # in flight drain, and the stats line comes once they have.
     for child in [
@@ -308,18 +402,10 @@ def makeService(config: Options, reactor: _ServiceReactor | None = None) -> ISer
             stats, lambda: factory.limits.open, factory.whenAllClosed, reactor, reactor
         ),
         GracefulShutdown(factory, reactor, settings.shutdownTimeout),
+        HangupService(reactor, _onHangup(reactor, settings, factory)),
     ]:
         child.setServiceParent(parent)
-    for description in settings.listen:
-        endpoint = PausingAcceptEndpoint(
-            serverEndpoint(reactor, withBacklog(description, settings.backlog)),
-            reactor,
-            stats,
-        )
-        listener = ListeningService(description, endpoint, factory)
-        listener.setServiceParent(parent)  # type: ignore[no-untyped-call]
-    hangup = HangupService(reactor, _onHangup(reactor, settings, factory))
-    hangup.setServiceParent(parent)  # type: ignore[no-untyped-call]
+    return factory
     return parent
 
 
