@@ -35,6 +35,8 @@ import contextlib
 from attrs import define, field
 
 from tests.hostileclients import (
+    PATTERN,
+    WELCOME,
     closeAll,
     cpuSeconds,
     flood,
@@ -45,10 +47,6 @@ from tests.hostileclients import (
     waitClosedByServer,
 )
 from tests.support import ServerProcess
-
-WELCOME = b"Welcome!"
-# 256 bytes of text without placeholders, to build long welcomes from.
-_PATTERN = bytes(range(32, 123)) * 2 + bytes(range(32, 106))
 
 
 @define
@@ -276,7 +274,7 @@ def exhaustion(limit: int, holders: int) -> tuple[Row, str]:
 
 def sigtermUnderLoad(readers: int) -> tuple[Row, str]:
     """SIGTERM while READERS clients read a 16 MiB welcome."""
-    message = _PATTERN * 65536
+    message = PATTERN * 65536
     server = start(["--keep-open", "--shutdown-timeout", "10"], message=message)
     row = Row(
         "SIGTERM", f"{readers} reading 16 MiB", rssKiB(server.pid), 0, 0, 0, 0, True
@@ -331,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[Row] = []
     finals: list[tuple[str, str]] = []
-    message = _PATTERN * (args.message_kib * 4)
+    message = PATTERN * (args.message_kib * 4)
     plain = start([])
     kept = start(
         ["--keep-open", "--idle-timeout", str(args.idle_timeout)], message=message

@@ -53,6 +53,17 @@ class Tally:
         return {k: v for k, v in self.outcomes.items() if k != "greeted"}
 
 
+WELCOME = b"Welcome!"
+"""
+The service's default welcome.
+"""
+
+PATTERN = bytes(range(32, 123)) * 2 + bytes(range(32, 106))
+"""
+256 bytes of text without placeholders, to build long welcomes from.
+"""
+
+
 def _nonblockingConnect(port: int, host: str = "127.0.0.1") -> socket.socket:
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setblocking(False)

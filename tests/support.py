@@ -25,6 +25,8 @@ from typing import TextIO
 
 from twisted.trial.unittest import TestCase
 
+from welcome_protocol.tap import Options
+
 LISTENING = re.compile(r"Listening on (?P<address>\S+) \((?P<description>[^)]*)\)")
 STARTUP_SECONDS = 20.0
 
@@ -339,6 +341,15 @@ def readAll(sock: socket.socket, seconds: float = 10.0) -> bytes:
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
+
+
+def parseServerOptions(*argv: str) -> Options:
+    """
+    Parse C{argv} as C{twistd welcome} would.
+    """
+    options = Options()
+    options.parseOptions(list(argv))
+    return options
 
 
 def temporaryPath(case: TestCase) -> str:

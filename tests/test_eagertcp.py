@@ -251,7 +251,7 @@ class EagerServerTests(TestCase):
         eager.listen(Factory.forProtocol(Protocol))
         [(port, _, backlog, interface)] = reactor.tcpServers
         self.assertEqual((port, backlog, interface), (1234, 7, "127.0.0.1"))
-        unix = serverFromString(reactor, "unix:/tmp/welcome-test.sock")
+        unix = serverFromString(reactor, "unix:welcome-test.sock")
         self.assertIs(eagerIfTCP(unix), unix)
         six = serverFromString(reactor, "tcp6:1234")
         self.assertIs(eagerIfTCP(six), six)

@@ -20,6 +20,8 @@ from pathlib import Path
 from twisted.trial.unittest import TestCase
 
 from tests.hostileclients import (
+    PATTERN,
+    WELCOME,
     closeAll,
     cpuSeconds,
     flood,
@@ -31,9 +33,6 @@ from tests.hostileclients import (
 )
 from tests.support import ServerProcess, temporaryPath
 
-WELCOME = b"Welcome!"
-# 256 bytes of text without placeholders, to build long welcomes from.
-_PATTERN = bytes(range(32, 123)) * 2 + bytes(range(32, 106))
 STATS = r"Stats: served (?P<served>\d+), open (?P<open>\d+), refused (?P<refused>\d+)"
 
 
@@ -154,7 +153,7 @@ class HostileClientsTests(TestCase):
         chunk each, not a copy of the welcome (300 MiB), others are greeted
         meanwhile, and the idle timeout closes them all.
         """
-        message = _PATTERN * 4096
+        message = PATTERN * 4096
         server = self.startServer("--keep-open", "--idle-timeout", "2", message=message)
         port = server.tcpPort()
         before = rssKiB(server.pid)
@@ -266,7 +265,7 @@ class HostileClientsTests(TestCase):
         line.
         """
         # Longer than the kernel's send and receive buffers hold together.
-        message = _PATTERN * 65536
+        message = PATTERN * 65536
         server = self.startServer(
             "--keep-open", "--shutdown-timeout", "4", message=message
         )

@@ -16,6 +16,7 @@ from twisted.python import usage
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import TestCase
 
+from tests.support import parseServerOptions
 from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.backlog import defaultBacklog
 from welcome_protocol.commandline import versionText
@@ -29,15 +30,6 @@ from welcome_protocol.stats import StatsReporter
 from welcome_protocol.tap import Options, makeService
 
 
-def parse(*argv: str) -> Options:
-    """
-    Parse C{argv} as C{twistd welcome} would.
-    """
-    options = Options()
-    options.parseOptions(list(argv))
-    return options
-
-
 class OptionsTests(TestCase):
     """
     L{Options} validates everything once, at start-up.
@@ -48,7 +40,7 @@ class OptionsTests(TestCase):
         With no options: port 12000 and the default settings (C{Welcome!},
         connections logged).
         """
-        options = parse()
+        options = parseServerOptions()
         self.assertEqual(options["port"], 12000)
         self.assertEqual(options.settings, ServerSettings())
         self.assertEqual(options.settings.message, b"Welcome!")
@@ -57,9 +49,9 @@ class OptionsTests(TestCase):
         """
         C{--port} and C{-p} take a port number; 0 and 65535 are allowed.
         """
-        self.assertEqual(parse("--port", "8000")["port"], 8000)
-        self.assertEqual(parse("-p", "0")["port"], 0)
-        self.assertEqual(parse("--port=65535")["port"], 65535)
+        self.assertEqual(parseServerOptions("--port", "8000")["port"], 8000)
+        self.assertEqual(parseServerOptions("-p", "0")["port"], 0)
+        self.assertEqual(parseServerOptions("--port=65535")["port"], 65535)
 
     def test_badPort(self) -> None:
         """
@@ -67,7 +59,7 @@ class OptionsTests(TestCase):
         """
         for bad in ["http", "", "-1", "65536", "1e3", "12.5", "0x10", "١٢"]:
             with self.assertRaises(UsageError) as caught:
-                parse("--port", bad)
+                parseServerOptions("--port", bad)
             self.assertEqual(
                 str(caught.exception),
                 f"--port must be an integer from 0 to 65535, not {bad!r}",
@@ -80,7 +72,7 @@ class OptionsTests(TestCase):
         out = io.StringIO()
         self.patch(sys, "stdout", out)
         with self.assertRaises(SystemExit) as caught:
-            parse("--version")
+            parseServerOptions("--version")
         self.assertEqual(caught.exception.code, 0)
         self.assertEqual(out.getvalue(), versionText() + "\n")
 
@@ -102,7 +94,7 @@ class MakeServiceTests(TestCase):
         interfaces, with a L{WelcomeFactory} carrying the settings.
         """
         reactor = MemoryReactorClock()
-        options = parse("--port", "12345")
+        options = parseServerOptions("--port", "12345")
         # MemoryReactor lacks threads, which only SIGHUP reloads use.
         service = makeService(options, reactor)  # type: ignore[arg-type]
         service.startService()

@@ -16,22 +16,13 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.python import usage
 from twisted.trial.unittest import TestCase
 
-from tests.support import temporaryPath
+from tests.support import parseServerOptions, temporaryPath
 from welcome_protocol.hangup import HangupService
 from welcome_protocol.listening import ListeningService
 from welcome_protocol.proxyheader import HeaderFirstWrappingFactory
 from welcome_protocol.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
-from welcome_protocol.tap import Options, makeService
-
-
-def parse(*args: str) -> Options:
-    """
-    Parse C{args} as C{twistd welcome} would.
-    """
-    config = Options()
-    config.parseOptions(list(args))
-    return config
+from welcome_protocol.tap import makeService
 
 
 class ListenOptionTests(TestCase):
@@ -43,7 +34,7 @@ class ListenOptionTests(TestCase):
         """
         Without options, the service listens on TCP port 12000.
         """
-        config = parse()
+        config = parseServerOptions()
         self.assertEqual(config.settings.listen, ("tcp:12000",))
         self.assertEqual(config["port"], 12000)
 
@@ -51,13 +42,15 @@ class ListenOptionTests(TestCase):
         """
         C{--port} alone listens on that TCP port, as before.
         """
-        self.assertEqual(parse("--port", "0").settings.listen, ("tcp:0",))
+        self.assertEqual(parseServerOptions("--port", "0").settings.listen, ("tcp:0",))
 
     def test_listenRepeated(self) -> None:
         """
         Each C{--listen} (or C{-l}) is kept, in order, exactly as written.
         """
-        config = parse("--listen", r"tcp6:0:interface=\:\:1", "-l", "unix:/run/w.sock")
+        config = parseServerOptions(
+            "--listen", r"tcp6:0:interface=\:\:1", "-l", "unix:/run/w.sock"
+        )
         self.assertEqual(
             config.settings.listen, (r"tcp6:0:interface=\:\:1", "unix:/run/w.sock")
         )
@@ -67,7 +60,7 @@ class ListenOptionTests(TestCase):
         C{--port} with C{--listen} is a usage error saying what to write.
         """
         e = self.assertRaises(
-            usage.UsageError, parse, "--port", "1", "--listen", "tcp:2"
+            usage.UsageError, parseServerOptions, "--port", "1", "--listen", "tcp:2"
         )
         self.assertEqual(
             str(e),
@@ -79,7 +72,12 @@ class ListenOptionTests(TestCase):
         A bad description is a usage error naming it and why.
         """
         e = self.assertRaises(
-            usage.UsageError, parse, "--listen", "tcp:0", "--listen", "tpc:0"
+            usage.UsageError,
+            parseServerOptions,
+            "--listen",
+            "tcp:0",
+            "--listen",
+            "tpc:0",
         )
         self.assertEqual(str(e), "--listen 'tpc:0': unknown endpoint type 'tpc'")
 
@@ -101,7 +99,7 @@ class ListenOptionTests(TestCase):
         Any list of valid descriptions is accepted and kept as written.
         """
         args = [arg for d in descriptions for arg in ("--listen", d)]
-        self.assertEqual(parse(*args).settings.listen, tuple(descriptions))
+        self.assertEqual(parseServerOptions(*args).settings.listen, tuple(descriptions))
 
     @settings(deadline=None)  # the first parse scans Twisted's plugins
     @given(st.text(min_size=1, max_size=30))
@@ -111,7 +109,7 @@ class ListenOptionTests(TestCase):
         starts by naming it; nothing else escapes.
         """
         try:
-            parse("--listen", description)
+            parseServerOptions("--listen", description)
         except usage.UsageError as e:
             self.assertTrue(str(e).startswith(f"--listen {description!r}: "), str(e))
 
@@ -125,14 +123,14 @@ class MessageOptionTests(TestCase):
         """
         The default message is C{Welcome!}, without a newline.
         """
-        settings = parse().settings
+        settings = parseServerOptions().settings
         self.assertEqual((settings.message, settings.template), (b"Welcome!", None))
 
     def test_messageExactly(self) -> None:
         """
         C{--message} is sent exactly as given.
         """
-        settings = parse("--message", "Hello\r\n").settings
+        settings = parseServerOptions("--message", "Hello\r\n").settings
         self.assertEqual(settings.message, b"Hello\r\n")
         self.assertIsNone(settings.template)
 
@@ -140,7 +138,7 @@ class MessageOptionTests(TestCase):
         """
         A message with placeholders becomes a template.
         """
-        settings = parse("--message", "Hello {peer_host}").settings
+        settings = parseServerOptions("--message", "Hello {peer_host}").settings
         assert settings.template is not None
         self.assertEqual(settings.template.placeholders, {"peer_host"})
 
@@ -148,7 +146,9 @@ class MessageOptionTests(TestCase):
         """
         An unknown placeholder is a usage error at start.
         """
-        e = self.assertRaises(usage.UsageError, parse, "--message", "{peer}")
+        e = self.assertRaises(
+            usage.UsageError, parseServerOptions, "--message", "{peer}"
+        )
         self.assertTrue(str(e).startswith("--message: unknown placeholder {peer};"))
 
     def test_messageFile(self) -> None:
@@ -157,7 +157,7 @@ class MessageOptionTests(TestCase):
         """
         path = Path(temporaryPath(self))
         path.write_bytes(b"From a file\n")
-        settings = parse("--message-file", str(path)).settings
+        settings = parseServerOptions("--message-file", str(path)).settings
         self.assertEqual(settings.message, b"From a file\n")
         self.assertEqual(settings.messageFile, str(path))
 
@@ -166,7 +166,9 @@ class MessageOptionTests(TestCase):
         A missing file is a usage error naming it.
         """
         path = temporaryPath(self)
-        e = self.assertRaises(usage.UsageError, parse, "--message-file", path)
+        e = self.assertRaises(
+            usage.UsageError, parseServerOptions, "--message-file", path
+        )
         self.assertEqual(
             str(e), f"cannot read message file {path}: no such file or directory"
         )
@@ -176,7 +178,12 @@ class MessageOptionTests(TestCase):
         C{--message} and C{--message-file} exclude each other.
         """
         e = self.assertRaises(
-            usage.UsageError, parse, "--message", "a", "--message-file", "b"
+            usage.UsageError,
+            parseServerOptions,
+            "--message",
+            "a",
+            "--message-file",
+            "b",
         )
         self.assertEqual(str(e), "--message and --message-file cannot be combined")
 
@@ -185,12 +192,16 @@ class MessageOptionTests(TestCase):
         C{--encoding} encodes C{--message} and decodes the file.
         """
         self.assertEqual(
-            parse("--message", "Caf\xe9", "--encoding", "latin-1").settings.message,
+            parseServerOptions(
+                "--message", "Caf\xe9", "--encoding", "latin-1"
+            ).settings.message,
             b"Caf\xe9",
         )
         path = Path(temporaryPath(self))
         path.write_bytes(b"Caf\xe9 {peer_port}")
-        settings = parse("--message-file", str(path), "--encoding", "latin-1").settings
+        settings = parseServerOptions(
+            "--message-file", str(path), "--encoding", "latin-1"
+        ).settings
         assert settings.template is not None
         self.assertEqual(settings.encoding, "latin-1")
 
@@ -200,7 +211,9 @@ class MessageOptionTests(TestCase):
         """
         path = Path(temporaryPath(self))
         path.write_bytes(b"Caf\xe9")
-        e = self.assertRaises(usage.UsageError, parse, "--message-file", str(path))
+        e = self.assertRaises(
+            usage.UsageError, parseServerOptions, "--message-file", str(path)
+        )
         self.assertEqual(
             str(e),
             f"cannot decode message file {path} as utf-8: byte 0xe9 at offset 3 "
@@ -211,7 +224,9 @@ class MessageOptionTests(TestCase):
         """
         An unknown encoding is a usage error naming it.
         """
-        e = self.assertRaises(usage.UsageError, parse, "--encoding", "ebcdic-9")
+        e = self.assertRaises(
+            usage.UsageError, parseServerOptions, "--encoding", "ebcdic-9"
+        )
         self.assertEqual(str(e), "unknown text encoding 'ebcdic-9'")
 
     def test_undecodedArgumentBytes(self) -> None:
@@ -221,7 +236,9 @@ class MessageOptionTests(TestCase):
         """
         text = os.fsdecode(b"Caf\xe9")
         self.assertEqual(
-            parse("--message", text, "--encoding", "latin-1").settings.message,
+            parseServerOptions(
+                "--message", text, "--encoding", "latin-1"
+            ).settings.message,
             b"Caf\xe9",
         )
 
@@ -240,7 +257,7 @@ class MakeServiceTests(TestCase):
         reactor.
         """
         reactor = MemoryReactorClock()
-        service = makeService(parse(*args), reactor=reactor)  # type: ignore[arg-type]
+        service = makeService(parseServerOptions(*args), reactor=reactor)  # type: ignore[arg-type]
         assert isinstance(service, MultiService)
         listeners = [s for s in service if isinstance(s, ListeningService)]
         for listener in listeners:
@@ -286,7 +303,7 @@ class MakeServiceTests(TestCase):
         The service includes a SIGHUP handler service (started only with the
         rest).
         """
-        service = makeService(parse(), reactor=MemoryReactorClock())  # type: ignore[arg-type]
+        service = makeService(parseServerOptions(), reactor=MemoryReactorClock())  # type: ignore[arg-type]
         assert isinstance(service, MultiService)
         self.assertEqual(len([s for s in service if isinstance(s, HangupService)]), 1)
 
