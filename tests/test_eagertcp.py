@@ -25,6 +25,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from welcome_protocol.eagertcp import (
+    EagerPort,
     EagerServer,
     EagerTCP4ServerEndpoint,
     eagerIfTCP,
@@ -132,6 +133,41 @@ class EagerServerTests(TestCase):
         self.addCleanup(ports[0].stopListening)
         port: int = ports[0].getHost().port  # type: ignore[attr-defined]
         return port
+
+    def test_acceptsBoundedPerRead(self) -> None:
+        """
+        One read of the listening socket accepts at most
+        C{maxAcceptsPerRead} connections, however many wait and however
+        often the limit was reached before (Twisted's own grows without
+        bound), so their clean-up never holds the reactor for long.
+        """
+        accepted: list[Protocol] = []
+
+        class Counting(Factory):
+            def buildProtocol(self, addr: object) -> Protocol:
+                proto = Protocol()
+                accepted.append(proto)
+                return proto
+
+        endpoint = EagerTCP4ServerEndpoint(
+            reactor, 0, backlog=256, interface="127.0.0.1"
+        )
+        ports: list[IListeningPort] = []
+        endpoint.listen(Counting()).addCallback(ports.append)
+        [port] = ports
+        assert isinstance(port, EagerPort)
+        self.addCleanup(port.stopListening)
+        port.numberAccepts = 10_000
+        address = ("127.0.0.1", port.getHost().port)
+        for _ in range(port.maxAcceptsPerRead + 36):
+            self.addCleanup(socket.create_connection(address).close)
+        port.doRead()
+        self.assertEqual(len(accepted), port.maxAcceptsPerRead)
+        port.doRead()
+        self.assertEqual(len(accepted), port.maxAcceptsPerRead + 36)
+        for proto in accepted:
+            assert isinstance(proto.transport, EagerServer)
+            self.addCleanup(proto.transport.abortConnection)
 
     @inlineCallbacks
     def test_sentAndClosedBeforeTheNextIteration(self) -> Any:
