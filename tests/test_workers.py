@@ -94,6 +94,7 @@ class WorkerOptionTests(TestCase):
         for listen in [
             ["--listen", "haproxy:tcp:0"],
             ["--listen", "tcp:0", "--listen", "tcp:0"],
+            ["--listen", "unix:welcome.sock"],
         ]:
             config = Options()
             error = self.assertRaises(
@@ -101,9 +102,9 @@ class WorkerOptionTests(TestCase):
             )
             self.assertEqual(
                 str(error),
-                "--workers needs exactly one plain tcp:, tcp6: or unix: listener",
+                "--workers needs exactly one plain tcp: or tcp6: listener",
             )
-        for listen in [[], ["--listen", "tcp6:0"], ["--listen", "unix:/tmp/w.sock"]]:
+        for listen in [[], ["--listen", "tcp6:0"], ["--listen", "tcp:0"]]:
             config = Options()
             config.parseOptions([*listen, "--workers", "2"])
             self.assertEqual(config["workers"], 2)
@@ -231,6 +232,24 @@ class WorkerProcessTests(TestCase):
             self.assertLess(time.monotonic(), deadline, "\n".join(server.output))
             server._readFor(0.1)
         self.assertEqual({_greet(port) for _ in range(50)}, {b"new"})
+
+    def test_sigtermToEveryProcess(self) -> None:
+        """
+        SIGTERM to twistd and to every worker at once, as systemd sends it
+        to a service's whole control group, stops everything without a
+        traceback.
+        """
+        server = self.startServer("--port", "0", "--workers", "2")
+        server.tcpPort()
+        pids = self.workerPids(server, 2)
+        server.waitRunning()
+        for pid in pids:
+            os.kill(pid, signal.SIGTERM)
+        status = server.stop(signal.SIGTERM)
+        log = "\n".join(server.output)
+        self.assertEqual(status, -signal.SIGTERM, log)
+        self.assertNotIn("Traceback", log)
+        self.assertEqual([pid for pid in pids if not _gone(pid)], [])
 
     def test_sigtermLeavesNothingBehind(self) -> None:
         """

@@ -65,10 +65,12 @@ from welcome_protocol.startup import WelcomeService
 from welcome_protocol.stats import ServerStats, StatsReporter
 from welcome_protocol.workers import WorkerPool, parseWorkers, workerArguments
 
-_WORKER_KINDS = frozenset({"tcp", "tcp6", "unix"})
+_WORKER_KINDS = frozenset({"tcp", "tcp6"})
 """
 Listeners whose sockets workers can adopt and serve as they are: no TLS or
 PROXY header on top, and not systemd's (the parent would have to pass it on).
+Not UNIX sockets either: Twisted removes the socket's file whenever a port
+adopted from it stops, so each stopping worker would remove it again.
 """
 
 
@@ -196,7 +198,7 @@ class Options(usage.Options):
             "0",
             "Serve from this many worker processes sharing the listening "
             "socket, e.g. one per CPU core (0: serve in this process). Needs "
-            "one plain tcp:, tcp6: or unix: listener.",
+            "one plain tcp: or tcp6: listener.",
         ],
     ]
     optFlags = [
@@ -268,7 +270,7 @@ class Options(usage.Options):
             and listenerKind((listen or ("tcp",))[0]) in _WORKER_KINDS
         ):
             raise usage.UsageError(
-                "--workers needs exactly one plain tcp:, tcp6: or unix: listener"
+                "--workers needs exactly one plain tcp: or tcp6: listener"
             )
         maxPerIP = self["max-per-ip"]
         backlog = self["backlog"]

@@ -44,6 +44,7 @@ from twisted.internet.error import ProcessExitedAlready
 from twisted.internet.interfaces import (
     IDelayedCall,
     IReactorCore,
+    IReactorFromThreads,
     IReactorProcess,
     IReactorSocket,
     IReactorTime,
@@ -356,6 +357,32 @@ def _endWithParent() -> None:
         return
 
 
+def _stopOnceOn(reactor: IReactorCore, signals: Sequence[int]) -> None:
+    """
+    Stop the reactor on the first of C{signals}; ignore any after it.
+
+    A worker often gets SIGTERM twice: from its parent, which stops every
+    worker, and from systemd, which by default signals every process of the
+    service's control group.
+    """
+    log = Logger(namespace="welcome_protocol.workers")
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        name = signal.Signals(signum).name
+        cast(IReactorFromThreads, reactor).callFromThread(
+            log.info, "Received {signal}, stopping", signal=name
+        )
+        cast(IReactorFromThreads, reactor).callFromThread(reactor.stop)
+
+    for signum in signals:
+        signal.signal(signum, stop)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """
     Run one worker: C{python -m welcome_protocol.workers FD OPTIONS...}.
@@ -400,8 +427,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     core = cast(IReactorCore, reactor)
     core.addSystemEventTrigger("before", "shutdown", port.stopListening)
     core.addSystemEventTrigger("before", "shutdown", service.stopService)
+    _stopOnceOn(core, (signal.SIGTERM, signal.SIGINT))
     service.startService()
-    core.run()
+    # Our own handlers (above): Twisted's would stop the reactor again on a
+    # second signal and log a ReactorNotRunning traceback.
+    core.run(installSignalHandlers=False)  # type: ignore[call-arg]
 
 
 if __name__ == "__main__":
