@@ -243,9 +243,19 @@ class WorkerProcessTests(TestCase):
         server.tcpPort()
         pids = self.workerPids(server, 2)
         server.waitRunning()
-        for pid in pids:
-            os.kill(pid, signal.SIGTERM)
-        status = server.stop(signal.SIGTERM)
+        server.process.send_signal(signal.SIGTERM)
+        # Keep signalling the workers while they stop, so that signals
+        # arrive during their shutdown, as systemd's and twistd's do.
+        deadline = time.monotonic() + 3
+        alive = list(pids)
+        while alive and time.monotonic() < deadline:
+            for pid in list(alive):
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    alive.remove(pid)
+            time.sleep(0.002)
+        status = server.wait()
         log = "\n".join(server.output)
         self.assertEqual(status, -signal.SIGTERM, log)
         self.assertNotIn("Traceback", log)
