@@ -15,6 +15,8 @@ import re
 import socket
 from pathlib import Path
 
+from welcome_protocol.descriptions import endpointType, withoutProxy
+
 MAX_DEFAULT_BACKLOG = 4096
 SOMAXCONN_PATH = Path("/proc/sys/net/core/somaxconn")
 
@@ -44,7 +46,6 @@ def defaultBacklog(path: Path = SOMAXCONN_PATH) -> int:
 
 # Endpoint types whose Twisted parsers take a backlog= parameter.
 _TAKES_BACKLOG = frozenset({"tcp", "tcp6", "ssl", "unix"})
-_PROXY_PREFIX = "haproxy:"
 
 
 def withBacklog(description: str, backlog: int) -> str:
@@ -59,10 +60,8 @@ def withBacklog(description: str, backlog: int) -> str:
         (C{systemd:} sockets, listened on by systemd with its C{Backlog=})
         are returned as they are.
     """
-    inner = description
-    if inner[: len(_PROXY_PREFIX)].lower() == _PROXY_PREFIX:
-        inner = inner[len(_PROXY_PREFIX) :]
-    kind = re.split(r"(?<!\\):", inner, maxsplit=1)[0].lower()
+    inner = withoutProxy(description)
+    kind = endpointType(inner)
     if kind not in _TAKES_BACKLOG or re.search(r"(^|:)backlog=", inner):
         return description
     return f"{description}:backlog={backlog}"

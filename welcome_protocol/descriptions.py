@@ -69,15 +69,21 @@ def explainParseError(reason: BaseException) -> str:
     return text.lower() if text else type(reason).__name__
 
 
-def listenerKind(description: str) -> str:
+def withoutProxy(description: str) -> str:
     """
-    Name the kind of listener a server description makes.
-
-    @return: Its endpoint type in lower case (C{tcp}, C{unix}, C{ssl}, ...),
-        or C{haproxy} for one behind a PROXY header.
+    @return: The description of the socket itself: C{description} without
+        a leading C{haproxy:}.
     """
     if description[: len(_PROXY_PREFIX)].lower() == _PROXY_PREFIX:
-        return "haproxy"
+        return description[len(_PROXY_PREFIX) :]
+    return description
+
+
+def endpointType(description: str) -> str:
+    """
+    @return: The endpoint type a description starts with, in lower case
+        (C{tcp}, C{unix}, C{ssl}, C{haproxy}, ...).
+    """
     return re.split(r"(?<!\\):", description, maxsplit=1)[0].lower()
 
 
@@ -92,9 +98,9 @@ def serverEndpoint(reactor: Any, description: str) -> IStreamServerEndpoint:
     @raise DescriptionError: If the description is bad, saying why.
     """
     try:
-        if description[: len(_PROXY_PREFIX)].lower() == _PROXY_PREFIX:
-            inner = serverFromString(reactor, description[len(_PROXY_PREFIX) :])
-            return HeaderFirstEndpoint(inner)
+        inner = withoutProxy(description)
+        if inner is not description:
+            return HeaderFirstEndpoint(serverFromString(reactor, inner))
         endpoint: IStreamServerEndpoint = serverFromString(reactor, description)
         return endpoint
     except Exception as e:

@@ -34,7 +34,7 @@ from welcome_protocol.commandline import (
 from welcome_protocol.descriptions import (
     DescriptionError,
     checkServerDescription,
-    listenerKind,
+    endpointType,
     serverEndpoint,
 )
 from welcome_protocol.eagertcp import eagerIfTCP
@@ -245,6 +245,7 @@ class Options(usage.Options):
                 "--port and --listen cannot be combined; "
                 f"write --listen tcp:{port} instead"
             )
+        listeners = listen or (f"tcp:{self['port']}",)
         for description in listen:
             try:
                 checkServerDescription(description)
@@ -261,13 +262,9 @@ class Options(usage.Options):
                 f"--busy-message must be at most {DIRECT_WRITE_LIMIT} bytes "
                 f"in UTF-8, not {len(busyMessage)}"
             )
-        try:
-            self["workers"] = parseWorkers(str(self["workers"]))
-        except ValueError as e:
-            raise usage.UsageError(str(e)) from None
+        self["workers"] = parseWorkers(str(self["workers"]))
         if self["workers"] and not (
-            len(listen or ("tcp",)) == 1
-            and listenerKind((listen or ("tcp",))[0]) in _WORKER_KINDS
+            len(listeners) == 1 and endpointType(listeners[0]) in _WORKER_KINDS
         ):
             raise usage.UsageError(
                 "--workers needs exactly one plain tcp: or tcp6: listener"
@@ -277,7 +274,7 @@ class Options(usage.Options):
         self.settings = ServerSettings(
             message=message.constant or b"",
             template=None if message.constant is not None else message,
-            listen=listen or (f"tcp:{self['port']}",),
+            listen=listeners,
             messageFile=self["message-file"],
             encoding=self["encoding"],
             keepOpen=bool(self["keep-open"]),

@@ -64,6 +64,7 @@ from zope.interface import implementer
 
 from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.addresses import describeAddress
+from welcome_protocol.commandline import parseCount
 from welcome_protocol.listening import ListeningService
 
 #: The most workers C{--workers} accepts.
@@ -83,15 +84,9 @@ def parseWorkers(text: str) -> int:
 
     @return: The number of worker processes; 0 means none (serve in the
         twistd process itself).
-    @raise ValueError: With a message naming the option and the value.
+    @raise usage.UsageError: With a message naming the option and the value.
     """
-    digits = text.strip()
-    count = int(digits) if digits.isascii() and digits.isdigit() else -1
-    if not 0 <= count <= MAX_WORKERS:
-        raise ValueError(
-            f"--workers must be an integer from 0 to {MAX_WORKERS}, not {text!r}"
-        )
-    return count
+    return parseCount("workers", text, 0, MAX_WORKERS)
 
 
 def workerArguments(arguments: Sequence[str]) -> list[str]:
