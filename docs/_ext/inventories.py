@@ -119,6 +119,10 @@ def pythonInventory(cache: Path, package: Path) -> Path:
     lines = []
     for name in ("None", "True", "False", "NotImplemented", "Ellipsis"):
         lines.append(f"{name} py:data 1 library/constants.html#{name} -")
+    for name in ("int", "float", "bool", "object", "type"):
+        lines.append(f"{name} py:class 1 library/functions.html#{name} -")
+    for name in ("str", "bytes", "bytearray", "list", "tuple", "dict", "set"):
+        lines.append(f"{name} py:class 1 library/stdtypes.html#{name} -")
     for name, value in vars(builtins).items():
         if isinstance(value, type) and issubclass(value, BaseException):
             lines.append(f"{name} py:exception 1 library/exceptions.html#{name} -")
