@@ -2,12 +2,15 @@
 """
 How many connections may be open at once, in all and from one address.
 
-C{twisted.protocols.policies} has C{LimitTotalConnectionsFactory} and
-C{LimitConnectionsByPeer}, but both wrap every protocol in a
-C{ProtocolWrapper} (an extra object and call per event on every connection,
-for a service whose whole job is one write), neither logs refusals, and
-C{LimitConnectionsByPeer} indexes addresses as tuples (C{addr[0]}), which
-L{IPv4Address} objects no longer are.  Two counters in the factory do the job.
+L{twisted.protocols.policies} has L{LimitTotalConnectionsFactory
+<twisted.protocols.policies.LimitTotalConnectionsFactory>} and
+L{LimitConnectionsByPeer <twisted.protocols.policies.LimitConnectionsByPeer>},
+but both wrap every protocol in a L{ProtocolWrapper
+<twisted.protocols.policies.ProtocolWrapper>} (an extra object and call per
+event on every connection, for a service whose whole job is one write),
+neither logs refusals, and C{LimitConnectionsByPeer} indexes addresses as
+tuples (C{addr[0]}), which L{twisted.internet.address.IPv4Address} objects no
+longer are.  Two counters in the factory do the job.
 """
 
 from __future__ import annotations

@@ -2,9 +2,11 @@
 """
 A service that listens on one endpoint and explains, in one line, why not.
 
-Twisted's C{StreamServerEndpointService} logs a listen failure as a traceback
-and keeps running with nothing listening; an operator wants the opposite: a
-sentence naming the address and the reason, and a service that does not start.
+Twisted's L{StreamServerEndpointService
+<twisted.application.internet.StreamServerEndpointService>} logs a listen
+failure as a traceback and keeps running with nothing listening; an operator
+wants the opposite: a sentence naming the address and the reason, and a
+service that does not start.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 """
 The welcome protocol: greet each client once, then hang up.
 
-Like the one-shot services in C{twisted.protocols.wire} (QOTD, Daytime), the
+Like the one-shot services in L{twisted.protocols.wire} (QOTD, Daytime), the
 protocol does one thing and the factory holds the configuration.  The factory
 also keeps the books a long-running public service needs: how many
 connections are open (and refuses more than allowed), which ones are still
