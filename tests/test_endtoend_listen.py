@@ -205,7 +205,51 @@ class SystemdSocketActivationTests(EndToEndCase):
         self.assertRegex(
             server.output[-1],
             r"^\S*twistd --nodaemon: --listen 'systemd:domain=INET:index=0': "
-            r"systemd passed no socket at that index$",
+            r"systemd passed no socket at index 0 "
+            r"\(no LISTEN_FDS in the environment\)$",
+        )
+
+    def test_unnamedSocket(self) -> None:
+        """
+        An activator that passes the socket without a name (as
+        C{systemd-socket-activate} does without C{--fdname}) works too: the
+        socket is adopted by its index.
+        """
+        port = freePort()
+        server = self.startServer(
+            "--listen",
+            "systemd:domain=INET:index=0",
+            launcher=(
+                requireCommand("systemd-socket-activate"),
+                f"--listen=127.0.0.1:{port}",
+                "--setenv=PYTHONUNBUFFERED=1",
+            ),
+        )
+        server.waitForLine(rf"Listening on 127\.0\.0\.1:{port} as 3\.")
+        first = runClient(["--host", "127.0.0.1", "--port", str(port)])
+        self.assertEqual((first.stdout, first.stderr), ("Welcome!\n", ""))
+
+    def test_unnamedSocketAskedByName(self) -> None:
+        """
+        Asked for a socket by name when the activator passed none, the
+        server's one-line error says what was passed.
+        """
+        port = freePort()
+        server = self.startServer(
+            "--listen",
+            "systemd:domain=INET:name=welcome",
+            launcher=(
+                requireCommand("systemd-socket-activate"),
+                f"--listen=127.0.0.1:{port}",
+                "--setenv=PYTHONUNBUFFERED=1",
+            ),
+        )
+        waitConnectable("127.0.0.1", port)
+        self.assertEqual(server.wait(), 1)
+        self.assertRegex(
+            server.output[-1],
+            r"--listen 'systemd:domain=INET:name=welcome': systemd passed no "
+            r"socket named 'welcome' \(LISTEN_FDS=1 but no LISTEN_FDNAMES\)$",
         )
 
 

@@ -15,7 +15,7 @@ from twisted.internet.interfaces import (
     IStreamServerEndpoint,
 )
 from twisted.internet.protocol import Factory, Protocol
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactor, StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
@@ -82,7 +82,7 @@ class RecordingEndpoint:
         Keep C{protocolFactory}.
         """
         self.factory = protocolFactory
-        return succeed(None)  # type: ignore[arg-type]
+        return succeed(MemoryReactor().listenTCP(0, protocolFactory))
 
 
 def connect() -> tuple[Recorder, StringTransport, HeaderFirstWrapper]:
