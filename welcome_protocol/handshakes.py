@@ -274,9 +274,17 @@ class HandshakeGuard:
         return len(remaining)
 
     def _forget(self, connection: Unfinished) -> tuple[float, IAddress | None]:
+        """
+        Drop a connection from the book and give back its place.  The timer
+        stays set for the oldest, even if that was this one (it then finds
+        nothing to do), unless none is left at all.
+        """
         entry = self._unfinished.pop(connection)
         if self._limits is not None:
             self._limits.release(entry[1])
+        if not self._unfinished and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         return entry
 
     def _expire(self) -> None:
