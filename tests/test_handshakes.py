@@ -362,6 +362,26 @@ class HandshakeFirstWrapperTests(TestCase):
         self.assertEqual(factory.stats.refusedMaxPerIP, 1)
         self.assertEqual(factory.handshakes.unfinished, 1)
 
+    def test_factoryStopAbortsUnfinished(self) -> None:
+        """
+        Once every listener has stopped, connections still in their
+        handshake are dropped, not left for the deadline.
+        """
+        factory = _factory(Clock())
+        factory.doStart()
+        _, transport = _tlsConnect(factory)
+        factory.doStop()
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(factory.stats.closedAtShutdown, 1)
+
+    def test_logPrefixIsTheService(self) -> None:
+        """
+        The wrapping factory logs as the factory it wraps.
+        """
+        factory = _factory(Clock())
+        wrapping = HandshakeFirstWrappingFactory(factory, factory.handshakes)
+        self.assertEqual(wrapping.logPrefix(), "WelcomeFactory")
+
     def test_lostDuringHandshake(self) -> None:
         """
         A client that goes away mid-handshake is an error, and its place is

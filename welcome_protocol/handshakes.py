@@ -44,6 +44,7 @@ from twisted.internet.interfaces import (
     IDelayedCall,
     IHandshakeListener,
     IListeningPort,
+    ILoggingContext,
     IProtocolFactory,
     IReactorTime,
     IStreamServerEndpoint,
@@ -411,6 +412,17 @@ class HandshakeFirstWrappingFactory(WrappingFactory):
     def __init__(self, wrappedFactory: IProtocolFactory, guard: HandshakeGuard) -> None:
         super().__init__(wrappedFactory)  # type: ignore[no-untyped-call]
         self.guard = guard
+
+    def logPrefix(self) -> str:
+        """
+        @return: The wrapped factory's prefix: the listener's "starting on"
+            line names the service, as without the guard.
+        """
+        wrapped = self.wrappedFactory
+        if ILoggingContext.providedBy(wrapped):
+            prefix: str = wrapped.logPrefix()
+            return prefix
+        return type(wrapped).__name__
 
 
 @implementer(IStreamServerEndpoint)

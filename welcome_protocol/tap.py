@@ -113,9 +113,7 @@ class Options(usage.Options):
 
     def opt_proxy_from(self, network: str) -> None:
         """
-        Accept PROXY headers on haproxy: listeners only from this network,
-        in CIDR, e.g. 10.0.0.0/8 (repeatable; default: from anyone, which
-        lets any client claim any address).
+        Take PROXY headers only from this network, e.g. 10.0.0.0/8 (repeatable).
         """
         self["proxy-from"].append(network)
 
