@@ -170,16 +170,38 @@ class HandshakeGuardTests(TestCase):
 
     def test_limitsRefuseAtAccept(self) -> None:
         """
-        A connection over C{--max-connections} is refused at accept: the
-        limits count it, the guard never holds it.
+        A connection over C{--max-connections}, with every place held by
+        connections past their welcome, is refused at accept: the limits
+        count it, the guard never holds it.
         """
         stats = ServerStats(0)
         limits = ConnectionLimits(2, None, stats, Clock())
         guard, _, _ = _guard(10.0, limits=limits)
-        self.assertTrue(guard.start(_Connection(), None))
-        self.assertTrue(guard.start(_Connection(), None))
+        limits.admit(_peer(port=1))
+        limits.admit(_peer(port=2))
         self.assertFalse(guard.start(_Connection(), None))
-        self.assertEqual((stats.refusedMaxConnections, guard.unfinished), (1, 2))
+        self.assertEqual((stats.refusedMaxConnections, guard.unfinished), (1, 0))
+
+    def test_fullLimitsCloseOldestUnfinished(self) -> None:
+        """
+        When every place under C{--max-connections} is taken and some are
+        held by unfinished connections, a new connection (of any listener)
+        closes the oldest unfinished one instead of being refused, counted
+        under C{--max-connections}.
+        """
+        stats = ServerStats(0)
+        limits = ConnectionLimits(2, None, stats, Clock())
+        guard, _, _ = _guard(10.0, limits=limits)
+        guard.stats = stats
+        first, second = _Connection(port=1), _Connection(port=2)
+        guard.start(first, None)
+        guard.start(second, None)
+        self.assertIsNone(limits.admit(_peer(port=3)))
+        self.assertEqual((first.aborted, second.aborted), (True, False))
+        self.assertEqual((stats.refusedMaxConnections, limits.open), (1, 2))
+        self.assertIsNone(limits.admit(_peer(port=4)))
+        self.assertEqual(limits.admit(_peer(port=5)), "max-connections")
+        self.assertEqual(stats.refusedMaxConnections, 3)
 
     def test_lostCountsError(self) -> None:
         """

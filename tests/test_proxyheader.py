@@ -295,15 +295,31 @@ class HeaderDeadlineTests(TestCase):
     def test_countsAgainstMaxConnections(self) -> None:
         """
         Connections still waiting for their header count against
-        C{--max-connections}: one more is closed at once.
+        C{--max-connections}: with every place taken by greeted clients,
+        one more is closed at once.
         """
         clock = Clock()
-        factory, wrapping = _guarded(clock, maxConnections=2)
-        _connectGuarded(wrapping, port=1)
-        _connectGuarded(wrapping, port=2)
+        factory, wrapping = _guarded(clock, maxConnections=2, keepOpen=True)
+        for port in (1, 2):
+            wrapper, _ = _connectGuarded(wrapping, port=port)
+            wrapper.dataReceived(PROXY_V1)
         _, transport = _connectGuarded(wrapping, port=3)
         self.assertTrue(transport.disconnecting)
         self.assertEqual(factory.stats.refusedMaxConnections, 1)
+
+    def test_silentClientsCannotFillMaxConnections(self) -> None:
+        """
+        Silent clients filling C{--max-connections} make way for a real one:
+        the oldest silent one is closed.
+        """
+        clock = Clock()
+        factory, wrapping = _guarded(clock, maxConnections=10, maxPerIP=5)
+        silent = [_connectGuarded(wrapping, port=port)[1] for port in range(50)]
+        wrapper, transport = _connectGuarded(wrapping, port=99)
+        wrapper.dataReceived(PROXY_V1)
+        self.assertEqual(transport.value(), b"Welcome!")
+        self.assertEqual(sum(not t.disconnecting for t in silent), 9)
+        self.assertEqual(factory.limits.open, 10)
 
     def test_perIPKeyIsTheClient(self) -> None:
         """

@@ -152,6 +152,15 @@ class HandshakeGuard:
             f"(--max-handshakes)",
             logInterval,
         )
+        self._fullLog = RateLimitedLog(
+            self._log,
+            clock,
+            "Closed {count} more unfinished connections in the last "
+            "{interval:g} s to make room for new ones (--max-connections)",
+            logInterval,
+        )
+        if limits is not None:
+            limits.makeRoom = self._makeRoom
         self._proxyFromLog = RateLimitedLog(
             self._log,
             clock,
@@ -189,23 +198,52 @@ class HandshakeGuard:
             return False
         unfinished = self._unfinished
         if len(unfinished) >= self.maxUnfinished:
-            oldest = next(iter(unfinished))
-            acceptedAt, _ = self._forget(oldest)
             self.stats.refusedMaxHandshakes += 1
-            self._capLog.emit(
-                "Closed the oldest unfinished connection, from {peer} ({phase} "
-                "pending for {age:.1f} s), to make room: {cap} unfinished "
-                "(--max-handshakes)",
-                peer=describeAddress(oldest.rawPeer),
-                phase=oldest.phase,
-                age=self.clock.seconds() - acceptedAt,
-                cap=self.maxUnfinished,
+            self._evictOldest(
+                self._capLog, f"{self.maxUnfinished} unfinished", "--max-handshakes"
             )
-            oldest.abortUnfinished()
         unfinished[connection] = (self.clock.seconds(), placeFor)
         if self.timeout is not None and self._timer is None:
             self._timer = self.clock.callLater(self.timeout, self._expire)
         return True
+
+    def _makeRoom(self) -> bool:
+        """
+        Every place under C{--max-connections} is taken: close the oldest
+        unfinished connection, if any, so that a new one can be admitted
+        (counted as refused by C{--max-connections}).
+
+        @return: Whether a place was given back.
+        """
+        if not self._unfinished:
+            return False
+        assert self._limits is not None
+        self.stats.refusedMaxConnections += 1
+        self._evictOldest(
+            self._fullLog, f"{self._limits.open} open", "--max-connections"
+        )
+        return True
+
+    def _evictOldest(self, log: RateLimitedLog, state: str, option: str) -> None:
+        """
+        Close the oldest unfinished connection to make room, logging it.
+
+        @param log: The log for this kind of eviction.
+        @param state: What is full, for the log line.
+        @param option: The option that sets the limit.
+        """
+        oldest = next(iter(self._unfinished))
+        acceptedAt, _ = self._forget(oldest)
+        log.emit(
+            "Closed the oldest unfinished connection, from {peer} ({phase} "
+            "pending for {age:.1f} s), to make room: {state} ({option})",
+            peer=describeAddress(oldest.rawPeer),
+            phase=oldest.phase,
+            age=self.clock.seconds() - acceptedAt,
+            state=state,
+            option=option,
+        )
+        oldest.abortUnfinished()
 
     def finish(self, connection: Unfinished) -> bool:
         """
@@ -268,7 +306,7 @@ class HandshakeGuard:
             self._forget(connection)
             self.stats.closedAtShutdown += 1
             connection.abortUnfinished()
-        for log in [*self._timeoutLogs.values(), self._capLog]:
+        for log in [*self._timeoutLogs.values(), self._capLog, self._fullLog]:
             log.flush()
         self._proxyFromLog.flush()
         self._invalidLog.flush()
