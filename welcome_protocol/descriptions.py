@@ -53,10 +53,6 @@ def explainParseError(reason: BaseException) -> str:
     if isinstance(reason, OSError) and reason.strerror:
         why = reason.strerror.lower()
         return f"{reason.filename}: {why}" if reason.filename else why
-    if isinstance(reason, IndexError):
-        return "systemd passed no socket at that index"
-    if isinstance(reason, KeyError):
-        return f"systemd passed no socket named {text}"
     if isinstance(reason, AttributeError) and "AF_" in text:
         return "unknown socket domain (use INET, INET6 or UNIX)"
     if reason.args and isinstance(reason.args[0], list) and reason.args[0]:

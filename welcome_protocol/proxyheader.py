@@ -61,22 +61,6 @@ _V1_START = V1Parser.PROXYSTR + b" "
 _V2_START = V2Parser.PREFIX
 
 
-class _HeldBytes(Protocol):
-    """
-    Stand in for the wrapped protocol while the header is parsed, keeping
-    whatever the client sent after it.
-    """
-
-    def __init__(self) -> None:
-        self.data = b""
-
-    def dataReceived(self, data: bytes) -> None:
-        """
-        Keep C{data} for the wrapped protocol.
-        """
-        self.data += data
-
-
 class InvalidAddress(ValueError):
     """
     A PROXY header names an impossible address; C{str()} says what is wrong,
