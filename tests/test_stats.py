@@ -81,12 +81,19 @@ class FormatTests(TestCase):
             errors=5,
             acceptPauses=6,
             bytesSent=56,
+            handshakeTimeoutsProxy=8,
+            handshakeTimeoutsTLS=9,
+            refusedMaxHandshakes=10,
+            refusedProxyFrom=11,
+            invalidProxyHeaders=12,
         )
         self.assertEqual(
-            formatStats(stats, 9, 190.0),
-            "Stats: served 7, open 9, refused 5 (max-connections 2, max-per-ip 3),"
-            " timed out 1, closed at shutdown 4, errors 5, accept pauses 6,"
-            " bytes sent 56, up 1m30s",
+            formatStats(stats, 9, 190.0, 4),
+            "Stats: served 7, open 9, unfinished 4, refused 26 (max-connections 2,"
+            " max-per-ip 3, max-handshakes 10, proxy-from 11), timed out 1,"
+            " handshake timeouts 17 (PROXY header 8, TLS handshake 9),"
+            " invalid PROXY headers 12, closed at shutdown 4, errors 5,"
+            " accept pauses 6, bytes sent 56, up 1m30s",
         )
 
 

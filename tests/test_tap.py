@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import sys
+from ipaddress import ip_network
+from pathlib import Path
 from typing import Any, cast
 
 from twisted.application.service import IServiceCollection, IServiceMaker
@@ -16,12 +18,15 @@ from twisted.python import usage
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import TestCase
 
-from tests.support import parseServerOptions
+from tests.certificates import makeCertificate
+from tests.support import parseServerOptions, temporaryPath
 from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.backlog import defaultBacklog
 from welcome_protocol.commandline import versionText
+from welcome_protocol.handshakes import HandshakeFirstWrappingFactory
 from welcome_protocol.hangup import HangupService
 from welcome_protocol.listening import ListeningService
+from welcome_protocol.proxyheader import HeaderFirstWrappingFactory
 from welcome_protocol.rlimits import FileLimitService
 from welcome_protocol.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
@@ -266,3 +271,131 @@ class HostileNetworkServiceTests(TestCase):
             listener.privilegedStartService()
             self.addCleanup(listener.stopService)
         self.assertEqual([server[2] for server in reactor.tcpServers], [99, 7])
+
+
+class DeadlineOptionsTests(TestCase):
+    """
+    C{--handshake-timeout}, C{--max-handshakes} and C{--proxy-from} are
+    validated into L{ServerSettings}.
+    """
+
+    def test_defaults(self) -> None:
+        """
+        By default: 10 s to finish the PROXY header and TLS handshake, 1000
+        unfinished at once, headers from anyone.
+        """
+        settings = _parse()
+        self.assertEqual(
+            (settings.handshakeTimeout, settings.maxHandshakes, settings.proxyFrom),
+            (10.0, 1000, None),
+        )
+
+    def test_allSet(self) -> None:
+        """
+        Each option reaches its setting; C{--proxy-from} repeats, and an
+        address alone is a network of one.
+        """
+        settings = _parse(
+            "--listen",
+            "haproxy:tcp:0",
+            "--handshake-timeout",
+            "2.5",
+            "--max-handshakes",
+            "50",
+            "--proxy-from",
+            "10.0.0.0/8",
+            "--proxy-from",
+            "::1",
+        )
+        self.assertEqual(
+            (settings.handshakeTimeout, settings.maxHandshakes, settings.proxyFrom),
+            (2.5, 50, (ip_network("10.0.0.0/8"), ip_network("::1/128"))),
+        )
+
+    def test_zeroTimeoutMeansNever(self) -> None:
+        """
+        C{--handshake-timeout 0} turns the deadline off.
+        """
+        self.assertIsNone(_parse("--handshake-timeout", "0").handshakeTimeout)
+
+    def test_badValues(self) -> None:
+        """
+        Each bad value is one usage error naming the option and the value.
+        """
+        cases = [
+            (
+                ["--handshake-timeout", "-1"],
+                "--handshake-timeout must be a number of seconds, 0 or more, not '-1'",
+            ),
+            (
+                ["--handshake-timeout", "soon"],
+                "--handshake-timeout must be a number of seconds, 0 or more, "
+                "not 'soon'",
+            ),
+            (
+                ["--max-handshakes", "-5"],
+                "--max-handshakes must be an integer from 1 to 1000000000, not '-5'",
+            ),
+            (
+                ["--max-handshakes", "many"],
+                "--max-handshakes must be an integer from 1 to 1000000000, not 'many'",
+            ),
+            (
+                ["--listen", "haproxy:tcp:0", "--proxy-from", "10.0.0.0/33"],
+                "--proxy-from must be a network such as 10.0.0.0/8, not '10.0.0.0/33'",
+            ),
+            (
+                ["--listen", "haproxy:tcp:0", "--proxy-from", "10.0.0.1/8"],
+                "--proxy-from '10.0.0.1/8' has host bits set: write 10.0.0.0/8 instead",
+            ),
+            (
+                ["--proxy-from", "10.0.0.0/8"],
+                "--proxy-from needs a haproxy: listener",
+            ),
+        ]
+        for args, message in cases:
+            error = self.assertRaises(usage.UsageError, _parse, *args)
+            self.assertEqual(str(error), message)
+
+
+class GuardedListenersTests(TestCase):
+    """
+    L{makeService} puts C{ssl:} and C{haproxy:} listeners, and only those,
+    under the factory's handshake guard.
+    """
+
+    def test_guardedListeners(self) -> None:
+        """
+        A TLS listener's factory waits for the handshake, a PROXY listener's
+        for the header, both with the factory's guard; plain TCP is bare.
+        """
+        certPath, keyPath = makeCertificate(Path(temporaryPath(self)))
+        options = Options()
+        options.parseOptions(
+            [
+                "--listen",
+                f"ssl:0:privateKey={keyPath}:certKey={certPath}",
+                "--listen",
+                "haproxy:tcp:0",
+                "--listen",
+                "tcp:0",
+                "--proxy-from",
+                "127.0.0.1",
+            ]
+        )
+        reactor = MemoryReactorClock()
+        service = makeService(options, cast(Any, reactor))
+        for child in IServiceCollection(service):
+            if isinstance(child, ListeningService):
+                child.privilegedStartService()
+                self.addCleanup(child.stopService)
+        tls = reactor.sslServers[0][1]
+        assert isinstance(tls, HandshakeFirstWrappingFactory)
+        proxy, plain = (server[1] for server in reactor.tcpServers)
+        assert isinstance(proxy, HeaderFirstWrappingFactory)
+        self.assertIsInstance(plain, WelcomeFactory)
+        assert isinstance(plain, WelcomeFactory)
+        self.assertIs(tls.wrappedFactory, plain)
+        self.assertIs(tls.guard, plain.handshakes)
+        self.assertIs(proxy.guard, plain.handshakes)
+        self.assertEqual(proxy.proxyFrom, (ip_network("127.0.0.1/32"),))

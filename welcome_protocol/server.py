@@ -31,6 +31,7 @@ from twisted.python.failure import Failure
 
 from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.addresses import describeAddress
+from welcome_protocol.handshakes import HandshakeGuard
 from welcome_protocol.limits import ConnectionLimits
 from welcome_protocol.message import Message
 from welcome_protocol.messageproducer import MessageProducer
@@ -207,6 +208,9 @@ class WelcomeFactory(ServerFactory):
         and the rate-limited logs.
     @ivar stats: The counters of the stats line.
     @ivar limits: Admits or refuses new connections.
+    @ivar handshakes: Bounds the connections of C{ssl:} and C{haproxy:}
+        listeners until they reach this factory's protocol; its
+        C{unfinished} is how many are waiting now.
     @ivar openProtocols: The protocols of the connections now open.
     @ivar accessLog: Where connections are recorded when they are logged;
         without one, each connection is logged as it happens (slower).
@@ -242,6 +246,13 @@ class WelcomeFactory(ServerFactory):
         self.stats = ServerStats(clock.seconds()) if stats is None else stats
         self.limits = ConnectionLimits(
             settings.maxConnections, settings.maxPerIP, self.stats, clock
+        )
+        self.handshakes = HandshakeGuard(
+            settings.handshakeTimeout,
+            settings.maxHandshakes,
+            self.stats,
+            clock,
+            self.limits,
         )
         self.accessLog = accessLog
         self.openProtocols: set[WelcomeProtocol] = set()
@@ -351,6 +362,8 @@ class WelcomeFactory(ServerFactory):
 
     def stopFactory(self) -> None:
         """
-        Log refusals not yet reported; the listener has stopped.
+        Log refusals not yet reported, and drop the connections still
+        unfinished; every listener has stopped.
         """
+        self.handshakes.stop()
         self.limits.flushLog()

@@ -35,6 +35,16 @@ class ServerStats:
     @ivar errors: Ended by an error, such as a reset from the client.
     @ivar acceptPauses: Times accepting paused for lack of file descriptors.
     @ivar bytesSent: Bytes handed to the connections' transports.
+    @ivar handshakeTimeoutsProxy: Aborted at C{--handshake-timeout} before
+        their whole PROXY header had arrived.
+    @ivar handshakeTimeoutsTLS: Aborted at C{--handshake-timeout} before
+        their TLS handshake had completed.
+    @ivar refusedMaxHandshakes: Unfinished connections closed because
+        C{--max-handshakes} others were (the oldest make room).
+    @ivar refusedProxyFrom: Closed unread: from an address outside every
+        C{--proxy-from} network.
+    @ivar invalidProxyHeaders: Closed unwelcomed: their PROXY header was
+        malformed or named impossible addresses or ports.
     """
 
     started: float
@@ -46,6 +56,11 @@ class ServerStats:
     errors: int = 0
     acceptPauses: int = 0
     bytesSent: int = 0
+    handshakeTimeoutsProxy: int = 0
+    handshakeTimeoutsTLS: int = 0
+    refusedMaxHandshakes: int = 0
+    refusedProxyFrom: int = 0
+    invalidProxyHeaders: int = 0
 
 
 def formatDuration(seconds: float) -> str:
@@ -66,18 +81,36 @@ def formatDuration(seconds: float) -> str:
     return f"{secs}s"
 
 
-def formatStats(stats: ServerStats, openNow: int, now: float) -> str:
+def formatStats(
+    stats: ServerStats, openNow: int, now: float, unfinishedNow: int = 0
+) -> str:
     """
     @param stats: The counters.
-    @param openNow: Connections open at this moment.
+    @param openNow: Connections open at this moment, unfinished ones
+        included.
     @param now: The current time, in the same clock as C{stats.started}.
+    @param unfinishedNow: Connections open at this moment that have not yet
+        reached their welcome (PROXY header or TLS handshake pending).
     @return: The one-line report.
     """
-    refused = stats.refusedMaxConnections + stats.refusedMaxPerIP
+    refused = (
+        stats.refusedMaxConnections
+        + stats.refusedMaxPerIP
+        + stats.refusedMaxHandshakes
+        + stats.refusedProxyFrom
+    )
+    handshakeTimeouts = stats.handshakeTimeoutsProxy + stats.handshakeTimeoutsTLS
     return (
-        f"Stats: served {stats.served}, open {openNow}, refused {refused} "
+        f"Stats: served {stats.served}, open {openNow}, "
+        f"unfinished {unfinishedNow}, refused {refused} "
         f"(max-connections {stats.refusedMaxConnections}, "
-        f"max-per-ip {stats.refusedMaxPerIP}), timed out {stats.timedOut}, "
+        f"max-per-ip {stats.refusedMaxPerIP}, "
+        f"max-handshakes {stats.refusedMaxHandshakes}, "
+        f"proxy-from {stats.refusedProxyFrom}), timed out {stats.timedOut}, "
+        f"handshake timeouts {handshakeTimeouts} "
+        f"(PROXY header {stats.handshakeTimeoutsProxy}, "
+        f"TLS handshake {stats.handshakeTimeoutsTLS}), "
+        f"invalid PROXY headers {stats.invalidProxyHeaders}, "
         f"closed at shutdown {stats.closedAtShutdown}, errors {stats.errors}, "
         f"accept pauses {stats.acceptPauses}, bytes sent {stats.bytesSent}, "
         f"up {formatDuration(now - stats.started)}"
@@ -107,6 +140,7 @@ class StatsReporter(Service):
         clock: IReactorTime,
         getsignal: Callable[[int], _Handler] = signal.getsignal,
         setsignal: Callable[[int, _Handler], _Handler] = signal.signal,
+        unfinishedConnections: Callable[[], int] = lambda: 0,
     ) -> None:
         """
         @param stats: The counters to report.
@@ -117,6 +151,8 @@ class StatsReporter(Service):
         @param clock: Tells the time, for the uptime.
         @param getsignal: L{signal.getsignal}, replaceable in tests.
         @param setsignal: L{signal.signal}, replaceable in tests.
+        @param unfinishedConnections: Returns how many open connections
+            have not reached their welcome yet.
         """
         self.stats = stats
         self._openConnections = openConnections
@@ -125,6 +161,7 @@ class StatsReporter(Service):
         self._clock = clock
         self._getsignal = getsignal
         self._setsignal = setsignal
+        self._unfinishedConnections = unfinishedConnections
         self._previous: _Handler = None
         self._installed = False
 
@@ -134,7 +171,12 @@ class StatsReporter(Service):
 
         @return: The line.
         """
-        line = formatStats(self.stats, self._openConnections(), self._clock.seconds())
+        line = formatStats(
+            self.stats,
+            self._openConnections(),
+            self._clock.seconds(),
+            self._unfinishedConnections(),
+        )
         self._log.info("{line}", line=line)
         return line
 

@@ -27,6 +27,7 @@ from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.backlog import defaultBacklog, withBacklog
 from welcome_protocol.commandline import (
     parseCount,
+    parseNetworks,
     parsePort,
     parseSeconds,
     versionText,
@@ -53,8 +54,10 @@ from welcome_protocol.reloading import MessageReloader
 from welcome_protocol.rlimits import FileLimitService
 from welcome_protocol.server import DIRECT_WRITE_LIMIT, WelcomeFactory
 from welcome_protocol.settings import (
+    DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HANDSHAKES,
     DEFAULT_MESSAGE,
     DEFAULT_PORT,
     DEFAULT_SHUTDOWN_TIMEOUT,
@@ -98,6 +101,7 @@ class Options(usage.Options):
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self["listen"] = []
+        self["proxy-from"] = []
 
     def opt_listen(self, description: str) -> None:
         """
@@ -106,6 +110,12 @@ class Options(usage.Options):
         self["listen"].append(description)
 
     opt_l = opt_listen
+
+    def opt_proxy_from(self, network: str) -> None:
+        """
+        Take PROXY headers only from this network, e.g. 10.0.0.0/8 (repeatable).
+        """
+        self["proxy-from"].append(network)
 
     synopsis = "[options]"
     longdesc = (
@@ -193,6 +203,22 @@ class Options(usage.Options):
             "closing their connections.",
         ],
         [
+            "handshake-timeout",
+            None,
+            f"{DEFAULT_HANDSHAKE_TIMEOUT:g}",
+            "On ssl: and haproxy: listeners, abort a connection that has not "
+            "completed its TLS handshake and sent its whole PROXY header "
+            "this many seconds after it was accepted (bytes arriving do not "
+            "extend it); 0 never.",
+        ],
+        [
+            "max-handshakes",
+            None,
+            str(DEFAULT_MAX_HANDSHAKES),
+            "Connections at once still in their TLS handshake or PROXY "
+            "header; beyond that the oldest of them is closed.",
+        ],
+        [
             "workers",
             None,
             "0",
@@ -271,6 +297,14 @@ class Options(usage.Options):
             )
         maxPerIP = self["max-per-ip"]
         backlog = self["backlog"]
+        handshakeTimeout = parseSeconds(
+            "handshake-timeout", str(self["handshake-timeout"])
+        )
+        proxyFrom = parseNetworks(self["proxy-from"])
+        if proxyFrom is not None and not any(
+            endpointType(description) == "haproxy" for description in listeners
+        ):
+            raise usage.UsageError("--proxy-from needs a haproxy: listener")
         self.settings = ServerSettings(
             message=message.constant or b"",
             template=None if message.constant is not None else message,
@@ -293,6 +327,11 @@ class Options(usage.Options):
                 "shutdown-timeout", str(self["shutdown-timeout"])
             ),
             logConnections=not self["no-log-connections"],
+            handshakeTimeout=handshakeTimeout or None,
+            maxHandshakes=parseCount(
+                "max-handshakes", str(self["max-handshakes"]), 1, 10**9
+            ),
+            proxyFrom=proxyFrom,
         )
 
     def _loadMessage(self) -> Message:
@@ -356,7 +395,12 @@ def makeService(config: Options, reactor: _ServiceReactor | None = None) -> ISer
     for description in settings.listen:
         endpoint = PausingAcceptEndpoint(
             eagerIfTCP(
-                serverEndpoint(reactor, withBacklog(description, settings.backlog))
+                serverEndpoint(
+                    reactor,
+                    withBacklog(description, settings.backlog),
+                    factory.handshakes,
+                    settings.proxyFrom,
+                )
             ),
             reactor,
             factory.stats,
@@ -398,7 +442,12 @@ def makeServing(
     for child in [
         FileLimitService(settings.maxConnections),
         StatsReporter(
-            stats, lambda: factory.limits.open, factory.whenAllClosed, reactor, reactor
+            stats,
+            lambda: factory.limits.open,
+            factory.whenAllClosed,
+            reactor,
+            reactor,
+            unfinishedConnections=lambda: factory.handshakes.unfinished,
         ),
         GracefulShutdown(factory, reactor, settings.shutdownTimeout),
         HangupService(reactor, _onHangup(reactor, settings, factory)),
