@@ -79,7 +79,7 @@ def tableDirectives(text: str) -> list[str]:
     return [found.group(2) for found in _TABLE_DIRECTIVE.finditer(text)]
 
 
-_FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1\s*$", re.M | re.S)
+_FENCE = re.compile(r"^(`{3,}|~{3,})([^\n]*)\n(.*?)^\1\s*$", re.M | re.S)
 _INLINE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.S)
 _BARE_OPTION = re.compile(r"(--[a-z][a-z0-9_-]*)(?:[ =].*)?")
 _OURS = {"twistd", "twist", "welcome-client"}
@@ -89,12 +89,16 @@ _STOP = {"|", "||", "&&", ";", "&", ">", ">>", "<", "2>&1", "<<", "$"}
 def _commandLines(text: str) -> Iterator[str]:
     """
     Everything that may be a command line: each line of a fenced block (with
-    backslash continuations joined, a C{$ } prompt removed), and each inline
+    backslash continuations joined, a C{$ } prompt removed; in a C{console}
+    block only the prompted lines, the others being output), and each inline
     code span outside fenced blocks.
     """
     for block in _FENCE.finditer(text):
-        body = block.group(2).replace("\\\n", " ")
+        console = block.group(2).strip() == "console"
+        body = block.group(3).replace("\\\n", " ")
         for line in body.splitlines():
+            if console and not line.startswith("$ "):
+                continue
             yield line.removeprefix("$ ")
     for span in _INLINE.finditer(_FENCE.sub("", text)):
         yield " ".join(span.group(2).split())
