@@ -5,7 +5,7 @@ The web site behind C{--metrics}: C{GET /metrics} and nothing else.
 The body is prometheus_client's own exposition (C{choose_encoder} picks the
 Prometheus text format, or OpenMetrics when the scraper's C{Accept} asks for
 it), gzipped when the scraper accepts that.  Another path answers 404, and a
-method other than C{GET} or C{HEAD} 405 (twisted.web's own answers).
+method other than C{GET} or C{HEAD} 405.
 
 prometheus_client's C{prometheus_client.twisted.MetricsResource} renders in
 a thread of the global reactor's pool; rendering here takes a millisecond or
@@ -42,6 +42,20 @@ class MetricsPage(Resource):
         """
         super().__init__()  # type: ignore[no-untyped-call]
         self._registry = registry
+
+    def render(self, request: Request) -> bytes:
+        """
+        Answer C{GET} and C{HEAD}; any other method gets 405.  (Left to
+        itself, twisted.web would answer 501 to methods it does not know,
+        such as C{PUT}.)
+        """
+        if request.method not in (b"GET", b"HEAD"):
+            request.setResponseCode(http.NOT_ALLOWED)
+            request.setHeader(b"allow", b"GET, HEAD")
+            request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+            return b"Method Not Allowed: use GET or HEAD\n"
+        body: bytes = super().render(request)  # type: ignore[no-untyped-call]
+        return body
 
     def render_GET(self, request: Request) -> bytes:
         """
