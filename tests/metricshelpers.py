@@ -5,16 +5,61 @@ Scrape a metrics site in memory or over loopback, and read what it says.
 from __future__ import annotations
 
 import urllib.request
+from collections.abc import Callable
+from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet.address import IPv4Address
 from twisted.internet.interfaces import IProtocolFactory
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 
 #: A sample's name and its labels, sorted: how L{samples} keys them.
 SampleKey = tuple[str, tuple[tuple[str, str], ...]]
 
 SCRAPER = IPv4Address("TCP", "127.0.0.1", 45678)
+
+
+class SynchronousPool:
+    """
+    A stand-in for a thread pool that runs each call at once.
+    """
+
+    def callInThreadWithCallback(
+        self,
+        onResult: Callable[[bool, object], object],
+        f: Callable[..., object],
+        *args: object,
+        **kwargs: object,
+    ) -> None:
+        """
+        Call C{f} now and hand its result (or failure) to C{onResult}.
+        """
+        try:
+            result = f(*args, **kwargs)
+        except BaseException as e:
+            from twisted.python.failure import Failure
+
+            onResult(False, Failure(e))
+        else:
+            onResult(True, result)
+
+
+class ThreadedMemoryReactor(MemoryReactorClock):
+    """
+    A L{MemoryReactorClock} with a thread pool that runs calls at once.
+    """
+
+    def getThreadPool(self) -> SynchronousPool:
+        """
+        @return: The synchronous pool.
+        """
+        return SynchronousPool()
+
+    def callFromThread(self, f: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """
+        Run C{f} now: every "thread" here is the reactor thread.
+        """
+        f(*args, **kwargs)
 
 
 def request(factory: IProtocolFactory, text: bytes) -> tuple[StringTransport, bytes]:

@@ -10,12 +10,17 @@ from typing import Any, cast
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import IProtocolFactory
-from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 import twisted
-from tests.metricshelpers import SampleKey, scrapeInMemory, value
+from tests.metricshelpers import (
+    SampleKey,
+    ThreadedMemoryReactor,
+    scrapeInMemory,
+    value,
+)
 from tests.support import parseServerOptions
 from welcome_protocol import __version__
 from welcome_protocol.metrics.collector import (
@@ -40,7 +45,7 @@ class _Service:
     """
 
     def __init__(self, case: TestCase, *args: str) -> None:
-        self.reactor = MemoryReactorClock()
+        self.reactor = ThreadedMemoryReactor()
         options = parseServerOptions(
             "--listen", "tcp:12000", "--metrics", "tcp:9112", *args
         )

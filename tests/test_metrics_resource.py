@@ -6,8 +6,10 @@ in memory, and everything else refused.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 
-from prometheus_client.registry import CollectorRegistry
+from prometheus_client.registry import Collector
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -20,17 +22,28 @@ from welcome_protocol.metrics.resource import (
     IDLE_TIMEOUT,
     MAX_SCRAPERS,
     AtMostFactory,
+    InThread,
+    MetricsPage,
     metricsSite,
 )
+from welcome_protocol.metrics.service import processRegistry
 from welcome_protocol.stats import ServerStats
 
 
-def _site(clock: Clock | None = None, served: int = 4) -> AtMostFactory:
-    registry = CollectorRegistry()
-    registry.register(
-        WelcomeCollector(MetricsSource(ServerStats(0.0, served=served), lambda: 1, 10))
-    )
-    return metricsSite(registry, clock or Clock())
+def _atOnce(
+    encoder: Callable[[Collector], bytes], families: Collector
+) -> Deferred[bytes]:
+    return succeed(encoder(families))
+
+
+def _site(
+    clock: Clock | None = None,
+    stats: ServerStats | None = None,
+    inThread: InThread = _atOnce,
+) -> AtMostFactory:
+    source = MetricsSource(stats or ServerStats(0.0, served=4), lambda: 1, 10)
+    page = MetricsPage(WelcomeCollector(source), processRegistry(), inThread)
+    return metricsSite(page, clock or Clock())
 
 
 class MetricsPageTests(TestCase):
@@ -50,6 +63,73 @@ class MetricsPageTests(TestCase):
         self.assertEqual(
             value(found, "welcome_connections_closed_total", outcome="served"), 4
         )
+
+    def test_processMetrics(self) -> None:
+        """
+        prometheus_client's process and Python collectors are served too.
+        """
+        _, response = request(_site(), b"GET /metrics HTTP/1.0\r\n\r\n")
+        found = samples(response.partition(b"\r\n\r\n")[2].decode("utf-8"))
+        names = {name for name, _ in found}
+        for name in [
+            "process_open_fds",
+            "process_resident_memory_bytes",
+            "python_info",
+            "python_gc_collections_total",
+        ]:
+            self.assertIn(name, names)
+
+    def test_serviceCollectedBeforeThread(self) -> None:
+        """
+        The service's metrics are read when the request arrives, all at
+        once, in the reactor thread; the answer is written once the thread
+        has encoded them.
+        """
+        stats = ServerStats(0.0, served=4)
+        pending: list[tuple[Deferred[bytes], Callable[[], bytes]]] = []
+
+        def later(
+            encoder: Callable[[Collector], bytes], families: Collector
+        ) -> Deferred[bytes]:
+            d: Deferred[bytes] = Deferred()
+            pending.append((d, lambda: encoder(families)))
+            return d
+
+        transport, response = request(
+            _site(stats=stats, inThread=later), b"GET /metrics HTTP/1.0\r\n\r\n"
+        )
+        self.assertEqual(response, b"")
+        stats.served = 99
+        [(d, encode)] = pending
+        d.callback(encode())
+        found = samples(transport.value().partition(b"\r\n\r\n")[2].decode())
+        self.assertEqual(
+            value(found, "welcome_connections_closed_total", outcome="served"), 4
+        )
+
+    def test_scraperGoneBeforeAnswer(self) -> None:
+        """
+        A scraper that disconnects while its answer is being made is not
+        written to.
+        """
+        pending: list[Deferred[bytes]] = []
+
+        def later(
+            encoder: Callable[[Collector], bytes], families: Collector
+        ) -> Deferred[bytes]:
+            d: Deferred[bytes] = Deferred()
+            pending.append(d)
+            return d
+
+        site = _site(inThread=later)
+        protocol = site.buildProtocol(SCRAPER)
+        assert protocol is not None
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        protocol.dataReceived(b"GET /metrics HTTP/1.0\r\n\r\n")
+        protocol.connectionLost(Failure(ConnectionDone()))
+        pending[0].callback(b"late")
+        self.assertEqual(transport.value(), b"")
 
     def test_openMetricsWhenAsked(self) -> None:
         """

@@ -1,4 +1,3 @@
-# -*- test-case-name: tests.test_metrics_resource -*-
 """
 The web site behind C{--metrics}: C{GET /metrics} and nothing else.
 
@@ -7,21 +6,31 @@ Prometheus text format, or OpenMetrics when the scraper's C{Accept} asks for
 it), gzipped when the scraper accepts that.  Another path answers 404, and a
 method other than C{GET} or C{HEAD} 405.
 
-prometheus_client's C{prometheus_client.twisted.MetricsResource} renders in
-a thread of the global reactor's pool; rendering here takes a millisecond or
-two whatever the load (the collector reads counters, never connections), so
-it is done in the reactor thread, as Synapse's resource does.
+A scrape is done in two parts.  The service's own metrics are collected in
+the reactor thread, all at once, so that they are consistent with each other
+(a connection is never counted both open and closed) and take microseconds.
+The rest, prometheus_client's C{process_*} and C{python_*} collectors and
+the encoding, runs in a thread of the reactor's pool, as
+C{prometheus_client.twisted.MetricsResource} runs all of it: the process
+collector lists C{/proc/self/fd}, which takes about 8 ms with 10,000
+connections open, time the reactor keeps for greeting meanwhile.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from twisted.python.failure import Failure
 from twisted.web import http
 from twisted.web.resource import EncodingResourceWrapper, Resource
-from twisted.web.server import GzipEncoderFactory, Request, Site
+from twisted.web.server import NOT_DONE_YET, GzipEncoderFactory, Request, Site
 
 #: Seconds a scraper's connection may stay silent before it is closed (and
 #: aborted 15 s later if it does not read); Prometheus reconnects.
@@ -30,20 +39,46 @@ IDLE_TIMEOUT = 30.0
 #: Scrapers' connections open at once, at most; more are closed at once.
 MAX_SCRAPERS = 16
 
+#: Runs C{encoder(collector)} away from the reactor thread: the result, in
+#: a L{Deferred} that fires in the reactor thread.
+InThread = Callable[[Callable[[Collector], bytes], Collector], "Deferred[bytes]"]
+
+
+class _Families(Collector):
+    """
+    The metric families of several collectors, or already collected.
+    """
+
+    def __init__(self, *sources: Collector | list[Metric]) -> None:
+        self._sources = sources
+
+    def collect(self) -> Iterable[Metric]:
+        for source in self._sources:
+            yield from source if isinstance(source, list) else source.collect()
+
 
 class MetricsPage(Resource):
     """
-    The exposition of a registry's metrics, made afresh for each request.
+    The exposition of the service's metrics, made afresh for each request.
     """
 
-    def __init__(self, registry: Collector) -> None:
+    _log = Logger()
+
+    def __init__(
+        self, service: Collector, process: Collector, inThread: InThread
+    ) -> None:
         """
-        @param registry: What to expose, usually a C{CollectorRegistry}.
+        @param service: The service's own metrics, collected in the reactor
+            thread.
+        @param process: The other metrics, collected in a thread.
+        @param inThread: Runs the encoder in a thread.
         """
         super().__init__()  # type: ignore[no-untyped-call]
-        self._registry = registry
+        self._service = service
+        self._process = process
+        self._inThread = inThread
 
-    def render(self, request: Request) -> bytes:
+    def render(self, request: Request) -> bytes | int:
         """
         Answer C{GET} and C{HEAD}; any other method gets 405.  (Left to
         itself, twisted.web would answer 501 to methods it does not know,
@@ -54,28 +89,56 @@ class MetricsPage(Resource):
             request.setHeader(b"allow", b"GET, HEAD")
             request.setHeader(b"content-type", b"text/plain; charset=utf-8")
             return b"Method Not Allowed: use GET or HEAD\n"
-        body: bytes = super().render(request)  # type: ignore[no-untyped-call]
+        body: bytes | int = super().render(request)  # type: ignore[no-untyped-call]
         return body
 
-    def render_GET(self, request: Request) -> bytes:
-        """
-        @return: The metrics, in the format the C{Accept} header asks for
-            (C{HEAD} is answered from this too, without the body).
-        """
+    def _encoder(self, request: Request) -> Callable[[Collector], bytes]:
         accept = request.getHeader("accept")
         encoder, contentType = choose_encoder(accept or "")
-        output = encoder(self._registry)
         request.setHeader(b"content-type", contentType.encode("ascii"))
-        return output
+        return encoder
+
+    def render_HEAD(self, request: Request) -> bytes:
+        """
+        @return: No body; the headers a C{GET} would have.
+        """
+        self._encoder(request)
+        return b""
+
+    def render_GET(self, request: Request) -> int:
+        """
+        Collect the service's metrics now, and write the exposition, in the
+        format the C{Accept} header asks for, once the thread has made it.
+
+        @return: L{NOT_DONE_YET}.
+        """
+        encoder = self._encoder(request)
+        families = _Families(list(self._service.collect()), self._process)
+        gone: list[Failure] = []
+        request.notifyFinish().addErrback(gone.append)
+
+        def write(body: bytes) -> None:
+            if not gone:
+                request.write(body)
+                request.finish()
+
+        def failed(reason: Failure) -> None:
+            self._log.failure("Cannot make the metrics", reason)
+            if not gone:
+                request.setResponseCode(http.INTERNAL_SERVER_ERROR)
+                request.finish()
+
+        self._inThread(encoder, families).addCallbacks(write, failed)
+        return NOT_DONE_YET
 
 
-def metricsRoot(registry: Collector) -> Resource:
+def metricsRoot(page: MetricsPage) -> Resource:
     """
-    @return: The site's root: C{/metrics} is L{MetricsPage}, every other
-        path answers 404.
+    @return: The site's root: C{/metrics} is C{page}, every other path
+        answers 404.
     """
     root = Resource()
-    page = EncodingResourceWrapper(MetricsPage(registry), [GzipEncoderFactory()])
+    page = EncodingResourceWrapper(page, [GzipEncoderFactory()])
     root.putChild(b"metrics", page)
     return root
 
@@ -119,13 +182,13 @@ class AtMostFactory(WrappingFactory):
         return super().buildProtocol(addr)
 
 
-def metricsSite(registry: Collector, reactor: IReactorTime) -> AtMostFactory:
+def metricsSite(page: MetricsPage, reactor: IReactorTime) -> AtMostFactory:
     """
-    @param registry: What C{/metrics} exposes.
+    @param page: What C{/metrics} serves.
     @param reactor: Times idle connections.
     @return: The factory to listen with.
     """
     site = MetricsSite(  # type: ignore[no-untyped-call]
-        metricsRoot(registry), timeout=IDLE_TIMEOUT, reactor=reactor
+        metricsRoot(page), timeout=IDLE_TIMEOUT, reactor=reactor
     )
     return AtMostFactory(site)
