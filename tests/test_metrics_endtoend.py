@@ -247,6 +247,8 @@ class OneSourceOfTruthTests(_Servers):
         # The two held ones are silent: the idle timeout closes them.
         for sock in held:
             self.assertEqual(readAll(sock), b"")
+        # The server counts them closed an instant after the clients see it.
+        self.scrapeUntil(metricsPort, "welcome_connections_open", 0)
         # Greetings whose client closes first: served.
         for _ in range(4):
             with socket.create_connection(("127.0.0.1", port)) as client:
