@@ -249,10 +249,12 @@ class OneSourceOfTruthTests(_Servers):
             self.assertEqual(readAll(sock), b"")
         # The server counts them closed an instant after the clients see it.
         self.scrapeUntil(metricsPort, "welcome_connections_open", 0)
-        # Greetings whose client closes first: served.
+        # Greetings whose client closes first: served (each counted closed
+        # before the next, which --max-per-ip would refuse otherwise).
         for _ in range(4):
             with socket.create_connection(("127.0.0.1", port)) as client:
                 self.assertEqual(client.recv(100), WELCOME)
+            self.scrapeUntil(metricsPort, "welcome_connections_open", 0)
         found = self.scrapeUntil(
             metricsPort, "welcome_connections_closed_total", 4, outcome="served"
         )
