@@ -157,13 +157,16 @@ class WorkerTotalsTests(TestCase):
     def test_endedWorkerStillCounts(self) -> None:
         """
         When a worker ends, its counters stay in the totals (and a new one
-        starting from zero adds to them), but what it had open does not.
+        starting from zero adds to them); what it had open counts as ended
+        in error.
         """
         totals = _totals()
         self.update(totals, "a", _worker(5, durations=5))
         self.update(totals, "b", _worker(2))
         totals.ended("a")
         self.assertEqual(totals.stats.served, 7)
+        # The 5 it had open ended with it.
+        self.assertEqual(totals.stats.errors, 5)
         self.assertEqual(sum(totals.stats.durations.counts), 5)
         self.assertEqual(totals.openConnections(), 2)
         self.update(totals, "c", _worker(0))

@@ -21,8 +21,8 @@ like L{welcome_protocol.accesslog} does) and any other log event as
 C{E JSON}; the parent feeds the records to its own access log, with
 C{(worker PID)} after the address, and publishes the events to its log
 publisher with C{worker PID} as their system.  So every line ends up in
-twistd's log, wherever that goes, in twistd's format.  A worker also sends
-snapshots of its counters as C{S JSON} lines, which the parent sums
+twistd's log, wherever that goes, in twistd's format.  Snapshots of a
+worker's counters come as C{S JSON} lines, which the parent sums
 (L{welcome_protocol.metrics.workertotals}).  A worker also ends when its
 parent does.
 

@@ -11,7 +11,8 @@ into one L{ServerStats}: the one its stats line and its metrics read.
 
 So the per-connection work in a worker stays an integer increment, and a
 counter never goes down when a worker dies: what it had reported stays in
-the sum.  What a worker killed with SIGKILL counted after its last snapshot
+the sum, and the connections it had open count as ended in error.  What a
+worker killed with SIGKILL counted after its last snapshot
 (at most L{SNAPSHOT_INTERVAL} seconds' worth) is lost, and the parent's
 figures lag the workers' by up to that long.
 """
@@ -197,13 +198,17 @@ class WorkerTotals:
 
     def ended(self, worker: object) -> None:
         """
-        C{worker} has ended: keep its counters (not what it had open).
+        C{worker} has ended: keep its counters.  The connections it still
+        had open ended with it, as errors (so that
+        C{welcome_connections_accepted_total}, which counts them, never
+        goes down).
         """
         last = self._running.pop(worker, None)
         if last is None:
             return
         for name in self._counters:
             self._ended[name] += last.get(name, 0)
+        self._ended["errors"] += last.get("open", 0)
         for index, count in enumerate(last["durations"]):
             self._ended["durations"][index] += count
         self._ended["durationsTotal"] += last["durationsTotal"]
