@@ -45,16 +45,16 @@ class StatsMetric:
     @ivar label: The name of its one label, or L{None} for none.
     @ivar fields: For each label value (C{""} without a label), the name of
         the L{ServerStats} field that holds its value.
-    @ivar endsConnection: Whether each count is an accepted connection that
-        has ended (or was refused), so it adds to
-        C{welcome_connections_accepted_total}.
+    @ivar countsAccepted: Whether each count is an accepted connection (one
+        that ended, was refused, or is still being handled but not counted
+        open), so that it adds to C{welcome_connections_accepted_total}.
     """
 
     name: str
     documentation: str
     label: str | None
     fields: Mapping[str, str]
-    endsConnection: bool = False
+    countsAccepted: bool = False
 
 
 #: The counters, each from L{ServerStats} fields.
@@ -69,7 +69,7 @@ COUNTERS: tuple[StatsMetric, ...] = (
             "shutdown": "closedAtShutdown",
             "error": "errors",
         },
-        endsConnection=True,
+        countsAccepted=True,
     ),
     StatsMetric(
         "welcome_connections_refused_total",
@@ -79,7 +79,7 @@ COUNTERS: tuple[StatsMetric, ...] = (
             "max_connections": "refusedMaxConnections",
             "max_per_ip": "refusedMaxPerIP",
         },
-        endsConnection=True,
+        countsAccepted=True,
     ),
     StatsMetric(
         "welcome_sent_bytes_total",
@@ -165,10 +165,12 @@ class WelcomeCollector(Collector):
         accepted = openNow
         for metric in COUNTERS:
             yield _family(metric, stats, CounterMetricFamily)
-            if metric.endsConnection:
+            if metric.countsAccepted:
                 accepted += sum(getattr(stats, f) for f in metric.fields.values())
         for metric in GAUGES:
             yield _family(metric, stats, GaugeMetricFamily)
+            if metric.countsAccepted:
+                accepted += sum(getattr(stats, f) for f in metric.fields.values())
         yield CounterMetricFamily(
             "welcome_connections_accepted_total",
             "Connections accepted: those closed, refused, and open now.",
