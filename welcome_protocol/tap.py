@@ -345,7 +345,7 @@ def makeService(config: Options, reactor: ServiceReactor | None = None) -> IServ
     else:
         factory = makeServing(settings, reactor, parent, accessLog)
     listeners = []
-    endpoints = []
+    pauses: list[tuple[str, Callable[[], int]]] = []
     for description in settings.listen:
         endpoint = PausingAcceptEndpoint(
             eagerIfTCP(
@@ -357,8 +357,7 @@ def makeService(config: Options, reactor: ServiceReactor | None = None) -> IServ
         listener = ListeningService(description, endpoint, factory)
         listener.setServiceParent(parent)  # type: ignore[no-untyped-call]
         listeners.append(listener)
-        endpoints.append((description, endpoint))
-    pauses = [(d, _pausesOf(e)) for d, e in endpoints]
+        pauses.append((description, _pausesOf(endpoint)))
     if workers:
         totals = WorkerTotals(newStats(settings, reactor))
         pool = WorkerPool(
