@@ -29,7 +29,8 @@ from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
 from twisted.web import http
-from twisted.web.resource import EncodingResourceWrapper, Resource
+from twisted.web.pages import notFound
+from twisted.web.resource import EncodingResourceWrapper, IResource, Resource
 from twisted.web.server import NOT_DONE_YET, GzipEncoderFactory, Request, Site
 
 #: Seconds a scraper's connection may stay silent before it is closed (and
@@ -57,7 +58,20 @@ class _Families(Collector):
             yield from source if isinstance(source, list) else source.collect()
 
 
-class MetricsPage(Resource):
+class _NoChildren(Resource):
+    """
+    A resource under which every path answers 404, with twisted.web's
+    escaping page (C{Resource}'s own default is deprecated).
+    """
+
+    def getChild(self, path: bytes, request: Request) -> IResource:
+        """
+        @return: A 404 page.
+        """
+        return notFound()
+
+
+class MetricsPage(_NoChildren):
     """
     The exposition of the service's metrics, made afresh for each request.
     """
@@ -137,7 +151,7 @@ def metricsRoot(page: MetricsPage) -> Resource:
     @return: The site's root: C{/metrics} is C{page}, every other path
         answers 404.
     """
-    root = Resource()
+    root = _NoChildren()  # type: ignore[no-untyped-call]
     page = EncodingResourceWrapper(page, [GzipEncoderFactory()])
     root.putChild(b"metrics", page)
     return root
