@@ -17,8 +17,11 @@ from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
 from welcome_protocol.stats import (
+    DURATION_BOUNDS,
+    DurationHistogram,
     ServerStats,
     StatsReporter,
+    durationBounds,
     formatDuration,
     formatStats,
 )
@@ -174,3 +177,39 @@ class StatsReporterTests(TestCase):
         self.successResultOf(stopped)
         self.assertEqual(len(events), 1)
         self.assertIn("Stats: served 0", formatEvent(events[0]))
+
+
+class DurationHistogramTests(TestCase):
+    """
+    L{DurationHistogram} counts each duration into its bucket.
+    """
+
+    def test_bucketIsFirstBoundAtOrAbove(self) -> None:
+        """
+        A duration lands in the first bucket whose bound is at least it (the
+        Prometheus C{le} rule), past every bound in the last one.
+        """
+        histogram = DurationHistogram((1.0, 2.0))
+        for seconds in [0.5, 1.0, 1.5, 2.0, 9.0]:
+            histogram.observe(seconds)
+        self.assertEqual(histogram.counts, [2, 2, 1])
+        self.assertEqual(histogram.total, 14.0)
+
+    def test_add(self) -> None:
+        """
+        Another histogram's counts and sum add to this one's.
+        """
+        histogram = DurationHistogram((1.0,))
+        histogram.observe(0.5)
+        histogram.add([1, 2], 3.0)
+        self.assertEqual((histogram.counts, histogram.total), ([2, 2], 3.5))
+
+    def test_boundsReachPastIdleTimeout(self) -> None:
+        """
+        The bounds always include one past the idle timeout.
+        """
+        self.assertEqual(durationBounds(None), DURATION_BOUNDS)
+        self.assertEqual(durationBounds(300.0), DURATION_BOUNDS)
+        self.assertEqual(durationBounds(3600.0), (*DURATION_BOUNDS, 7200.0))
+        for timeout in [0.5, 300.0, 3599.0, 3600.0, 86400.0]:
+            self.assertGreater(durationBounds(timeout)[-1], timeout)

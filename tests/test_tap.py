@@ -6,6 +6,7 @@ service they make.
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
 from ipaddress import ip_network
 from pathlib import Path
@@ -33,6 +34,7 @@ from welcome_protocol.settings import ServerSettings
 from welcome_protocol.shutdown import GracefulShutdown
 from welcome_protocol.stats import StatsReporter
 from welcome_protocol.tap import Options, makeService
+from welcome_protocol.workers import WorkerPool
 
 
 class OptionsTests(TestCase):
@@ -399,3 +401,83 @@ class GuardedListenersTests(TestCase):
         self.assertIs(tls.guard, plain.handshakes)
         self.assertIs(proxy.guard, plain.handshakes)
         self.assertEqual(proxy.proxyFrom, (ip_network("127.0.0.1/32"),))
+
+
+class MetricsServiceTests(TestCase):
+    """
+    L{makeService} adds the metrics listener, and with workers the parent's
+    stats line, when asked.
+    """
+
+    def test_metricsOffByDefault(self) -> None:
+        """
+        Without C{--metrics}, nothing listens but the greeting listener.
+        """
+        reactor = MemoryReactorClock()
+        service = makeService(parseServerOptions("--port", "0"), cast(Any, reactor))
+        descriptions = [
+            child.description
+            for child in IServiceCollection(service)
+            if isinstance(child, ListeningService)
+        ]
+        self.assertEqual(descriptions, ["tcp:0"])
+
+    def test_workersParentReportsTotals(self) -> None:
+        """
+        With C{--workers}, the parent has its own stats line (the totals)
+        and serves the metrics after its listener.
+        """
+        reactor = MemoryReactorClock()
+        options = parseServerOptions(
+            "--port", "0", "--workers", "2", "--metrics", "tcp:9112"
+        )
+        children = list(IServiceCollection(makeService(options, cast(Any, reactor))))
+        self.assertEqual(
+            [type(child) for child in children],
+            [
+                AccessLog,
+                ListeningService,
+                WorkerPool,
+                HangupService,
+                StatsReporter,
+                ListeningService,
+            ],
+        )
+        metrics = children[-1]
+        assert isinstance(metrics, ListeningService)
+        self.assertEqual(metrics.description, "--metrics tcp:9112")
+
+    def test_badMetricsDescription(self) -> None:
+        """
+        A bad C{--metrics} description is a usage error naming it.
+        """
+        error = self.assertRaises(
+            usage.UsageError, parseServerOptions, "--metrics", "bogus:1"
+        )
+        self.assertEqual(
+            str(error), "--metrics 'bogus:1': unknown endpoint type 'bogus'"
+        )
+
+
+class ImportTests(TestCase):
+    """
+    The worker pool and the twistd options do not import each other.
+    """
+
+    def test_workersWithoutTap(self) -> None:
+        """
+        Importing L{welcome_protocol.workers} does not import
+        L{welcome_protocol.tap}.
+        """
+        checked = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys, welcome_protocol.workers; "
+                "print('welcome_protocol.tap' in sys.modules)",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        self.assertEqual((checked.stdout, checked.stderr), ("False\n", ""))

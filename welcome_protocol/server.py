@@ -61,11 +61,13 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
 
     @ivar peer: The client's address, as the connection was admitted.
     @ivar greeted: Whether the whole welcome has been handed to the transport.
+    @ivar connectedAt: When it was admitted, in the factory clock's seconds.
     @ivar closeAfterWelcome: Whether to close once the welcome is written.
     """
 
     factory: WelcomeFactory
     peer: IAddress
+    connectedAt: float
     refused = False
     greeted = False
     closeAfterWelcome = True
@@ -95,6 +97,7 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
                 transport.write(busy)
             transport.loseConnection()
             return
+        self.connectedAt = factory.clock.seconds()
         factory.clientConnected(peer)
         message = factory.welcomeFor(transport)
         self.closeAfterWelcome = not factory.settings.keepOpen
@@ -322,6 +325,7 @@ class WelcomeFactory(ServerFactory):
             stats.served += 1
         else:
             stats.errors += 1
+        stats.durations.observe(self.clock.seconds() - protocol.connectedAt)
         self.limits.release(protocol.peer)
         self.openProtocols.discard(protocol)
         if self._allClosed and not self.openProtocols:

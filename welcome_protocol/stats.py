@@ -10,15 +10,91 @@ handler here calls the one it replaced: one signal does both.
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
-from attrs import define
+from attrs import define, field
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
 from twisted.logger import Logger
+
+#: Upper bounds, in seconds, of the connection duration histogram's buckets:
+#: from a greeting on loopback to the longest C{--keep-open} client.
+DURATION_BOUNDS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    1800.0,
+    3600.0,
+)
+
+
+def durationBounds(idleTimeout: float | None) -> tuple[float, ...]:
+    """
+    @param idleTimeout: The C{--idle-timeout}, or L{None} for none.
+    @return: L{DURATION_BOUNDS}, with one more bound at twice the idle
+        timeout when none lies past it, so connections ended by the timeout
+        land in a bucket of their own rather than in C{+Inf}.
+    """
+    if idleTimeout is None or idleTimeout < DURATION_BOUNDS[-1]:
+        return DURATION_BOUNDS
+    return (*DURATION_BOUNDS, 2 * idleTimeout)
+
+
+@define
+class DurationHistogram:
+    """
+    How long connections lasted, counted into buckets as they close.
+
+    Plain integers, like every counter here: a scrape turns them into a
+    Prometheus histogram (cumulative buckets) only when it is asked for.
+
+    @ivar bounds: The buckets' upper bounds, in seconds, ascending.
+    @ivar counts: Connections per bucket (not cumulative); the last one is
+        for durations past every bound.
+    @ivar total: The sum of all durations, in seconds.
+    """
+
+    bounds: tuple[float, ...] = DURATION_BOUNDS
+    counts: list[int] = field()
+    total: float = 0.0
+
+    @counts.default
+    def _zeros(self) -> list[int]:
+        return [0] * (len(self.bounds) + 1)
+
+    def observe(self, seconds: float) -> None:
+        """
+        Count one connection that lasted C{seconds}.
+        """
+        self.counts[bisect_left(self.bounds, seconds)] += 1
+        self.total += seconds
+
+    def add(self, counts: Sequence[int], total: float) -> None:
+        """
+        Add another histogram's C{counts} and C{total} (same bounds) to this.
+        """
+        for index, count in enumerate(counts):
+            self.counts[index] += count
+        self.total += total
 
 
 @define
@@ -45,6 +121,10 @@ class ServerStats:
         C{--proxy-from} network.
     @ivar invalidProxyHeaders: Closed unwelcomed: their PROXY header was
         malformed or named impossible addresses or ports.
+    @ivar messageReloads: Times the message file was read again and used.
+    @ivar messageReloadFailures: Times reading it again failed (the old
+        message was kept).
+    @ivar durations: How long admitted connections lasted, accept to close.
     """
 
     started: float
@@ -61,6 +141,9 @@ class ServerStats:
     refusedMaxHandshakes: int = 0
     refusedProxyFrom: int = 0
     invalidProxyHeaders: int = 0
+    messageReloads: int = 0
+    messageReloadFailures: int = 0
+    durations: DurationHistogram = field(factory=DurationHistogram)
 
 
 def formatDuration(seconds: float) -> str:
