@@ -123,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     Serves the listening socket inherited as C{FD} with the configuration
     C{OPTIONS} (as for C{twistd welcome}) until SIGTERM.
     """
+    # SIGHUP (a reload, passed on by the parent) kills a process by default:
+    # ignore it until the service's own handler is installed.  The message
+    # is read at start anyway, so a reload that arrives before is not lost.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     from twisted.internet import reactor as globalReactor
 
     _endWithParent()

@@ -85,8 +85,7 @@ COUNTERS: tuple[StatsMetric, ...] = (
     ),
     StatsMetric(
         "welcome_handshake_timeouts_total",
-        "Connections aborted at --handshake-timeout, by the phase they were "
-        "still in.",
+        "Connections aborted at --handshake-timeout, by the phase they were still in.",
         "phase",
         {
             "proxy_header": "handshakeTimeoutsProxy",
