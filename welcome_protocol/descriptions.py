@@ -17,10 +17,7 @@ from typing import Any
 
 from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.internet.interfaces import IStreamClientEndpoint, IStreamServerEndpoint
-from twisted.internet.testing import MemoryReactor
 from twisted.python.filepath import UnlistableError
-
-from welcome_protocol.proxyheader import HeaderFirstEndpoint
 
 _PROXY_PREFIX = "haproxy:"
 
@@ -100,6 +97,9 @@ def serverEndpoint(reactor: Any, description: str) -> IStreamServerEndpoint:
     try:
         inner = withoutProxy(description)
         if inner is not description:
+            # Imported here: only haproxy: listeners need the PROXY parser.
+            from welcome_protocol.proxyheader import HeaderFirstEndpoint
+
             return HeaderFirstEndpoint(serverFromString(reactor, inner))
         endpoint: IStreamServerEndpoint = serverFromString(reactor, description)
         return endpoint
@@ -127,6 +127,10 @@ def checkServerDescription(description: str) -> None:
 
     @raise DescriptionError: If it is bad, saying why.
     """
+    # Imported here, not at start-up: the test double brings in trial and
+    # unittest, which a running service has no use for.
+    from twisted.internet.testing import MemoryReactor
+
     serverEndpoint(MemoryReactor(), description)
 
 
@@ -136,4 +140,6 @@ def checkClientDescription(description: str) -> None:
 
     @raise DescriptionError: If it is bad, saying why.
     """
+    from twisted.internet.testing import MemoryReactor
+
     clientEndpoint(MemoryReactor(), description)
