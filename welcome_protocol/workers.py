@@ -43,12 +43,15 @@ from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.error import ProcessExitedAlready
 from twisted.internet.interfaces import (
     IDelayedCall,
+    IListeningPort,
     IReactorCore,
+    IReactorFDSet,
     IReactorFromThreads,
     IReactorProcess,
     IReactorSocket,
     IReactorTime,
 )
+from twisted.internet.posixbase import PosixReactorBase
 from twisted.internet.protocol import ProcessProtocol
 from twisted.logger import (
     ILogObserver,
@@ -65,6 +68,7 @@ from zope.interface import implementer
 from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.addresses import describeAddress
 from welcome_protocol.commandline import parseCount
+from welcome_protocol.directtcp import adopt
 from welcome_protocol.listening import ListeningService
 
 #: The most workers C{--workers} accepts.
@@ -408,11 +412,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     factory = makeServing(config.settings, reactor, service, accessLog)
     with socket.socket(fileno=os.dup(fd)) as inherited:
         family = inherited.family
-    port = cast(IReactorSocket, reactor).adoptStreamPort(
-        fd,
-        family,
-        factory,
-    )
+    port: IListeningPort
+    if family == socket.AF_INET and isinstance(reactor, PosixReactorBase):
+        # The same transport as a tcp: listener in a single process.
+        port = adopt(cast(IReactorFDSet, reactor), factory, fd)
+    else:
+        port = cast(IReactorSocket, reactor).adoptStreamPort(fd, family, factory)
     os.close(fd)
     Logger(namespace="welcome_protocol.workers").info(
         "Worker {pid} serving on {address}",
