@@ -196,7 +196,7 @@ class DirectPort:
             if protocol is None:
                 skt.close()
                 continue
-            transport = makeTransport(skt, protocol, peer, reactor, self)
+            transport = makeTransport(skt, protocol, peer, reactor)
             transport._dispatching = True
             try:
                 protocol.makeConnection(transport)

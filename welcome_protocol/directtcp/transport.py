@@ -14,7 +14,7 @@ import contextlib
 import errno
 import socket
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from twisted.internet import main
 from twisted.internet.address import IPv4Address
@@ -35,9 +35,6 @@ from twisted.internet.interfaces import (
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
-
-if TYPE_CHECKING:
-    from welcome_protocol.directtcp.port import DirectPort
 
 _WOULD_BLOCK = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR})
 
@@ -80,7 +77,6 @@ class DirectTransport:
     """
 
     __slots__ = (
-        "__weakref__",
         "_buffered",
         "_chunks",
         "_closeSoon",
@@ -90,7 +86,6 @@ class DirectTransport:
         "_host",
         "_offset",
         "_peer",
-        "_port",
         "_producer",
         "_producerPaused",
         "_reactor",
@@ -115,14 +110,12 @@ class DirectTransport:
         protocol: IProtocol,
         peer: IPv4Address,
         reactor: IReactorFDSet,
-        port: DirectPort | None = None,
     ) -> None:
         """
         @param skt: The accepted socket, already non-blocking.
         @param protocol: The protocol to connect to it.
         @param peer: The client's address.
         @param reactor: Polls the socket; also an C{IReactorTime}.
-        @param port: The listening port it came from, for C{getHost}.
         """
         self.socket = skt
         self.protocol = protocol
@@ -130,7 +123,6 @@ class DirectTransport:
         self.disconnecting = False
         self.disconnected = False
         self._reactor = reactor
-        self._port = port
         self._fileno = skt.fileno()
         self._peer = peer
         self._host: IPv4Address | None = None
