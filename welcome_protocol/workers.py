@@ -419,16 +419,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         port = cast(IReactorSocket, reactor).adoptStreamPort(fd, family, factory)
     os.close(fd)
-    Logger(namespace="welcome_protocol.workers").info(
-        "Worker {pid} serving on {address}",
-        pid=os.getpid(),
-        address=describeAddress(port.getHost()),
-    )
     core = cast(IReactorCore, reactor)
     core.addSystemEventTrigger("before", "shutdown", port.stopListening)
     core.addSystemEventTrigger("before", "shutdown", service.stopService)
     _stopOnceOn(core, (signal.SIGTERM, signal.SIGINT))
     service.startService()
+    # Only now, with the SIGHUP handler installed by the services: a signal
+    # sent on reading this line is handled, not fatal.
+    Logger(namespace="welcome_protocol.workers").info(
+        "Worker {pid} serving on {address}",
+        pid=os.getpid(),
+        address=describeAddress(port.getHost()),
+    )
     # Our own handlers (above): Twisted's would stop the reactor again on a
     # second signal and log a ReactorNotRunning traceback.
     core.run(installSignalHandlers=False)  # type: ignore[call-arg]
