@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.hold import HoldResult
+
 BASELINE = "bare-twisted"
 
 
@@ -109,8 +111,9 @@ def markdown(
     info: dict[str, Any],
     config: dict[str, Any],
     notes: list[str],
+    held: list[HoldResult] | None = None,
 ) -> str:
-    """The full report: context lines, the table, then notes."""
+    """The full report: context lines, the table(s), then notes."""
     versions = [f"Python {info['python'].split()[-1]}", f"Twisted {info['twisted']}"]
     if info.get("welcome_protocol"):
         versions.append(f"welcome-protocol {info['welcome_protocol']}")
@@ -146,10 +149,34 @@ def markdown(
     lines.append("")
     for r in results:
         lines.append(f"- **{r.name}**: {r.description}")
+    if held:
+        lines += _hold_table(held)
     if notes:
         lines += ["", "Notes:", ""]
         lines.extend(f"- {n}" for n in notes)
     return "\n".join(lines) + "\n"
+
+
+def _hold_table(held: list[HoldResult]) -> list[str]:
+    """The hold mode's table: memory per connection kept open."""
+    count = held[0].held
+    lines = [
+        "",
+        f"Hold mode: {count:,} connections opened one after the other, each "
+        "greeted and then kept open; RSS read before and half a second after.",
+        "",
+        f"| server (keeping connections open) | RSS idle MiB | RSS with {count:,} "
+        "held MiB | bytes per held connection | seconds to open them |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    for h in held:
+        lines.append(
+            f"| {h.name} | {_mib(h.rss_idle_kib)} | {_mib(h.rss_held_kib)} "
+            f"| {h.bytes_per_connection:,.0f} | {h.seconds_to_open:.1f} |"
+        )
+    lines.append("")
+    lines.extend(f"- **{h.name}** (hold): {h.description}" for h in held)
+    return lines
 
 
 def write_json(
@@ -158,12 +185,17 @@ def write_json(
     info: dict[str, Any],
     config: dict[str, Any],
     notes: list[str],
+    held: list[HoldResult] | None = None,
 ) -> None:
     """Save everything, including the generator's raw output per phase."""
     data = {
         "machine": info,
         "config": config,
         "results": [asdict(r) for r in results],
+        "hold": [
+            {**asdict(h), "bytes_per_connection": h.bytes_per_connection}
+            for h in held or []
+        ],
         "notes": notes,
     }
     path.write_text(json.dumps(data, indent=2) + "\n")

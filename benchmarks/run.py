@@ -12,6 +12,7 @@ Progress goes to stderr, the markdown report to stdout.  See README.md here.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import os
 import shlex
@@ -27,6 +28,7 @@ from typing import Any
 if not __package__:  # run as a script: make the "benchmarks" package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.hold import HoldResult, make_room, measure_hold
 from benchmarks.loadgen import BuildError, LoadGenerator, LoadResult, compile_c
 from benchmarks.report import (
     PlotUnavailableError,
@@ -45,7 +47,14 @@ from benchmarks.servers import (
 
 HERE = Path(__file__).resolve().parent
 PEERS = HERE / "peers"
-ALL_SERVERS = ["welcome", "bare-twisted", "asyncio", "uvloop", "c-epoll"]
+ALL_SERVERS = [
+    "welcome",
+    "bare-twisted",
+    "asyncio",
+    "uvloop",
+    "python-loop",
+    "c-epoll",
+]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -127,6 +136,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="run every server N times, in rounds, and report medians (default 1)",
     )
+    p.add_argument(
+        "--hold",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also hold N connections open to each server that can keep them "
+        "(twistd welcome --keep-open and the peers' --keep-open) and report "
+        "the memory per held connection (default 0: no hold rows)",
+    )
     p.add_argument("--json", type=Path, metavar="FILE", help="save raw results")
     p.add_argument(
         "--plot", type=Path, metavar="FILE.png", help="bar chart (needs matplotlib)"
@@ -169,6 +187,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for v in args.welcome_variant:
         if "=" not in v or not v.split("=", 1)[0]:
             p.error(f"--welcome-variant needs NAME=ARGS, not {v!r}")
+    if args.hold < 0:
+        p.error("--hold must be 0 or more")
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
     if any(n < 1 for n in args.workers):
@@ -190,13 +210,19 @@ def find_twistd() -> Path:
 
 
 def build_specs(
-    args: argparse.Namespace, tmp: Path, notes: list[str]
+    args: argparse.Namespace, tmp: Path, notes: list[str], hold: bool = False
 ) -> list[ServerSpec]:
-    """The rows to run, in order; optional ones missing are noted and skipped."""
+    """The rows to run, in order; optional ones missing are noted and skipped.
+
+    With ``hold``, the rows of the hold mode: every server that can keep
+    connections open, started so that it does (no variants, no workers,
+    no C row).
+    """
     py = sys.executable
     specs: list[ServerSpec] = []
     extra = shlex.split(args.extra_args)
     selected = args.server_list
+    keep = ["--keep-open"] if hold else []
 
     def welcome(
         name: str, more: list[str], what: str, cpus: frozenset[int] | None = None
@@ -216,7 +242,10 @@ def build_specs(
         shown = " ".join(["twistd -n welcome", *map(shlex.quote, extra + more)])
         return ServerSpec(name, argv, f"`{shown}` ({what})", log_file=log, cpus=cpus)
 
-    if "welcome" in selected or args.welcome_variant or args.workers:
+    if hold:
+        if "welcome" in selected:
+            specs.append(welcome("welcome", keep, "the service, defaults"))
+    elif "welcome" in selected or args.welcome_variant or args.workers:
         if "welcome" in selected:
             specs.append(welcome("welcome", [], "the service, defaults"))
         for variant in args.welcome_variant:
@@ -237,7 +266,7 @@ def build_specs(
         specs.append(
             ServerSpec(
                 "bare-twisted",
-                [py, str(PEERS / "bare_twisted.py"), "--port", "{port}"],
+                [py, str(PEERS / "bare_twisted.py"), "--port", "{port}", *keep],
                 "Twisted Protocol write + loseConnection, no twistd, no logging "
                 "(baseline for the ratio)",
             )
@@ -246,7 +275,7 @@ def build_specs(
         specs.append(
             ServerSpec(
                 "asyncio",
-                [py, str(PEERS / "asyncio_server.py"), "--port", "{port}"],
+                [py, str(PEERS / "asyncio_server.py"), "--port", "{port}", *keep],
                 "asyncio Protocol write + close, default event loop",
             )
         )
@@ -263,11 +292,21 @@ def build_specs(
                         "--port",
                         "{port}",
                         "--uvloop",
+                        *keep,
                     ],
                     "the same asyncio server on uvloop",
                 )
             )
-    if "c-epoll" in selected:
+    if "python-loop" in selected:
+        specs.append(
+            ServerSpec(
+                "python-loop",
+                [py, str(PEERS / "python_loop.py"), "--port", "{port}", *keep],
+                "the tutorial's blocking loop: accept, send, close; "
+                "the floor of Python itself",
+            )
+        )
+    if "c-epoll" in selected and not hold:
         try:
             binary = compile_c(PEERS / "c_epoll_server.c", tmp / "c_epoll_server")
         except BuildError as e:
@@ -281,6 +320,16 @@ def build_specs(
                     "the practical floor",
                 )
             )
+    if hold:
+        specs = [
+            dataclasses.replace(
+                spec,
+                keeps_open=True,
+                description=f"{spec.description}; with --keep-open: greets "
+                "and keeps the connection open",
+            )
+            for spec in specs
+        ]
     return specs
 
 
@@ -420,6 +469,54 @@ def median_result(rounds: list[ServerResult]) -> ServerResult:
     )
 
 
+def run_hold(
+    args: argparse.Namespace, tmp: Path, server_cpu: int, notes: list[str]
+) -> tuple[list[HoldResult], int]:
+    """The hold mode: every server that keeps connections, ``--repeat`` rounds.
+
+    :returns: one (median) result per server, and how many runs failed.
+    """
+    try:
+        make_room(args.hold)
+    except ServerError as e:
+        notes.append(f"hold mode FAILED: {e}")
+        return [], 1
+    specs = build_specs(args, tmp, notes, hold=True)
+    rounds: dict[str, list[HoldResult]] = {spec.name: [] for spec in specs}
+    failed = 0
+    for round_number in range(1, args.repeat + 1):
+        for spec in specs:
+            log(f"[{spec.name}] hold {args.hold:,} (round {round_number})")
+            try:
+                with ServerProcess(spec, server_cpu, tmp) as server:
+                    result = measure_hold(
+                        spec.name,
+                        spec.description,
+                        server.port,
+                        args.hold,
+                        server.rss_kib,
+                        server.check_alive,
+                    )
+            except (ServerError, RuntimeError, OSError) as e:
+                failed += 1
+                first = str(e).splitlines()[0] if str(e) else type(e).__name__
+                notes.append(f"{spec.name} (hold) FAILED: {first}")
+                log(f"[{spec.name}] hold FAILED: {e}")
+                continue
+            log(
+                f"[{spec.name}] {result.bytes_per_connection:,.0f} bytes per "
+                f"held connection"
+            )
+            rounds[spec.name].append(result)
+    medians = []
+    for results in rounds.values():
+        if not results:
+            continue
+        ordered = sorted(results, key=lambda r: r.bytes_per_connection)
+        medians.append(ordered[(len(ordered) - 1) // 2])
+    return medians, failed
+
+
 def _terminate(signum: int, _frame: FrameType | None) -> None:
     """Turn SIGTERM/SIGHUP into SystemExit so cleanup blocks run."""
     raise SystemExit(128 + signum)
@@ -474,6 +571,10 @@ def main(argv: list[str] | None = None) -> int:
                     notes.append(f"{spec.name} FAILED: {why}")
                     log(f"[{spec.name}] FAILED: {e}")
         results = [median_result(rs) for rs in rounds.values() if rs]
+        held: list[HoldResult] = []
+        if args.hold:
+            held, holdFailed = run_hold(args, tmp, server_cpu, notes)
+            failed += holdFailed
         if args.repeat > 1:
             notes.append(
                 f"Each figure is the median of {args.repeat} rounds (servers "
@@ -497,11 +598,12 @@ def main(argv: list[str] | None = None) -> int:
         "workers": args.workers,
         "repeat": args.repeat,
         "servers": args.server_list,
+        "hold": args.hold,
     }
     notes = list(dict.fromkeys(notes))  # each round repeats the same notes
-    print(markdown(results, info, config, notes), end="")
+    print(markdown(results, info, config, notes, held), end="")
     if args.json is not None:
-        write_json(args.json, results, info, config, notes)
+        write_json(args.json, results, info, config, notes, held)
         log(f"raw results written to {args.json}")
     if args.plot is not None and results:
         try:

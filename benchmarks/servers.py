@@ -42,6 +42,9 @@ class ServerSpec:
     # CPUs for this row instead of the server CPU (e.g. all of them, for
     # worker processes that should spread over the cores).
     cpus: frozenset[int] | None = None
+    # Whether the server keeps connections open after the greeting (the
+    # hold mode's rows): the readiness probe then stops at the greeting.
+    keeps_open: bool = False
 
     def command(self, port: int) -> list[str]:
         """The argv with the port filled in."""
@@ -134,7 +137,11 @@ class ServerProcess:
         while time.monotonic() < deadline:
             self.check_alive()
             try:
-                got = fetch_greeting(self.port, timeout=2.0)
+                got = fetch_greeting(
+                    self.port,
+                    timeout=2.0,
+                    limit=len(GREETING) if self.spec.keeps_open else 4096,
+                )
             except OSError as e:
                 last_error = str(e)
                 time.sleep(0.05)
@@ -237,8 +244,13 @@ class ServerProcess:
         self.stop()
 
 
-def fetch_greeting(port: int, timeout: float) -> bytes:
-    """Connect once over loopback and read until EOF (readiness probe)."""
+def fetch_greeting(port: int, timeout: float, limit: int = 4096) -> bytes:
+    """Connect once over loopback and read until EOF (readiness probe).
+
+    Reading stops early once ``limit`` bytes came (more than 4096 means
+    the greeting is wrong anyway; exactly the greeting's length is enough
+    for a server that keeps the connection open).
+    """
     with socket.create_connection((LOOPBACK, port), timeout=timeout) as s:
         chunks: list[bytes] = []
         while True:
@@ -246,5 +258,5 @@ def fetch_greeting(port: int, timeout: float) -> bytes:
             if not data:
                 return b"".join(chunks)
             chunks.append(data)
-            if sum(map(len, chunks)) > 4096:
+            if sum(map(len, chunks)) >= limit:
                 return b"".join(chunks)

@@ -199,6 +199,40 @@ class AccessLogTests(TestCase):
         self.clock.advance(0)
         self.assertEqual(len(self.lines()), 3)
 
+    def test_bigBatchWrittenAFewHundredPerTurn(self) -> None:
+        """
+        A flush of many records writes at most C{chunkSize} of them per
+        reactor turn (one delayed call each), in order, so the reactor is
+        never held for long; the ones recorded meanwhile wait for the next
+        flush.
+        """
+        log = AccessLog(self.clock, self.publisher, batchLimit=10, chunkSize=4)
+        log.startService()
+        self.addCleanup(log.stopService)
+
+        def oneTurn() -> None:
+            due = [c for c in self.clock.calls if c.getTime() <= self.clock.seconds()]
+            self.assertEqual(len(due), 1)
+            self.clock.calls.remove(due[0])
+            due[0].func(*due[0].args, **due[0].kw)
+
+        for port in range(10):
+            log.record(_peer(port))
+        oneTurn()
+        self.assertEqual(len(self.lines()), 4)
+        log.record(_peer(10))
+        oneTurn()
+        self.assertEqual(len(self.lines()), 8)
+        oneTurn()
+        self.assertEqual(len(self.lines()), 10)
+        self.clock.advance(0)
+        self.assertEqual(len(self.lines()), 10)
+        self.clock.advance(1)
+        self.assertEqual(
+            [line.rsplit(":", 1)[1] for line in self.lines()],
+            [str(port) for port in range(11)],
+        )
+
     def test_subSecondTimeFormat(self) -> None:
         """
         An observer whose time format is finer than a second gets each line

@@ -77,9 +77,10 @@ class HostileClientsTests(TestCase):
 
         @param untilClosed: Ask again until no connection is open.  A client
             can see its connection end one reactor iteration before the
-            server counts it closed (the eager transport ends the stream at
-            once and cleans up at the end of the iteration), so a report
-            asked for at that moment may still count it as open.
+            server counts it closed (a close asked for outside the
+            transport's own calls, from a timer say, happens on the next
+            turn), so a report asked for at that moment may still count it
+            as open.
         """
         deadline = time.monotonic() + 10
         while True:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.endpoints import (
     SSL4ServerEndpoint,
@@ -22,12 +22,13 @@ from twisted.internet.endpoints import (
     serverFromString,
 )
 from twisted.internet.interfaces import IStreamClientEndpoint, IStreamServerEndpoint
-from twisted.internet.testing import MemoryReactor
 from twisted.python.filepath import UnlistableError
 
 from welcome_protocol.handshakes import HandshakeFirstEndpoint, HandshakeGuard
-from welcome_protocol.proxyheader import HeaderFirstEndpoint, Network
 from welcome_protocol.systemdsockets import SystemdSocketError, systemdEndpoint
+
+if TYPE_CHECKING:
+    from welcome_protocol.proxyheader import Network
 
 _PROXY_PREFIX = "haproxy:"
 
@@ -124,6 +125,9 @@ def serverEndpoint(
         if guard is not None and isinstance(endpoint, SSL4ServerEndpoint):
             endpoint = HandshakeFirstEndpoint(endpoint, guard)
         if inner is not description:
+            # Imported here: only haproxy: listeners need the PROXY parser.
+            from welcome_protocol.proxyheader import HeaderFirstEndpoint
+
             endpoint = HeaderFirstEndpoint(endpoint, guard, proxyFrom)
         return endpoint
     except Exception as e:
@@ -150,6 +154,10 @@ def checkServerDescription(description: str) -> None:
 
     @raise DescriptionError: If it is bad, saying why.
     """
+    # Imported here, not at start-up: the test double brings in trial and
+    # unittest, which a running service has no use for.
+    from twisted.internet.testing import MemoryReactor
+
     serverEndpoint(MemoryReactor(), description)
 
 
@@ -159,4 +167,6 @@ def checkClientDescription(description: str) -> None:
 
     @raise DescriptionError: If it is bad, saying why.
     """
+    from twisted.internet.testing import MemoryReactor
+
     clientEndpoint(MemoryReactor(), description)

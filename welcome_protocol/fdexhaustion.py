@@ -14,10 +14,11 @@ copes in two ways, neither right for a service that runs for months:
    returns; the socket is still readable, so the reactor calls it again at
    once: 100% CPU and a log line per loop until descriptors free up.
 
-Here the port's socket is wrapped so that such an error stops reading the
-listening socket for a short delay (nginx does the same), logs one warning
-per interval, and reports "no more clients for now" to Twisted.  Clients
-stay queued in the backlog and are greeted once descriptors free up.
+Here such an error stops reading the listening socket for a short delay
+(nginx does the same) and logs one warning per interval.  Clients stay
+queued in the backlog and are greeted once descriptors free up.  On a
+Twisted port the listening socket is wrapped so that the error also reads
+as "no more clients for now"; a L{DirectPort} reports it to us itself.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from twisted.internet.interfaces import (
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from welcome_protocol.directtcp import DirectPort
 from welcome_protocol.ratelimitedlog import RateLimitedLog
 from welcome_protocol.stats import ServerStats
 
@@ -87,16 +89,17 @@ class AcceptPauser:
 
     def __init__(
         self,
-        port: tcp.Port,
+        port: tcp.Port | DirectPort,
         clock: IReactorTime,
         stats: ServerStats | None = None,
         retryDelay: float = RETRY_DELAY,
         logInterval: float = 10.0,
     ) -> None:
         """
-        Wrap C{port}'s listening socket.
+        Watch C{port}'s C{accept()} for running out of resources.
 
-        @param port: A listening port.
+        @param port: A listening port: Twisted's, whose socket is wrapped,
+            or a L{DirectPort}, which reports such errors itself.
         @param clock: Schedules the retries and the log.
         @param stats: Counts the pauses, if given.
         @param retryDelay: Seconds to wait before accepting again.
@@ -116,7 +119,10 @@ class AcceptPauser:
             "times in the last {interval:g} s",
             logInterval,
         )
-        port.socket = _PausingListeningSocket(port.socket, self)
+        if isinstance(port, DirectPort):
+            port.outOfResources = self.outOfResources
+        else:
+            port.socket = _PausingListeningSocket(port.socket, self)
 
     def outOfResources(self, code: int) -> None:
         """
@@ -192,7 +198,7 @@ class PausingAcceptEndpoint:
         return self._endpoint.listen(protocolFactory).addCallback(self._guard)
 
     def _guard(self, port: IListeningPort) -> IListeningPort:
-        if isinstance(port, tcp.Port):
+        if isinstance(port, tcp.Port | DirectPort):
             self.pauser = AcceptPauser(port, self._clock, self._stats, self._retryDelay)
             pauser = self.pauser
             stopListening: Callable[[], Any] = port.stopListening

@@ -11,7 +11,6 @@ being greeted at shutdown, and the counters of the stats line.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import cast
 
 from twisted.internet.defer import Deferred, succeed
@@ -19,19 +18,18 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
     IAddress,
     IConsumer,
-    IDelayedCall,
     IReactorTime,
     ITCPTransport,
     ITransport,
 )
 from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.logger import Logger
-from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
 from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.addresses import describeAddress
 from welcome_protocol.handshakes import HandshakeGuard
+from welcome_protocol.idletimer import IdleTimer
 from welcome_protocol.limits import ConnectionLimits
 from welcome_protocol.message import Message
 from welcome_protocol.messageproducer import MessageProducer
@@ -44,7 +42,7 @@ from welcome_protocol.stats import ServerStats
 DIRECT_WRITE_LIMIT = 4096
 
 
-class WelcomeProtocol(Protocol, TimeoutMixin):
+class WelcomeProtocol(Protocol):
     """
     Write the factory's welcome as soon as the connection is made, then close
     (or, with C{keepOpen}, wait for the client to close).
@@ -59,22 +57,55 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
     A client over a connection limit gets the busy message, if any, and the
     close instead; it is not counted as open.
 
+    The idle timeout is kept by the factory's L{IdleTimer}, one timer for
+    all connections (not one C{DelayedCall} each, as with C{TimeoutMixin}),
+    and the instance state lives in C{__slots__}: a connection held open
+    costs as little memory as it can.
+
     @ivar peer: The client's address, as the connection was admitted.
     @ivar greeted: Whether the whole welcome has been handed to the transport.
     @ivar connectedAt: When it was admitted, in the factory clock's seconds.
     @ivar closeAfterWelcome: Whether to close once the welcome is written.
+    @ivar idleDeadline: When the connection times out if nothing happens.
+    @ivar idleTimeout: Seconds it may stay idle.
+    @ivar idleBucket: Kept by the L{IdleTimer}; L{None} when not timed.
     """
+
+    __slots__ = (
+        "_closing",
+        "_closingAtShutdown",
+        "_producer",
+        "_timedOut",
+        "closeAfterWelcome",
+        "connected",
+        "connectedAt",
+        "factory",
+        "greeted",
+        "idleBucket",
+        "idleDeadline",
+        "idleTimeout",
+        "peer",
+        "refused",
+        "transport",
+    )
 
     factory: WelcomeFactory
     peer: IAddress
-    connectedAt: float
-    refused = False
-    greeted = False
-    closeAfterWelcome = True
-    _producer: MessageProducer | None = None
-    _timedOut = False
-    _closing = False
-    _closingAtShutdown = False
+
+    def __init__(self) -> None:
+        self.connectedAt = 0.0
+        self.transport = None
+        self.connected = 0
+        self.refused = False
+        self.greeted = False
+        self.closeAfterWelcome = True
+        self.idleDeadline = 0.0
+        self.idleTimeout = 0.0
+        self.idleBucket: int | None = None
+        self._producer: MessageProducer | None = None
+        self._timedOut = False
+        self._closing = False
+        self._closingAtShutdown = False
 
     def connectionMade(self) -> None:
         """
@@ -108,9 +139,9 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
             if self.closeAfterWelcome:
                 transport.loseConnection()
             else:
-                self.setTimeout(factory.settings.idleTimeout)  # type: ignore[no-untyped-call]
+                self._watchIdle()
             return
-        self.setTimeout(factory.settings.idleTimeout)  # type: ignore[no-untyped-call]
+        self._watchIdle()
         # Every Twisted stream transport is also a consumer.
         consumer = cast(IConsumer, transport)
         self._producer = MessageProducer(
@@ -118,9 +149,17 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
         )
         consumer.registerProducer(self._producer, False)
 
+    def _watchIdle(self) -> None:
+        """
+        Time the connection out after the idle timeout, if there is one.
+        """
+        timeout = self.factory.settings.idleTimeout
+        if timeout is not None:
+            self.factory.idleTimer.watch(self, timeout)
+
     def _wrote(self, size: int) -> None:
         self.factory.stats.bytesSent += size
-        self.resetTimeout()  # type: ignore[no-untyped-call]
+        self.factory.idleTimer.touch(self)
 
     def _welcomeWritten(self) -> None:
         self._producer = None
@@ -137,13 +176,7 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
         Discard whatever the client sends; the service only talks.  It does
         show the client is there, so the idle timer starts again.
         """
-        self.resetTimeout()  # type: ignore[no-untyped-call]
-
-    def callLater(self, period: float, func: Callable[[], object]) -> IDelayedCall:
-        """
-        Schedule the idle timeout with the factory's clock.
-        """
-        return self.factory.clock.callLater(period, func)
+        self.factory.idleTimer.touch(self)
 
     def timeoutConnection(self) -> None:
         """
@@ -161,7 +194,7 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
         if self.greeted and not self._closing:
             self._closing = True
             transport.loseConnection()
-            self.setTimeout(self.timeOut)  # type: ignore[no-untyped-call]
+            self.factory.idleTimer.watch(self, self.idleTimeout)
             return
         # TCP, UNIX and TLS transports can all abort.
         cast(ITCPTransport, transport).abortConnection()
@@ -190,8 +223,7 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
         """
         if self.refused:
             return
-        if self.timeOut is not None:
-            self.setTimeout(None)  # type: ignore[no-untyped-call]
+        self.factory.idleTimer.forget(self)
         if self._producer is not None:
             self._producer.stopProducing()
             self._producer = None
@@ -214,6 +246,7 @@ class WelcomeFactory(ServerFactory):
     @ivar handshakes: Bounds the connections of C{ssl:} and C{haproxy:}
         listeners until they reach this factory's protocol; its
         C{unfinished} is how many are waiting now.
+    @ivar idleTimer: Times out the connections that are idle too long.
     @ivar openProtocols: The protocols of the connections now open.
     @ivar accessLog: Where connections are recorded when they are logged;
         without one, each connection is logged as it happens (slower).
@@ -258,6 +291,7 @@ class WelcomeFactory(ServerFactory):
             self.limits,
         )
         self.accessLog = accessLog
+        self.idleTimer = IdleTimer(clock)
         self.openProtocols: set[WelcomeProtocol] = set()
         self._allClosed: list[Deferred[None]] = []
 

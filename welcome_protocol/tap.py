@@ -28,7 +28,7 @@ from welcome_protocol.descriptions import (
     endpointType,
     serverEndpoint,
 )
-from welcome_protocol.eagertcp import eagerIfTCP
+from welcome_protocol.directtcp import directIfTCP
 from welcome_protocol.fdexhaustion import PausingAcceptEndpoint
 from welcome_protocol.hangup import HangupService
 from welcome_protocol.listening import ListeningService
@@ -387,7 +387,7 @@ def makeService(config: Options, reactor: ServiceReactor | None = None) -> IServ
     pauses: list[tuple[str, Callable[[], int]]] = []
     for description in settings.listen:
         endpoint = PausingAcceptEndpoint(
-            eagerIfTCP(
+            directIfTCP(
                 serverEndpoint(
                     reactor,
                     withBacklog(description, settings.backlog),

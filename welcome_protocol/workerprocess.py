@@ -24,10 +24,13 @@ from typing import IO, Any, cast
 
 from twisted.application.service import MultiService
 from twisted.internet.interfaces import (
+    IListeningPort,
     IReactorCore,
+    IReactorFDSet,
     IReactorFromThreads,
     IReactorSocket,
 )
+from twisted.internet.posixbase import PosixReactorBase
 from twisted.logger import (
     ILogObserver,
     LogEvent,
@@ -39,6 +42,7 @@ from zope.interface import implementer
 
 from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.addresses import describeAddress
+from welcome_protocol.directtcp import adopt
 from welcome_protocol.metrics.workertotals import SnapshotWriter
 from welcome_protocol.serving import makeServing
 from welcome_protocol.tap import Options
@@ -161,11 +165,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     snapshots.setServiceParent(service)  # type: ignore[no-untyped-call]
     with socket.socket(fileno=os.dup(fd)) as inherited:
         family = inherited.family
-    port = cast(IReactorSocket, reactor).adoptStreamPort(
-        fd,
-        family,
-        factory,
-    )
+    port: IListeningPort
+    if family == socket.AF_INET and isinstance(reactor, PosixReactorBase):
+        # The same transport as a tcp: listener in a single process.
+        port = adopt(cast(IReactorFDSet, reactor), factory, fd)
+    else:
+        port = cast(IReactorSocket, reactor).adoptStreamPort(fd, family, factory)
     os.close(fd)
     core = cast(IReactorCore, reactor)
     core.addSystemEventTrigger("before", "shutdown", port.stopListening)

@@ -2,7 +2,10 @@
 
 Why: a reference point outside Twisted for the same write-and-close work,
 and (with ``--uvloop``) for what a libuv-based loop gains.
-Usage: ``python asyncio_server.py --port PORT [--uvloop]`` (127.0.0.1 only).
+With ``--keep-open`` it writes and leaves the connection open (the hold
+mode's row).
+Usage: ``python asyncio_server.py --port PORT [--uvloop] [--keep-open]``
+(127.0.0.1 only).
 """
 
 from __future__ import annotations
@@ -10,7 +13,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import resource
 from typing import cast
+
+
+def raiseFileLimit() -> None:
+    """Room for as many open connections as the hold mode makes."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 class Welcome(asyncio.Protocol):
@@ -25,10 +36,19 @@ class Welcome(asyncio.Protocol):
         writer.close()
 
 
-async def serve(port: int) -> None:
+class Holder(asyncio.Protocol):
+    """Greet and keep the connection open until the client closes it."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Write the greeting and nothing else."""
+        cast(asyncio.WriteTransport, transport).write(b"Welcome!")
+
+
+async def serve(port: int, keepOpen: bool = False) -> None:
     """Listen on loopback until the process is terminated."""
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(Welcome, "127.0.0.1", port)
+    protocol = Holder if keepOpen else Welcome
+    server = await loop.create_server(protocol, "127.0.0.1", port, backlog=4096)
     async with server:
         await server.serve_forever()
 
@@ -38,14 +58,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
+    parser.add_argument("--keep-open", action="store_true", help="never close")
     args = parser.parse_args()
+    raiseFileLimit()
     try:
         if args.uvloop:
             # Imported by name so uvloop stays optional (also for mypy).
             uvloop = importlib.import_module("uvloop")
-            uvloop.run(serve(args.port))
+            uvloop.run(serve(args.port, args.keep_open))
         else:
-            asyncio.run(serve(args.port))
+            asyncio.run(serve(args.port, args.keep_open))
     except KeyboardInterrupt:
         pass
 

@@ -1,0 +1,83 @@
+# -*- test-case-name: tests.test_directtcp -*-
+"""
+The endpoint that listens with a L{DirectPort}, or as Twisted does.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.defer import Deferred, execute
+from twisted.internet.endpoints import TCP4ServerEndpoint
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IProtocolFactory,
+    IReactorTCP,
+    IStreamServerEndpoint,
+)
+from twisted.internet.posixbase import PosixReactorBase
+from zope.interface import implementer
+
+from welcome_protocol.directtcp.port import DirectPort
+
+
+def directIfTCP(endpoint: IStreamServerEndpoint) -> IStreamServerEndpoint:
+    """
+    Swap a plain TCP endpoint, as C{tcp:} descriptions make, for a
+    L{DirectTCP4ServerEndpoint} listening the same way; leave others be.
+
+    Reads the private attributes C{TCP4ServerEndpoint} keeps its arguments
+    in (it has no public ones); the tests catch a Twisted that renames them.
+    """
+    if type(endpoint) is not TCP4ServerEndpoint:
+        return endpoint
+    return DirectTCP4ServerEndpoint(
+        endpoint._reactor,
+        endpoint._port,
+        endpoint._backlog,
+        endpoint._interface,
+    )
+
+
+@implementer(IStreamServerEndpoint)
+class DirectTCP4ServerEndpoint:
+    """
+    Listen on an IPv4 TCP port with a L{DirectPort}.
+
+    Takes the same arguments as C{TCP4ServerEndpoint}.  The port needs a
+    reactor that polls descriptors (C{IReactorFDSet} with a real poller:
+    Twisted's POSIX reactors, C{asyncioreactor} included); on any other
+    (IOCP, or a test double) it listens with C{listenTCP}, plain Twisted.
+    """
+
+    def __init__(
+        self,
+        reactor: IReactorTCP,
+        port: int,
+        backlog: int = 50,
+        interface: str = "",
+    ) -> None:
+        self._reactor = reactor
+        self._port = port
+        self._backlog = backlog
+        self._interface = interface
+
+    def listen(self, protocolFactory: IProtocolFactory) -> Deferred[IListeningPort]:
+        """
+        Listen with C{protocolFactory}; see C{IStreamServerEndpoint.listen}.
+        """
+        reactor = self._reactor
+        if not isinstance(reactor, PosixReactorBase):
+            return execute(
+                reactor.listenTCP,
+                self._port,
+                protocolFactory,  # type: ignore[arg-type]
+                backlog=self._backlog,
+                interface=self._interface,
+            )
+        return execute(
+            DirectPort.listen,
+            reactor,  # type: ignore[arg-type]
+            protocolFactory,
+            self._port,
+            self._backlog,
+            self._interface,
+        )
