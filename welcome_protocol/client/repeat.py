@@ -156,7 +156,9 @@ class Repeater:
             self._next = self._clock.callLater(max(0.0, delay), self._begin)
 
         def broken(reason: Failure) -> None:
-            if not self._done.called:
+            # An attempt abandoned by interrupt() fails with CancelledError.
+            if self._current is current and not self._done.called:
+                self._current = None
                 self._done.errback(reason)
 
         current.addCallback(finished)
