@@ -11,7 +11,7 @@ import threading
 
 from twisted.internet import reactor as globalReactor
 from twisted.internet.address import IPv4Address
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import CancelledError, Deferred, fail
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.error import (
     ConnectionDone,
@@ -33,6 +33,8 @@ from zope.interface import implementer
 from welcome_protocol.client.options import EXIT_FAILED, EXIT_OK
 from welcome_protocol.client.probe import (
     CLOSED_WITHOUT_WELCOME,
+    DNS,
+    REFUSED,
     TIMEOUT,
     ProbeResult,
     WelcomeClientProtocol,
@@ -57,12 +59,15 @@ class StringEndpoint:
         self.error = error
         self.transport = StringTransport(peerAddress=SERVER)
         self.protocol: Protocol | None = None
+        self.factory: IProtocolFactory | None = None
+        self.result: Deferred[IProtocol] | None = None
         self.cancelled = False
 
     def connect(self, factory: IProtocolFactory) -> Deferred[IProtocol]:
         """
         Connect in memory, or pretend to take forever, or fail.
         """
+        self.factory = factory
         if self.error is not None:
             return fail(self.error)
 
@@ -70,6 +75,7 @@ class StringEndpoint:
             self.cancelled = True
 
         result: Deferred[IProtocol] = Deferred(cancel)
+        self.result = result
         if self.connectNow:
             proto = factory.buildProtocol(SERVER)
             assert isinstance(proto, Protocol)
@@ -77,6 +83,17 @@ class StringEndpoint:
             proto.makeConnection(self.transport)
             result.callback(proto)
         return result
+
+    def finishConnecting(self) -> None:
+        """
+        Complete a connection that did not connect at once.
+        """
+        assert self.factory is not None and self.result is not None
+        proto = self.factory.buildProtocol(SERVER)
+        assert isinstance(proto, Protocol)
+        self.protocol = proto
+        proto.makeConnection(self.transport)
+        self.result.callback(proto)
 
 
 def serverFactoryFor(protocol: type[Protocol]) -> ServerFactory:
@@ -110,6 +127,7 @@ class FetchWelcomeTests(TestCase):
             timeout=timeout,
             maxBytes=maxBytes,
             quietPeriod=quietPeriod,
+            now=self.clock.seconds,
         )
 
     def protocol(self) -> WelcomeClientProtocol:
@@ -230,6 +248,62 @@ class FetchWelcomeTests(TestCase):
             self.successResultOf(self.fetch()).message,
             "cannot connect to 127.0.0.1:12000: host name does not resolve",
         )
+
+    def test_phasesTimedApart(self) -> None:
+        """
+        The connect time runs to the connection, the welcome time from there
+        to the last byte; the quiet period that ended it is not counted.
+        The peer that answered is named.
+        """
+        self.endpoint = StringEndpoint(connectNow=False)
+        d = self.fetch(quietPeriod=0.25)
+        self.clock.advance(0.5)
+        self.endpoint.finishConnecting()
+        proto = self.protocol()
+        self.clock.advance(0.125)
+        proto.dataReceived(b"Wel")
+        self.clock.advance(0.125)
+        proto.dataReceived(b"come!")
+        self.clock.advance(0.25)
+        result = self.successResultOf(d)
+        self.assertEqual(
+            (result.connectSeconds, result.welcomeSeconds, result.totalSeconds),
+            (0.5, 0.25, 0.75),
+        )
+        self.assertEqual(
+            (result.address, result.kind, result.ok), ("127.0.0.1", None, True)
+        )
+
+    def test_failureKinds(self) -> None:
+        """
+        Each failure has its kind and a short reason without the target.
+        """
+        self.endpoint = StringEndpoint(error=ConnectionRefusedError())
+        refused = self.successResultOf(self.fetch())
+        self.assertEqual(
+            (refused.kind, refused.reason, refused.address, refused.connectSeconds),
+            (REFUSED, "connection refused", None, None),
+        )
+        self.endpoint = StringEndpoint(error=DNSLookupError("nope"))
+        self.assertEqual(self.successResultOf(self.fetch()).kind, DNS)
+        self.endpoint = StringEndpoint(connectNow=False)
+        d = self.fetch(timeout=2)
+        self.clock.advance(2)
+        timedOut = self.successResultOf(d)
+        self.assertEqual(
+            (timedOut.kind, timedOut.reason),
+            (TIMEOUT, "timed out after 2 s connecting"),
+        )
+
+    def test_cancelAbandons(self) -> None:
+        """
+        Cancelling a probe (Ctrl-C) aborts the connection and clears timers.
+        """
+        d = self.fetch()
+        d.cancel()
+        self.failureResultOf(d, CancelledError)
+        self.assertTrue(self.endpoint.transport.disconnecting)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_successCancelsTimeout(self) -> None:
         """
