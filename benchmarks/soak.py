@@ -1,9 +1,12 @@
-"""Soak ``twistd welcome`` with the hostile clients of issue 4, for a set time.
+"""Soak ``twistd welcome`` with hostile clients, for a set time.
 
 Why: the test suite checks each defence once, small and fast; this script
 runs them at full size, over and over for ``--duration`` seconds, and prints
 what an operator wants to know: memory before and after each attack,
-connections served, and errors.  Run from the repository root after
+connections served, and errors.  The deadline phases hold a TLS and a PROXY
+listener with silent, half-speaking and dripping clients while real ones are
+served, and report how soon the server closed them and whether its file
+descriptors came back to where they were.  Run from the repository root after
 ``pip install .``::
 
     python benchmarks/soak.py --duration 120 > soak.md
@@ -34,13 +37,18 @@ import contextlib
 
 from attrs import define, field
 
+from tests.certificates import makeCertificate
 from tests.hostileclients import (
     PATTERN,
     WELCOME,
+    Tally,
     closeAll,
     cpuSeconds,
+    descriptorCount,
     flood,
+    greetBehindProxy,
     greetMany,
+    greetOverTLS,
     holdOpen,
     resetAfterConnect,
     rssKiB,
@@ -313,6 +321,194 @@ def sigtermUnderLoad(readers: int) -> tuple[Row, str]:
     return row, final
 
 
+@define
+class Guarded:
+    """A server with a TLS and a PROXY listener, and their ports."""
+
+    server: ServerProcess
+    tlsPort: int
+    proxyPort: int
+    timeout: float
+
+
+def startGuarded(timeout: float, args: list[str]) -> Guarded:
+    """Start the installed server on a TLS and a PROXY listener on loopback."""
+    scratch = Path(tempfile.mkdtemp(prefix="welcome-soak-"))
+    certPath, keyPath = makeCertificate(scratch)
+    try:
+        server = ServerProcess(
+            [
+                "--listen",
+                f"ssl:0:interface=127.0.0.1:privateKey={keyPath}:certKey={certPath}",
+                "--listen",
+                "haproxy:tcp:0:interface=127.0.0.1",
+                "--handshake-timeout",
+                f"{timeout:g}",
+                *args,
+            ],
+            logFile="twistd.log",
+        )
+        tls, proxy = server.waitListening(2)
+        server.waitRunning()
+    finally:
+        # The TLS listener has read its key by the time the server runs.
+        shutil.rmtree(scratch, ignore_errors=True)
+    return Guarded(
+        server, int(tls.rsplit(":", 1)[1]), int(proxy.rsplit(":", 1)[1]), timeout
+    )
+
+
+def heldUntilClosed(
+    guarded: Guarded,
+    row: Row,
+    held: list[socket.socket],
+    real: Callable[[], list[Tally]],
+    realCount: int,
+    openedAt: float,
+) -> None:
+    """
+    Serve REAL clients while HELD wait; check every one is closed in time,
+    counting from OPENEDAT, when the last of them had connected.
+    """
+    tallies: list[Tally] = []
+    thread = threading.Thread(target=lambda: tallies.extend(real()))
+    thread.start()
+    closed = waitClosedByServer(held, guarded.timeout + 2)
+    within = time.monotonic() - openedAt
+    thread.join(120)
+    closeAll(held)
+    row.served = sum(t.greeted for t in tallies)
+    row.errors = sum(sum(t.failures().values()) for t in tallies)
+    row.notes.append(
+        f"{closed}/{len(held)} closed by the server {within:.1f} s after the "
+        f"last connected (deadline {guarded.timeout:g} s)"
+    )
+    if tallies:
+        row.notes.append(
+            "real clients: " + ", ".join(f"{t.seconds:.1f} s" for t in tallies)
+        )
+    row.ok = closed == len(held) and row.served == realCount and row.errors == 0
+
+
+def descriptorsSettle(guarded: Guarded, baseline: int, row: Row) -> None:
+    """Wait (at most 10 s) for the server's descriptors to return to BASELINE."""
+    pid = guarded.server.pid
+    deadline = time.monotonic() + 10
+    while descriptorCount(pid) > baseline and time.monotonic() < deadline:
+        time.sleep(0.05)
+    now = descriptorCount(pid)
+    row.notes.append(f"descriptors {baseline} before, {now} after")
+    row.ok = row.ok and now <= baseline
+
+
+def silentTLS(guarded: Guarded, silent: int, real: int) -> Row:
+    """SILENT clients that never send a ClientHello; REAL TLS clients meanwhile."""
+
+    def run(row: Row) -> None:
+        baseline = descriptorCount(guarded.server.pid)
+        held = holdOpen(guarded.tlsPort, silent)
+        openedAt = time.monotonic()
+        time.sleep(0.5)
+        row.notes.append(
+            f"{descriptorCount(guarded.server.pid)} descriptors with all held"
+        )
+        heldUntilClosed(
+            guarded,
+            row,
+            held,
+            lambda: [greetOverTLS(guarded.tlsPort, real, WELCOME)],
+            real,
+            openedAt,
+        )
+        descriptorsSettle(guarded, baseline, row)
+
+    return measured(
+        guarded.server, "TLS deadline", f"{silent} silent + {real} real TLS", run
+    )
+
+
+def silentProxy(guarded: Guarded, silent: int, half: int, real: int) -> Row:
+    """SILENT and HALF-header PROXY clients; REAL proxied clients meanwhile."""
+
+    def run(row: Row) -> None:
+        baseline = descriptorCount(guarded.server.pid)
+        quiet = holdOpen(guarded.proxyPort, silent)
+        halves = holdOpen(guarded.proxyPort, half)
+        for s in halves:
+            s.sendall(b"PROXY TCP4 192.0.2.9 ")
+        heldUntilClosed(
+            guarded,
+            row,
+            quiet + halves,
+            lambda: [greetBehindProxy(guarded.proxyPort, real, WELCOME)],
+            real,
+            time.monotonic(),
+        )
+        descriptorsSettle(guarded, baseline, row)
+
+    return measured(
+        guarded.server,
+        "PROXY deadline",
+        f"{silent} silent + {half} half-header + {real} real",
+        run,
+    )
+
+
+def dripping(guarded: Guarded, count: int) -> Row:
+    """COUNT PROXY clients sending their header a byte every 0.5 s."""
+
+    def run(row: Row) -> None:
+        baseline = descriptorCount(guarded.server.pid)
+        held = holdOpen(guarded.proxyPort, count)
+        openedAt = time.monotonic()
+        header = b"PROXY TCP4 192.0.2.9 127.0.0.1 40000 12000\r\n"
+        stillOpen = list(held)
+        for byte in header:
+            if time.monotonic() - openedAt > guarded.timeout + 2:
+                break
+            for s in list(stillOpen):
+                try:
+                    s.send(bytes([byte]))
+                except OSError:
+                    stillOpen.remove(s)
+            if not stillOpen:
+                break
+            time.sleep(0.5)
+        heldUntilClosed(guarded, row, held, lambda: [], 0, openedAt)
+        descriptorsSettle(guarded, baseline, row)
+
+    return measured(
+        guarded.server, "PROXY deadline", f"{count} dripping a byte / 0.5 s", run
+    )
+
+
+def capFull(guarded: Guarded, silent: int, real: int) -> Row:
+    """More SILENT TLS clients than --max-handshakes; REAL ones still greeted."""
+
+    def run(row: Row) -> None:
+        baseline = descriptorCount(guarded.server.pid)
+        held = holdOpen(guarded.tlsPort, silent)
+        heldUntilClosed(
+            guarded,
+            row,
+            held,
+            lambda: [
+                greetOverTLS(guarded.tlsPort, real // 2, WELCOME),
+                greetBehindProxy(guarded.proxyPort, real // 2, WELCOME),
+            ],
+            real // 2 * 2,
+            time.monotonic(),
+        )
+        descriptorsSettle(guarded, baseline, row)
+
+    return measured(
+        guarded.server,
+        "cap",
+        f"{silent} silent TLS (--max-handshakes default) + {real} real",
+        run,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the soak; print the summary."""
     p = argparse.ArgumentParser(prog="python benchmarks/soak.py", description=__doc__)
@@ -323,6 +519,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--non-readers", type=int, default=1000, metavar="N")
     p.add_argument("--message-kib", type=int, default=1024, metavar="KIB")
     p.add_argument("--idle-timeout", type=float, default=5.0, metavar="SECONDS")
+    p.add_argument("--silent", type=int, default=1000, metavar="N")
+    p.add_argument("--real", type=int, default=500, metavar="N")
+    p.add_argument("--handshake-timeout", type=float, default=3.0, metavar="SECONDS")
+    p.add_argument(
+        "--only-deadlines",
+        action="store_true",
+        help="run only the deadline phases (TLS, PROXY, dripping, cap)",
+    )
     args = p.parse_args(argv)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -330,36 +534,63 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     finals: list[tuple[str, str]] = []
     message = PATTERN * (args.message_kib * 4)
-    plain = start([])
-    kept = start(
-        ["--keep-open", "--idle-timeout", str(args.idle_timeout)], message=message
+    full = not args.only_deadlines
+    plain = start([]) if full else None
+    kept = (
+        start(
+            ["--keep-open", "--idle-timeout", str(args.idle_timeout)], message=message
+        )
+        if full
+        else None
     )
-    keptShort = start(["--keep-open", "--idle-timeout", str(args.idle_timeout)])
+    keptShort = (
+        start(["--keep-open", "--idle-timeout", str(args.idle_timeout)])
+        if full
+        else None
+    )
+    # The deadline phases hold more unfinished connections than the default
+    # --max-handshakes, except in the cap phase, so that the deadline closes them.
+    guarded = startGuarded(
+        args.handshake_timeout, ["--max-handshakes", str(args.silent * 3)]
+    )
+    capped = startGuarded(args.handshake_timeout, [])
     started = time.monotonic()
     rounds = 0
     try:
         while rounds == 0 or time.monotonic() - started < args.duration:
             rounds += 1
             progress(f"round {rounds}")
-            rows.append(burst(plain, args.burst))
-            rows.append(resets(plain, args.resets))
-            rows.append(floodAttack(keptShort, args.flood_mb))
-            rows.append(nonReaders(kept, args.non_readers, message, args.idle_timeout))
+            if plain is not None and kept is not None and keptShort is not None:
+                rows.append(burst(plain, args.burst))
+                rows.append(resets(plain, args.resets))
+                rows.append(floodAttack(keptShort, args.flood_mb))
+                rows.append(
+                    nonReaders(kept, args.non_readers, message, args.idle_timeout)
+                )
+            rows.append(silentTLS(guarded, args.silent, args.real))
+            rows.append(silentProxy(guarded, args.silent, args.silent // 2, args.real))
+            rows.append(dripping(guarded, 200))
+            rows.append(capFull(capped, args.silent * 3, args.real))
         for name, server in [
             ("plain", plain),
             ("keep-open, long welcome", kept),
             ("keep-open", keptShort),
+            ("ssl: + haproxy:, deadline phases", guarded.server),
+            ("ssl: + haproxy:, cap phase", capped.server),
         ]:
-            finals.append((name, stopAndStats(server)))
-        row, final = exhaustion(256, 400)
-        rows.append(row)
-        finals.append(("EMFILE (RLIMIT_NOFILE 256)", final))
-        row, final = sigtermUnderLoad(50)
-        rows.append(row)
-        finals.append(("SIGTERM under load", final))
+            if server is not None:
+                finals.append((name, stopAndStats(server)))
+        if full:
+            row, final = exhaustion(256, 400)
+            rows.append(row)
+            finals.append(("EMFILE (RLIMIT_NOFILE 256)", final))
+            row, final = sigtermUnderLoad(50)
+            rows.append(row)
+            finals.append(("SIGTERM under load", final))
     finally:
-        for server in (plain, kept, keptShort):
-            server.kill()
+        for server in (plain, kept, keptShort, guarded.server, capped.server):
+            if server is not None:
+                server.kill()
 
     print(f"# Soak: {rounds} rounds in {time.monotonic() - started:.0f} s\n")
     print(

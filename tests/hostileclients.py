@@ -14,10 +14,12 @@ import errno
 import os
 import selectors
 import socket
+import ssl
 import struct
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from attrs import define, field
@@ -264,3 +266,110 @@ def cpuSeconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _greetEach(
+    count: int, greetOne: Callable[[int], bytes], expected: bytes, concurrency: int
+) -> Tally:
+    """
+    Run C{greetOne(i)} for each C{i} below C{count}, C{concurrency} at a
+    time in threads, and tally what each received.
+    """
+    tally = Tally()
+    started = time.monotonic()
+
+    def one(i: int) -> tuple[str, int]:
+        try:
+            data = greetOne(i)
+        except TimeoutError:
+            return "timeout", 0
+        except ssl.SSLError as e:
+            return f"TLS {e.reason}", 0
+        except OSError as e:
+            return _errorName(e), 0
+        return "greeted" if data == expected else "wrong", len(data)
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        for outcome, received in pool.map(one, range(count)):
+            tally.outcomes[outcome] += 1
+            tally.received += received
+    tally.seconds = time.monotonic() - started
+    return tally
+
+
+def _readToEnd(s: socket.socket) -> bytes:
+    chunks = []
+    while chunk := s.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def greetOverTLS(
+    port: int,
+    count: int,
+    expected: bytes,
+    concurrency: int = 20,
+    seconds: float = 30.0,
+    host: str = "127.0.0.1",
+    addresses: list[str] | None = None,
+) -> Tally:
+    """
+    Connect C{count} TLS clients, C{concurrency} at a time, each doing the
+    handshake (without checking the certificate) and reading to the end.
+
+    @param addresses: If given, each client's own C{host:port} is added, to
+        find it in the server's log.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+
+    def greetOne(i: int) -> bytes:
+        with socket.create_connection((host, port), timeout=seconds) as raw:
+            if addresses is not None:
+                local = raw.getsockname()
+                addresses.append(f"{local[0]}:{local[1]}")
+            with context.wrap_socket(raw) as s:
+                data = _readToEnd(s)
+                # Answer the server's close_notify, as a TLS client should;
+                # without it the server counts the connection as an error.
+                with contextlib.suppress(OSError):
+                    s.unwrap()
+                return data
+
+    return _greetEach(count, greetOne, expected, concurrency)
+
+
+def proxyHeader(client: str, clientPort: int, serverPort: int = 12000) -> bytes:
+    """
+    @return: A version 1 PROXY header for a TCP4 client.
+    """
+    return f"PROXY TCP4 {client} 127.0.0.1 {clientPort} {serverPort}\r\n".encode()
+
+
+def greetBehindProxy(
+    port: int,
+    count: int,
+    expected: bytes,
+    concurrency: int = 20,
+    seconds: float = 30.0,
+    host: str = "127.0.0.1",
+) -> Tally:
+    """
+    Connect C{count} clients that each send a PROXY header naming client
+    C{192.0.2.1:(10000 + i)}, then read to the end.
+    """
+
+    def greetOne(i: int) -> bytes:
+        with socket.create_connection((host, port), timeout=seconds) as s:
+            s.sendall(proxyHeader("192.0.2.1", 10000 + i))
+            return _readToEnd(s)
+
+    return _greetEach(count, greetOne, expected, concurrency)
+
+
+def descriptorCount(pid: int) -> int:
+    """
+    @return: How many file descriptors process C{pid} has open.
+    """
+    return len(os.listdir(f"/proc/{pid}/fd"))

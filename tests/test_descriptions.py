@@ -106,7 +106,8 @@ class CheckServerDescriptionTests(TestCase):
         Outside systemd socket activation, there is no socket to adopt.
         """
         self.assertReason(
-            "systemd:domain=INET:index=0", "systemd passed no socket at that index"
+            "systemd:domain=INET:index=0",
+            "systemd passed no socket at index 0 (no LISTEN_FDS in the environment)",
         )
 
     def test_badInnerDescriptionBehindProxy(self) -> None:

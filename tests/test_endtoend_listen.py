@@ -18,6 +18,7 @@ from pathlib import Path
 from twisted.trial.unittest import TestCase
 
 from tests.certificates import makeCertificate
+from tests.hostileclients import waitClosedByServer
 from tests.support import (
     ServerProcess,
     freePort,
@@ -205,7 +206,78 @@ class SystemdSocketActivationTests(EndToEndCase):
         self.assertRegex(
             server.output[-1],
             r"^\S*twistd --nodaemon: --listen 'systemd:domain=INET:index=0': "
-            r"systemd passed no socket at that index$",
+            r"systemd passed no socket at index 0 "
+            r"\(no LISTEN_FDS in the environment\)$",
+        )
+
+    def test_unnamedSocket(self) -> None:
+        """
+        An activator that passes the socket without a name (as
+        C{systemd-socket-activate} does without C{--fdname}) works too: the
+        socket is adopted by its index.
+        """
+        port = freePort()
+        server = self.startServer(
+            "--listen",
+            "systemd:domain=INET:index=0",
+            launcher=(
+                requireCommand("systemd-socket-activate"),
+                f"--listen=127.0.0.1:{port}",
+                "--setenv=PYTHONUNBUFFERED=1",
+            ),
+        )
+        server.waitForLine(rf"Listening on 127\.0\.0\.1:{port} as 3\.")
+        first = runClient(["--host", "127.0.0.1", "--port", str(port)])
+        self.assertEqual((first.stdout, first.stderr), ("Welcome!\n", ""))
+
+    def test_proxyHeaderDeadlineOnSystemdSocket(self) -> None:
+        """
+        A C{haproxy:} listener on a socket systemd passed has the deadline
+        too: a silent client is closed at it, a real header is greeted.
+        """
+        port = freePort()
+        server = self.startServer(
+            "--listen",
+            "haproxy:systemd:domain=INET:index=0",
+            "--handshake-timeout",
+            "1",
+            launcher=(
+                requireCommand("systemd-socket-activate"),
+                f"--listen=127.0.0.1:{port}",
+                "--setenv=PYTHONUNBUFFERED=1",
+            ),
+        )
+        server.waitForLine(rf"Listening on 127\.0\.0\.1:{port} as 3\.")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as silent:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as real:
+                real.sendall(b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 12000\r\n")
+                self.assertEqual(readAll(real), b"Welcome!")
+            # Aborted: a reset, within a second or so of the deadline.
+            self.assertEqual(waitClosedByServer([silent], 3), 1)
+        server.waitForLine(r"its PROXY header was not complete 1 s after accept")
+        server.waitForLine(r"Welcomed 192\.0\.2\.7:40000")
+
+    def test_unnamedSocketAskedByName(self) -> None:
+        """
+        Asked for a socket by name when the activator passed none, the
+        server's one-line error says what was passed.
+        """
+        port = freePort()
+        server = self.startServer(
+            "--listen",
+            "systemd:domain=INET:name=welcome",
+            launcher=(
+                requireCommand("systemd-socket-activate"),
+                f"--listen=127.0.0.1:{port}",
+                "--setenv=PYTHONUNBUFFERED=1",
+            ),
+        )
+        waitConnectable("127.0.0.1", port)
+        self.assertEqual(server.wait(), 1)
+        self.assertRegex(
+            server.output[-1],
+            r"--listen 'systemd:domain=INET:name=welcome': systemd passed no "
+            r"socket named 'welcome' \(LISTEN_FDS=1 but no LISTEN_FDNAMES\)$",
         )
 
 

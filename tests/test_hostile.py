@@ -42,7 +42,7 @@ def _stats(line: str) -> dict[str, int]:
     """
     text = line.split("Stats: ", 1)[1]
     counters: dict[str, int] = {}
-    for name, value in re.findall(r"([a-z][a-z -]*?) (\d+)\b", text):
+    for name, value in re.findall(r"([A-Za-z][A-Za-z -]*?) (\d+)\b", text):
         counters[name.strip()] = int(value)
     return counters
 
@@ -342,7 +342,7 @@ class HostileClientsTests(TestCase):
             time.sleep(0.05)
         self.assertTrue(rotated.exists())
         self.assertIn("Listening on", _text(rotated))
-        self.assertIn("Stats: served 0, open 0", _text(server.logPath))
+        self.assertIn("Stats: served 0, open 0, unfinished 0", _text(server.logPath))
 
 
 def _text(path: Path) -> str:

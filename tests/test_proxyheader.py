@@ -5,9 +5,10 @@ once the PROXY header has named the client.
 
 from __future__ import annotations
 
-from ipaddress import ip_address
+from collections.abc import Sequence
+from ipaddress import ip_address, ip_network
 
-from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import (
     IListeningPort,
@@ -15,12 +16,23 @@ from twisted.internet.interfaces import (
     IStreamServerEndpoint,
 )
 from twisted.internet.protocol import Factory, Protocol
-from twisted.internet.testing import StringTransport
+from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactor, StringTransport
+from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-from welcome_protocol.proxyheader import HeaderFirstEndpoint, HeaderFirstWrapper
+from welcome_protocol.message import parseMessage
+from welcome_protocol.proxyheader import (
+    HeaderFirstEndpoint,
+    HeaderFirstWrapper,
+    HeaderFirstWrappingFactory,
+    Network,
+    fromTrustedProxy,
+)
+from welcome_protocol.server import WelcomeFactory
+from welcome_protocol.settings import ServerSettings
 
 PROXY_V1 = b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 12000\r\n"
 PROXY_V2_IPV6 = (
@@ -82,7 +94,7 @@ class RecordingEndpoint:
         Keep C{protocolFactory}.
         """
         self.factory = protocolFactory
-        return succeed(None)  # type: ignore[arg-type]
+        return succeed(MemoryReactor().listenTCP(0, protocolFactory))
 
 
 def connect() -> tuple[Recorder, StringTransport, HeaderFirstWrapper]:
@@ -183,3 +195,333 @@ class HeaderFirstWrapperTests(TestCase):
         reason = Failure(Exception("closed"))
         wrapper.connectionLost(reason)
         self.assertIs(recorder.lost, reason)
+
+
+def _unixHeader(source: bytes) -> bytes:
+    """
+    @return: A version 2 header for a UNIX stream connection from C{source}.
+    """
+    addresses = source.ljust(108, b"\0") + b"/run/proxy.sock".ljust(108, b"\0")
+    return b"\r\n\r\n\x00\r\nQUIT\n\x21\x31" + len(addresses).to_bytes(2) + addresses
+
+
+def _guarded(
+    clock: Clock, proxyFrom: Sequence[Network] | None = None, **settings: object
+) -> tuple[WelcomeFactory, HeaderFirstWrappingFactory]:
+    factory = WelcomeFactory(
+        ServerSettings(**settings),  # type: ignore[arg-type]
+        clock=clock,
+    )
+    return factory, HeaderFirstWrappingFactory(factory, factory.handshakes, proxyFrom)
+
+
+def _connectGuarded(
+    wrapping: HeaderFirstWrappingFactory, host: str = "127.0.0.1", port: int = 50000
+) -> tuple[HeaderFirstWrapper, StringTransport]:
+    peer = IPv4Address("TCP", host, port)
+    wrapper = wrapping.buildProtocol(peer)
+    assert isinstance(wrapper, HeaderFirstWrapper)
+    transport = StringTransport(peerAddress=peer)
+    wrapper.makeConnection(transport)
+    return wrapper, transport
+
+
+class HeaderDeadlineTests(TestCase):
+    """
+    A connection must send its whole PROXY header within the deadline from
+    accept; until then it holds a place and counts against the cap.
+    """
+
+    def test_silentAbortedAtDeadline(self) -> None:
+        """
+        A client that sends nothing is open just before the deadline and
+        aborted just after, counted as a PROXY header timeout.
+        """
+        clock = Clock()
+        factory, wrapping = _guarded(clock, handshakeTimeout=4.0)
+        wrapper, transport = _connectGuarded(wrapping)
+        clock.advance(3.99)
+        self.assertFalse(transport.disconnecting)
+        clock.advance(0.02)
+        self.assertTrue(transport.disconnected)
+        wrapper.connectionLost(Failure(Exception("aborted")))
+        stats = factory.stats
+        self.assertEqual((stats.handshakeTimeoutsProxy, stats.errors), (1, 0))
+        self.assertEqual((transport.value(), factory.limits.open), (b"", 0))
+
+    def test_halfHeaderAbortedAtDeadline(self) -> None:
+        """
+        Half a header does not save a connection from the deadline.
+        """
+        clock = Clock()
+        factory, wrapping = _guarded(clock, handshakeTimeout=4.0)
+        wrapper, transport = _connectGuarded(wrapping)
+        wrapper.dataReceived(b"PROXY TCP4 1.2.3.4 ")
+        clock.advance(3.99)
+        self.assertFalse(transport.disconnecting)
+        clock.advance(0.02)
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(factory.stats.handshakeTimeoutsProxy, 1)
+
+    def test_drippingClosedAtDeadline(self) -> None:
+        """
+        A byte every half deadline does not move the deadline: bytes
+        arriving never reset it.
+        """
+        clock = Clock()
+        factory, wrapping = _guarded(clock, handshakeTimeout=4.0)
+        wrapper, transport = _connectGuarded(wrapping)
+        for byte in PROXY_V1[:2]:
+            wrapper.dataReceived(bytes([byte]))
+            self.assertFalse(transport.disconnecting)
+            clock.advance(2)
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(factory.stats.handshakeTimeoutsProxy, 1)
+
+    def test_headerInTimeGreets(self) -> None:
+        """
+        A header that arrives in pieces within the deadline gets the client
+        its welcome, and the deadline no longer applies.
+        """
+        clock = Clock()
+        factory, wrapping = _guarded(clock, handshakeTimeout=4.0)
+        wrapper, transport = _connectGuarded(wrapping)
+        for byte in PROXY_V1:
+            wrapper.dataReceived(bytes([byte]))
+        self.assertEqual(transport.value(), b"Welcome!")
+        self.assertEqual(factory.handshakes.unfinished, 0)
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_countsAgainstMaxConnections(self) -> None:
+        """
+        Connections still waiting for their header count against
+        C{--max-connections}: with every place taken by greeted clients,
+        one more is closed at once.
+        """
+        clock = Clock()
+        factory, wrapping = _guarded(clock, maxConnections=2, keepOpen=True)
+        for port in (1, 2):
+            wrapper, _ = _connectGuarded(wrapping, port=port)
+            wrapper.dataReceived(PROXY_V1)
+        _, transport = _connectGuarded(wrapping, port=3)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(factory.stats.refusedMaxConnections, 1)
+
+    def test_silentClientsCannotFillMaxConnections(self) -> None:
+        """
+        Silent clients filling C{--max-connections} make way for a real one:
+        the oldest silent one is closed.
+        """
+        clock = Clock()
+        factory, wrapping = _guarded(clock, maxConnections=10, maxPerIP=5)
+        silent = [_connectGuarded(wrapping, port=port)[1] for port in range(50)]
+        wrapper, transport = _connectGuarded(wrapping, port=99)
+        wrapper.dataReceived(PROXY_V1)
+        self.assertEqual(transport.value(), b"Welcome!")
+        self.assertEqual(sum(not t.disconnecting for t in silent), 9)
+        self.assertEqual(factory.limits.open, 10)
+
+    def test_perIPKeyIsTheClient(self) -> None:
+        """
+        C{--max-per-ip} counts the client the header names, not the proxy
+        every client comes through.
+        """
+        clock = Clock()
+        factory, wrapping = _guarded(clock, maxPerIP=1, keepOpen=True)
+        results = []
+        for port, client in [(1, b"192.0.2.1"), (2, b"192.0.2.2"), (3, b"192.0.2.1")]:
+            wrapper, transport = _connectGuarded(wrapping, port=port)
+            wrapper.dataReceived(
+                b"PROXY TCP4 " + client + b" 127.0.0.1 40000 12000\r\n"
+            )
+            results.append(transport.value())
+        self.assertEqual(results, [b"Welcome!", b"Welcome!", b""])
+        self.assertEqual(factory.stats.refusedMaxPerIP, 1)
+
+    def test_capFullRealClientGreeted(self) -> None:
+        """
+        With the cap full of silent clients, a proxy that sends its header
+        still gets its client greeted; the oldest silent one made room.
+        """
+        clock = Clock()
+        factory, wrapping = _guarded(clock, maxHandshakes=5)
+        silent = [_connectGuarded(wrapping, port=port) for port in range(5)]
+        wrapper, transport = _connectGuarded(wrapping, port=9)
+        wrapper.dataReceived(PROXY_V1)
+        self.assertEqual(transport.value(), b"Welcome!")
+        self.assertEqual(
+            [t.disconnected for _, t in silent], [True, False, False, False, False]
+        )
+        self.assertEqual(factory.stats.refusedMaxHandshakes, 1)
+
+
+class HeaderValidationTests(TestCase):
+    """
+    A header is accepted only if its addresses and ports are real; anything
+    else closes the connection unwelcomed, counted.
+    """
+
+    def assertInvalid(self, header: bytes) -> None:
+        """
+        C{header} closes the connection without a welcome, counted.
+        """
+        clock = Clock()
+        factory, wrapping = _guarded(clock)
+        wrapper, transport = _connectGuarded(wrapping)
+        with capturedLogs() as events:
+            wrapper.dataReceived(header)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(transport.value(), b"")
+        self.assertEqual(factory.stats.invalidProxyHeaders, 1)
+        self.assertEqual((factory.handshakes.unfinished, factory.limits.open), (0, 0))
+        wrapper.connectionLost(Failure(Exception("closed")))
+        self.assertEqual(factory.stats.errors, 0)
+        text = "\n".join(formatEvent(e) for e in events)
+        self.assertIn("invalid PROXY header", text)
+        self.assertTrue(text.isprintable(), text)
+
+    def test_escapeInAddress(self) -> None:
+        """
+        A terminal escape after an address makes it no address.
+        """
+        self.assertInvalid(b"PROXY TCP4 1.2.3.4\x1b[31m 5.6.7.8 1 2\r\n")
+
+    def test_wrongFamily(self) -> None:
+        """
+        An IPv6 address in a TCP4 header, and the other way round, are
+        invalid.
+        """
+        self.assertInvalid(b"PROXY TCP4 ::1 127.0.0.1 1 2\r\n")
+        self.assertInvalid(b"PROXY TCP6 127.0.0.1 ::1 1 2\r\n")
+
+    def test_scopedIPv6(self) -> None:
+        """
+        An IPv6 address with a zone (C{%...}) is not a client address.
+        """
+        self.assertInvalid(b"PROXY TCP6 fe80::1%eth0 ::1 1 2\r\n")
+
+    def test_portOutOfRange(self) -> None:
+        """
+        Ports must be from 0 to 65535.
+        """
+        self.assertInvalid(b"PROXY TCP4 1.2.3.4 5.6.7.8 70000 2\r\n")
+        self.assertInvalid(b"PROXY TCP4 1.2.3.4 5.6.7.8 -1 2\r\n")
+
+    def test_portNotANumber(self) -> None:
+        """
+        A port that is not a number is invalid, not a traceback.
+        """
+        self.assertInvalid(b"PROXY TCP4 1.2.3.4 5.6.7.8 x 2\r\n")
+
+    def test_notAProxyHeader(self) -> None:
+        """
+        Anything else than a header is counted too.
+        """
+        self.assertInvalid(b"GET / HTTP/1.0\r\n\r\n")
+
+    def test_valid(self) -> None:
+        """
+        A real header is accepted, and an IPv6 client is written short.
+        """
+        clock = Clock()
+        factory, wrapping = _guarded(
+            clock, template=parseMessage("{peer_host}", "utf-8", "--message")
+        )
+        wrapper, transport = _connectGuarded(wrapping)
+        wrapper.dataReceived(PROXY_V2_IPV6)
+        self.assertEqual(transport.value(), b"::1")
+        self.assertEqual(factory.stats.invalidProxyHeaders, 0)
+
+    def test_unixPathNeverRaw(self) -> None:
+        """
+        A UNIX socket path from a header with a newline and an escape in it
+        reaches neither the log nor the message raw.
+        """
+        clock = Clock()
+        _, wrapping = _guarded(
+            clock,
+            template=parseMessage("{peer_host}", "utf-8", "--message"),
+            logConnections=True,
+        )
+        wrapper, transport = _connectGuarded(wrapping)
+        with capturedLogs() as events:
+            wrapper.dataReceived(_unixHeader(b"/a\nForged line\x1b[31m"))
+        self.assertEqual(transport.value(), b"/a\\nForged line\\x1b[31m")
+        lines = [formatEvent(e) for e in events]
+        self.assertEqual(lines, ["Welcomed unix:/a\\nForged line\\x1b[31m"])
+
+
+class ProxyFromTests(TestCase):
+    """
+    With C{--proxy-from}, only those networks may send a header.
+    """
+
+    def test_otherSourceClosedUnread(self) -> None:
+        """
+        A connection from outside every network is closed at once, counted
+        as refused, and what it sends is never parsed.
+        """
+        clock = Clock()
+        factory, wrapping = _guarded(clock, [ip_network("10.0.0.0/8")])
+        wrapper, transport = _connectGuarded(wrapping, "192.0.2.9")
+        self.assertTrue(transport.disconnecting)
+        wrapper.dataReceived(PROXY_V1)
+        self.assertEqual(transport.value(), b"")
+        self.assertEqual(factory.stats.refusedProxyFrom, 1)
+        self.assertEqual((factory.handshakes.unfinished, factory.limits.open), (0, 0))
+
+    def test_trustedSourceGreeted(self) -> None:
+        """
+        A proxy inside a network gets its client greeted.
+        """
+        clock = Clock()
+        _, wrapping = _guarded(
+            clock, [ip_network("127.0.0.1/32"), ip_network("10.0.0.0/8")]
+        )
+        wrapper, transport = _connectGuarded(wrapping, "10.1.2.3")
+        wrapper.dataReceived(PROXY_V1)
+        self.assertEqual(transport.value(), b"Welcome!")
+
+    def test_fromTrustedProxy(self) -> None:
+        """
+        IPv4 addresses mapped into IPv6 count as themselves; UNIX peers are
+        trusted (their socket file's permissions decide).
+        """
+        networks = [ip_network("127.0.0.0/8")]
+        self.assertTrue(
+            fromTrustedProxy(IPv6Address("TCP", "::ffff:127.0.0.1", 1), networks)
+        )
+        self.assertFalse(fromTrustedProxy(IPv6Address("TCP", "::1", 1), networks))
+        self.assertTrue(fromTrustedProxy(UNIXAddress(None), networks))
+
+    def test_warningWithoutProxyFrom(self) -> None:
+        """
+        Without C{--proxy-from}, listening logs once that anyone can claim
+        any address; with it, nothing.
+        """
+        with capturedLogs() as events:
+            HeaderFirstEndpoint(RecordingEndpoint()).listen(Factory())
+            HeaderFirstEndpoint(
+                RecordingEndpoint(), proxyFrom=[ip_network("10.0.0.0/8")]
+            ).listen(Factory())
+        self.assertEqual(
+            [formatEvent(e) for e in events],
+            [
+                "PROXY headers on 0.0.0.0:0 are accepted from any address: any "
+                "client that can reach it can claim to be any client (restrict "
+                "the proxies with --proxy-from)"
+            ],
+        )
+
+    def test_quietFactory(self) -> None:
+        """
+        Starting and stopping the wrapping factory logs nothing (the
+        wrapped factory, quiet as the service's own is, logs nothing either).
+        """
+        quiet = Factory()
+        quiet.noisy = False
+        with capturedLogs() as events:
+            wrapping = HeaderFirstWrappingFactory(quiet)
+            wrapping.doStart()
+            wrapping.doStop()
+        self.assertEqual(events, [])

@@ -11,6 +11,7 @@ from twisted.trial.unittest import TestCase
 
 from welcome_protocol.message import Message, MessageError
 from welcome_protocol.reloading import MessageReloader
+from welcome_protocol.stats import ServerStats
 
 NEW = Message(b"new")
 
@@ -102,3 +103,25 @@ class MessageReloaderTests(TestCase):
         loads[1].callback(NEW)
         self.assertEqual(self.applied, [Message(b"first"), NEW])
         self.assertIsNone(reloader.loading)
+
+
+class ReloadCountTests(TestCase):
+    """
+    Reloads are counted for the stats and the metrics.
+    """
+
+    def test_counted(self) -> None:
+        """
+        Each reload that applies counts as one, each that fails as one
+        failure.
+        """
+        stats = ServerStats(0.0)
+        problem = MessageError("cannot read message file m: permission denied")
+        results = [succeed(NEW), fail(problem), succeed(NEW)]
+        reloader = MessageReloader(
+            "m", lambda: results.pop(0), lambda message: None, stats
+        )
+        with capturedLogs():
+            for _ in range(3):
+                reloader.reload()
+        self.assertEqual((stats.messageReloads, stats.messageReloadFailures), (2, 1))

@@ -17,8 +17,11 @@ from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
 from welcome_protocol.stats import (
+    DURATION_BOUNDS,
+    DurationHistogram,
     ServerStats,
     StatsReporter,
+    durationBounds,
     formatDuration,
     formatStats,
 )
@@ -81,12 +84,19 @@ class FormatTests(TestCase):
             errors=5,
             acceptPauses=6,
             bytesSent=56,
+            handshakeTimeoutsProxy=8,
+            handshakeTimeoutsTLS=9,
+            refusedMaxHandshakes=10,
+            refusedProxyFrom=11,
+            invalidProxyHeaders=12,
         )
         self.assertEqual(
-            formatStats(stats, 9, 190.0),
-            "Stats: served 7, open 9, refused 5 (max-connections 2, max-per-ip 3),"
-            " timed out 1, closed at shutdown 4, errors 5, accept pauses 6,"
-            " bytes sent 56, up 1m30s",
+            formatStats(stats, 9, 190.0, 4),
+            "Stats: served 7, open 9, unfinished 4, refused 26 (max-connections 2,"
+            " max-per-ip 3, max-handshakes 10, proxy-from 11), timed out 1,"
+            " handshake timeouts 17 (PROXY header 8, TLS handshake 9),"
+            " invalid PROXY headers 12, closed at shutdown 4, errors 5,"
+            " accept pauses 6, bytes sent 56, up 1m30s",
         )
 
 
@@ -167,3 +177,39 @@ class StatsReporterTests(TestCase):
         self.successResultOf(stopped)
         self.assertEqual(len(events), 1)
         self.assertIn("Stats: served 0", formatEvent(events[0]))
+
+
+class DurationHistogramTests(TestCase):
+    """
+    L{DurationHistogram} counts each duration into its bucket.
+    """
+
+    def test_bucketIsFirstBoundAtOrAbove(self) -> None:
+        """
+        A duration lands in the first bucket whose bound is at least it (the
+        Prometheus C{le} rule), past every bound in the last one.
+        """
+        histogram = DurationHistogram((1.0, 2.0))
+        for seconds in [0.5, 1.0, 1.5, 2.0, 9.0]:
+            histogram.observe(seconds)
+        self.assertEqual(histogram.counts, [2, 2, 1])
+        self.assertEqual(histogram.total, 14.0)
+
+    def test_add(self) -> None:
+        """
+        Another histogram's counts and sum add to this one's.
+        """
+        histogram = DurationHistogram((1.0,))
+        histogram.observe(0.5)
+        histogram.add([1, 2], 3.0)
+        self.assertEqual((histogram.counts, histogram.total), ([2, 2], 3.5))
+
+    def test_boundsReachPastIdleTimeout(self) -> None:
+        """
+        The bounds always include one past the idle timeout.
+        """
+        self.assertEqual(durationBounds(None), DURATION_BOUNDS)
+        self.assertEqual(durationBounds(300.0), DURATION_BOUNDS)
+        self.assertEqual(durationBounds(3600.0), (*DURATION_BOUNDS, 7200.0))
+        for timeout in [0.5, 300.0, 3599.0, 3600.0, 86400.0]:
+            self.assertGreater(durationBounds(timeout)[-1], timeout)

@@ -6,7 +6,10 @@ service they make.
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
+from ipaddress import ip_network
+from pathlib import Path
 from typing import Any, cast
 
 from twisted.application.service import IServiceCollection, IServiceMaker
@@ -16,18 +19,22 @@ from twisted.python import usage
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import TestCase
 
-from tests.support import parseServerOptions
+from tests.certificates import makeCertificate
+from tests.support import parseServerOptions, temporaryPath
 from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.backlog import defaultBacklog
 from welcome_protocol.commandline import versionText
+from welcome_protocol.handshakes import HandshakeFirstWrappingFactory
 from welcome_protocol.hangup import HangupService
 from welcome_protocol.listening import ListeningService
+from welcome_protocol.proxyheader import HeaderFirstWrappingFactory
 from welcome_protocol.rlimits import FileLimitService
 from welcome_protocol.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
 from welcome_protocol.shutdown import GracefulShutdown
 from welcome_protocol.stats import StatsReporter
 from welcome_protocol.tap import Options, makeService
+from welcome_protocol.workers import WorkerPool
 
 
 class OptionsTests(TestCase):
@@ -266,3 +273,211 @@ class HostileNetworkServiceTests(TestCase):
             listener.privilegedStartService()
             self.addCleanup(listener.stopService)
         self.assertEqual([server[2] for server in reactor.tcpServers], [99, 7])
+
+
+class DeadlineOptionsTests(TestCase):
+    """
+    C{--handshake-timeout}, C{--max-handshakes} and C{--proxy-from} are
+    validated into L{ServerSettings}.
+    """
+
+    def test_defaults(self) -> None:
+        """
+        By default: 10 s to finish the PROXY header and TLS handshake, 1000
+        unfinished at once, headers from anyone.
+        """
+        settings = _parse()
+        self.assertEqual(
+            (settings.handshakeTimeout, settings.maxHandshakes, settings.proxyFrom),
+            (10.0, 1000, None),
+        )
+
+    def test_allSet(self) -> None:
+        """
+        Each option reaches its setting; C{--proxy-from} repeats, and an
+        address alone is a network of one.
+        """
+        settings = _parse(
+            "--listen",
+            "haproxy:tcp:0",
+            "--handshake-timeout",
+            "2.5",
+            "--max-handshakes",
+            "50",
+            "--proxy-from",
+            "10.0.0.0/8",
+            "--proxy-from",
+            "::1",
+        )
+        self.assertEqual(
+            (settings.handshakeTimeout, settings.maxHandshakes, settings.proxyFrom),
+            (2.5, 50, (ip_network("10.0.0.0/8"), ip_network("::1/128"))),
+        )
+
+    def test_zeroTimeoutMeansNever(self) -> None:
+        """
+        C{--handshake-timeout 0} turns the deadline off.
+        """
+        self.assertIsNone(_parse("--handshake-timeout", "0").handshakeTimeout)
+
+    def test_badValues(self) -> None:
+        """
+        Each bad value is one usage error naming the option and the value.
+        """
+        cases = [
+            (
+                ["--handshake-timeout", "-1"],
+                "--handshake-timeout must be a number of seconds, 0 or more, not '-1'",
+            ),
+            (
+                ["--handshake-timeout", "soon"],
+                "--handshake-timeout must be a number of seconds, 0 or more, "
+                "not 'soon'",
+            ),
+            (
+                ["--max-handshakes", "-5"],
+                "--max-handshakes must be an integer from 1 to 1000000000, not '-5'",
+            ),
+            (
+                ["--max-handshakes", "many"],
+                "--max-handshakes must be an integer from 1 to 1000000000, not 'many'",
+            ),
+            (
+                ["--listen", "haproxy:tcp:0", "--proxy-from", "10.0.0.0/33"],
+                "--proxy-from must be a network such as 10.0.0.0/8, not '10.0.0.0/33'",
+            ),
+            (
+                ["--listen", "haproxy:tcp:0", "--proxy-from", "10.0.0.1/8"],
+                "--proxy-from '10.0.0.1/8' has host bits set: write 10.0.0.0/8 instead",
+            ),
+            (
+                ["--proxy-from", "10.0.0.0/8"],
+                "--proxy-from needs a haproxy: listener",
+            ),
+        ]
+        for args, message in cases:
+            error = self.assertRaises(usage.UsageError, _parse, *args)
+            self.assertEqual(str(error), message)
+
+
+class GuardedListenersTests(TestCase):
+    """
+    L{makeService} puts C{ssl:} and C{haproxy:} listeners, and only those,
+    under the factory's handshake guard.
+    """
+
+    def test_guardedListeners(self) -> None:
+        """
+        A TLS listener's factory waits for the handshake, a PROXY listener's
+        for the header, both with the factory's guard; plain TCP is bare.
+        """
+        certPath, keyPath = makeCertificate(Path(temporaryPath(self)))
+        options = Options()
+        options.parseOptions(
+            [
+                "--listen",
+                f"ssl:0:privateKey={keyPath}:certKey={certPath}",
+                "--listen",
+                "haproxy:tcp:0",
+                "--listen",
+                "tcp:0",
+                "--proxy-from",
+                "127.0.0.1",
+            ]
+        )
+        reactor = MemoryReactorClock()
+        service = makeService(options, cast(Any, reactor))
+        for child in IServiceCollection(service):
+            if isinstance(child, ListeningService):
+                child.privilegedStartService()
+                self.addCleanup(child.stopService)
+        tls = reactor.sslServers[0][1]
+        assert isinstance(tls, HandshakeFirstWrappingFactory)
+        proxy, plain = (server[1] for server in reactor.tcpServers)
+        assert isinstance(proxy, HeaderFirstWrappingFactory)
+        self.assertIsInstance(plain, WelcomeFactory)
+        assert isinstance(plain, WelcomeFactory)
+        self.assertIs(tls.wrappedFactory, plain)
+        self.assertIs(tls.guard, plain.handshakes)
+        self.assertIs(proxy.guard, plain.handshakes)
+        self.assertEqual(proxy.proxyFrom, (ip_network("127.0.0.1/32"),))
+
+
+class MetricsServiceTests(TestCase):
+    """
+    L{makeService} adds the metrics listener, and with workers the parent's
+    stats line, when asked.
+    """
+
+    def test_metricsOffByDefault(self) -> None:
+        """
+        Without C{--metrics}, nothing listens but the greeting listener.
+        """
+        reactor = MemoryReactorClock()
+        service = makeService(parseServerOptions("--port", "0"), cast(Any, reactor))
+        descriptions = [
+            child.description
+            for child in IServiceCollection(service)
+            if isinstance(child, ListeningService)
+        ]
+        self.assertEqual(descriptions, ["tcp:0"])
+
+    def test_workersParentReportsTotals(self) -> None:
+        """
+        With C{--workers}, the parent has its own stats line (the totals)
+        and serves the metrics after its listener.
+        """
+        reactor = MemoryReactorClock()
+        options = parseServerOptions(
+            "--port", "0", "--workers", "2", "--metrics", "tcp:9112"
+        )
+        children = list(IServiceCollection(makeService(options, cast(Any, reactor))))
+        self.assertEqual(
+            [type(child) for child in children],
+            [
+                AccessLog,
+                ListeningService,
+                WorkerPool,
+                HangupService,
+                StatsReporter,
+                ListeningService,
+            ],
+        )
+        metrics = children[-1]
+        assert isinstance(metrics, ListeningService)
+        self.assertEqual(metrics.description, "--metrics tcp:9112")
+
+    def test_badMetricsDescription(self) -> None:
+        """
+        A bad C{--metrics} description is a usage error naming it.
+        """
+        error = self.assertRaises(
+            usage.UsageError, parseServerOptions, "--metrics", "bogus:1"
+        )
+        self.assertEqual(
+            str(error), "--metrics 'bogus:1': unknown endpoint type 'bogus'"
+        )
+
+
+class ImportTests(TestCase):
+    """
+    The worker pool and the twistd options do not import each other.
+    """
+
+    def test_workersWithoutTap(self) -> None:
+        """
+        Importing L{welcome_protocol.workers} does not import
+        L{welcome_protocol.tap}.
+        """
+        checked = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys, welcome_protocol.workers; "
+                "print('welcome_protocol.tap' in sys.modules)",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        self.assertEqual((checked.stdout, checked.stderr), ("False\n", ""))

@@ -2,11 +2,11 @@
 """
 The access log: one line per welcomed client, for almost no CPU.
 
-Sending one C{twisted.logger} event per connection costs more than Twisted's
+Sending one L{twisted.logger} event per connection costs more than Twisted's
 whole accept-write-close (about 10 µs per event, most of it in the text
 observer: C{formatTime} builds a timezone and a C{datetime} for every event,
 the formatter parses the format string, and the file is written and flushed
-per line).  Like C{twisted.web.http.HTTPFactory}, which formats its log time
+per line).  Like L{twisted.web.http.HTTPFactory}, which formats its log time
 once a second and writes to a buffered file, we keep the per-connection work
 tiny; unlike it, the lines go to twistd's own log, wherever twistd sends it.
 

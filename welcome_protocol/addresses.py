@@ -11,26 +11,45 @@ from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.interfaces import IAddress
 
 
+def printable(text: str) -> str:
+    """
+    Escape the characters of C{text} that are not printable.
+
+    Addresses can come from the network (a PROXY header's UNIX socket path)
+    or the file system (a socket's name); a newline in one would forge a
+    second line in the service's log, an escape sequence would drive the
+    operator's terminal.  Such characters are written as C{\\xNN} (or
+    C{\\uNNNN}), the way Python's C{repr} does.
+
+    @param text: Text about to go into a log line or a message.
+    @return: C{text} itself if all printable, else with those escaped.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def describeAddress(address: IAddress) -> str:
     """
     Format an address as C{host:port}, C{[host]:port} or a UNIX socket path.
 
     @param address: An address from a transport's C{getPeer} or C{getHost}.
-    @return: A short, unambiguous text form, as used in log lines.
+    @return: A short, unambiguous text form, as used in log lines, with
+        nothing unprintable in it.
     """
     if isinstance(address, IPv6Address):
         try:
             # A PROXY v2 header gives IPv6 addresses in full; write them short.
             host = ip_address(address.host).compressed
         except ValueError:
-            host = address.host
+            host = printable(address.host)
         return f"[{host}]:{address.port}"
     if isinstance(address, IPv4Address):
-        return f"{address.host}:{address.port}"
+        return f"{printable(address.host)}:{address.port}"
     if isinstance(address, UNIXAddress):
         name = address.name
         if name is None:
             return "unix:(unnamed)"
         path = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
-        return f"unix:{path}"
-    return str(address)
+        return f"unix:{printable(path)}"
+    return printable(str(address))

@@ -9,6 +9,8 @@ only what it runs.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from twisted.python import usage
 
@@ -100,3 +102,32 @@ def parseSeconds(option: str, text: str) -> float:
             f"--{option} must be a number of seconds, 0 or more, not {text!r}"
         )
     return value
+
+
+def parseNetworks(
+    texts: Sequence[str], option: str = "proxy-from"
+) -> tuple[IPv4Network | IPv6Network, ...] | None:
+    """
+    Read networks in CIDR notation, such as C{--proxy-from 10.0.0.0/8}.
+
+    @param texts: What the user wrote, one network each; an address alone
+        is a network of one.
+    @param option: The option's name, for the message.
+    @return: The networks, or L{None} if there were none.
+    @raise usage.UsageError: Naming the option and the bad value.
+    """
+    networks = []
+    for text in texts:
+        try:
+            networks.append(ip_network(text.strip()))
+        except ValueError as e:
+            why = "has host bits set" if "host bits" in str(e) else "is not"
+            if why == "is not":
+                raise usage.UsageError(
+                    f"--{option} must be a network such as 10.0.0.0/8, not {text!r}"
+                ) from None
+            loose = ip_network(text.strip(), strict=False)
+            raise usage.UsageError(
+                f"--{option} {text!r} {why}: write {loose} instead"
+            ) from None
+    return tuple(networks) or None

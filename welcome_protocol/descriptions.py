@@ -13,14 +13,21 @@ the inherited descriptor; both are what we want checked early.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from twisted.internet.endpoints import clientFromString, serverFromString
+from twisted.internet.endpoints import (
+    SSL4ServerEndpoint,
+    clientFromString,
+    serverFromString,
+)
 from twisted.internet.interfaces import IStreamClientEndpoint, IStreamServerEndpoint
 from twisted.internet.testing import MemoryReactor
 from twisted.python.filepath import UnlistableError
 
-from welcome_protocol.proxyheader import HeaderFirstEndpoint
+from welcome_protocol.handshakes import HandshakeFirstEndpoint, HandshakeGuard
+from welcome_protocol.proxyheader import HeaderFirstEndpoint, Network
+from welcome_protocol.systemdsockets import SystemdSocketError, systemdEndpoint
 
 _PROXY_PREFIX = "haproxy:"
 
@@ -39,15 +46,13 @@ def explainParseError(reason: BaseException) -> str:
     @return: Lower-case text such as C{unknown parameter 'bogus'}.
     """
     text = str(reason)
+    if isinstance(reason, SystemdSocketError):
+        return text
     if isinstance(reason, UnlistableError):
         return explainParseError(reason.originalException)
     if isinstance(reason, OSError) and reason.strerror:
         why = reason.strerror.lower()
         return f"{reason.filename}: {why}" if reason.filename else why
-    if isinstance(reason, IndexError):
-        return "systemd passed no socket at that index"
-    if isinstance(reason, KeyError):
-        return f"systemd passed no socket named {text}"
     if isinstance(reason, AttributeError) and "AF_" in text:
         return "unknown socket domain (use INET, INET6 or UNIX)"
     if reason.args and isinstance(reason.args[0], list) and reason.args[0]:
@@ -87,21 +92,39 @@ def endpointType(description: str) -> str:
     return re.split(r"(?<!\\):", description, maxsplit=1)[0].lower()
 
 
-def serverEndpoint(reactor: Any, description: str) -> IStreamServerEndpoint:
+def serverEndpoint(
+    reactor: Any,
+    description: str,
+    guard: HandshakeGuard | None = None,
+    proxyFrom: Sequence[Network] | None = None,
+) -> IStreamServerEndpoint:
     """
     Build the server endpoint C{description} names.
 
     C{haproxy:DESCRIPTION} is built with L{HeaderFirstEndpoint}, so the
-    welcome is written only once the PROXY header has named the client.
+    welcome is written only once the PROXY header has named the client;
+    C{ssl:} with L{HandshakeFirstEndpoint}, so it is written once the TLS
+    handshake is done.  C{systemd:} adopts the inherited socket by index
+    even without names (L{systemdEndpoint}).
 
     @param reactor: The reactor the endpoint listens with.
+    @param guard: Bounds the connections until their PROXY header or TLS
+        handshake is done; L{None} to check a description only.
+    @param proxyFrom: The networks that may send a PROXY header; L{None}
+        for any address.
     @raise DescriptionError: If the description is bad, saying why.
     """
     try:
         inner = withoutProxy(description)
+        endpoint: IStreamServerEndpoint
+        if endpointType(inner) == "systemd":
+            endpoint = systemdEndpoint(reactor, inner)
+        else:
+            endpoint = serverFromString(reactor, inner)
+        if guard is not None and isinstance(endpoint, SSL4ServerEndpoint):
+            endpoint = HandshakeFirstEndpoint(endpoint, guard)
         if inner is not description:
-            return HeaderFirstEndpoint(serverFromString(reactor, inner))
-        endpoint: IStreamServerEndpoint = serverFromString(reactor, description)
+            endpoint = HeaderFirstEndpoint(endpoint, guard, proxyFrom)
         return endpoint
     except Exception as e:
         raise DescriptionError(explainParseError(e)) from None

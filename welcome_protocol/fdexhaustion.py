@@ -4,8 +4,8 @@ Pause accepting while the process is out of file descriptors.
 
 When C{accept()} fails with C{EMFILE} (or C{ENFILE}, C{ENOBUFS},
 C{ENOMEM}), the waiting client stays in the listen queue and the listening
-socket stays readable.  Twisted's C{tcp.Port} copes in two ways, neither
-right for a service that runs for months:
+socket stays readable.  Twisted's L{tcp.Port <twisted.internet.tcp.Port>}
+copes in two ways, neither right for a service that runs for months:
 
  - For C{EMFILE} it closes a reserved descriptor, then accepts and closes
    every waiting client (who gets no welcome), logging a line for each: a
@@ -161,8 +161,9 @@ class PausingAcceptEndpoint:
     Listen with another endpoint, and make its port pause accepting rather
     than spin or drop clients when file descriptors run out.
 
-    Ports that are not Twisted's socket ports (a L{MemoryReactor}'s in
-    tests, say) are returned unchanged.
+    Ports that are not Twisted's socket ports (a
+    L{twisted.internet.testing.MemoryReactor}'s in tests, say) are returned
+    unchanged.
     """
 
     def __init__(

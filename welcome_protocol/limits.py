@@ -2,15 +2,20 @@
 """
 How many connections may be open at once, in all and from one address.
 
-C{twisted.protocols.policies} has C{LimitTotalConnectionsFactory} and
-C{LimitConnectionsByPeer}, but both wrap every protocol in a
-C{ProtocolWrapper} (an extra object and call per event on every connection,
-for a service whose whole job is one write), neither logs refusals, and
-C{LimitConnectionsByPeer} indexes addresses as tuples (C{addr[0]}), which
-L{IPv4Address} objects no longer are.  Two counters in the factory do the job.
+L{twisted.protocols.policies} has L{LimitTotalConnectionsFactory
+<twisted.protocols.policies.LimitTotalConnectionsFactory>} and
+L{LimitConnectionsByPeer <twisted.protocols.policies.LimitConnectionsByPeer>},
+but both wrap every protocol in a L{ProtocolWrapper
+<twisted.protocols.policies.ProtocolWrapper>} (an extra object and call per
+event on every connection, for a service whose whole job is one write),
+neither logs refusals, and C{LimitConnectionsByPeer} indexes addresses as
+tuples (C{addr[0]}), which L{twisted.internet.address.IPv4Address} objects no
+longer are.  Two counters in the factory do the job.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.logger import Logger
@@ -44,7 +49,12 @@ class ConnectionLimits:
     @ivar open: Connections admitted and not yet released.
     @ivar perHost: Open connections per IP address, kept only when there is
         a per-address limit.
+    @ivar makeRoom: Called when every place is taken, before refusing; it
+        returns whether it released one (by closing a connection that has
+        not reached its welcome), or L{None}.
     """
+
+    makeRoom: Callable[[], bool] | None = None
 
     _log = Logger()
 
@@ -92,7 +102,9 @@ class ConnectionLimits:
         @return: L{None} if admitted (call L{release} when it closes), else
             the name of the limit that refused it.
         """
-        if self.open >= self.maxConnections:
+        if self.open >= self.maxConnections and not (
+            self.makeRoom is not None and self.makeRoom()
+        ):
             self.stats.refusedMaxConnections += 1
             self._totalLog.emit(
                 "Refused a connection from {peer}: {open} open (--max-connections)",

@@ -2,9 +2,11 @@
 """
 A service that listens on one endpoint and explains, in one line, why not.
 
-Twisted's C{StreamServerEndpointService} logs a listen failure as a traceback
-and keeps running with nothing listening; an operator wants the opposite: a
-sentence naming the address and the reason, and a service that does not start.
+Twisted's L{StreamServerEndpointService
+<twisted.application.internet.StreamServerEndpointService>} logs a listen
+failure as a traceback and keeps running with nothing listening; an operator
+wants the opposite: a sentence naming the address and the reason, and a
+service that does not start.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ import socket
 from twisted.application.service import Service
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.error import CannotListenError
-from twisted.internet.interfaces import IListeningPort, IStreamServerEndpoint
-from twisted.internet.protocol import Factory
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IProtocolFactory,
+    IStreamServerEndpoint,
+)
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -69,7 +74,10 @@ class ListeningService(Service):
     _log = Logger()
 
     def __init__(
-        self, description: str, endpoint: IStreamServerEndpoint, factory: Factory
+        self,
+        description: str,
+        endpoint: IStreamServerEndpoint,
+        factory: IProtocolFactory,
     ) -> None:
         self.description = description
         self.endpoint = endpoint

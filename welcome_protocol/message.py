@@ -22,6 +22,8 @@ from attrs import frozen
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.interfaces import IAddress
 
+from welcome_protocol.addresses import printable
+
 PLACEHOLDERS = (
     "peer_host",
     "peer_port",
@@ -114,15 +116,15 @@ def _hostOf(address: IAddress) -> str:
         try:
             return ip_address(address.host).compressed
         except ValueError:
-            return address.host
+            return printable(address.host)
     if isinstance(address, IPv4Address):
-        return address.host
+        return printable(address.host)
     if isinstance(address, UNIXAddress):
         name = address.name
         if isinstance(name, bytes):
-            return name.decode("utf-8", "replace")
-        return name or ""
-    return str(address)
+            return printable(name.decode("utf-8", "replace"))
+        return printable(name or "")
+    return printable(str(address))
 
 
 def _portOf(address: IAddress) -> str:

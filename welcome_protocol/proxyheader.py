@@ -6,20 +6,45 @@ Twisted's C{haproxy:} endpoint connects the wrapped protocol as soon as the
 TCP connection is made, before the PROXY header has arrived, so a protocol
 that speaks first (as the welcome does) sees the proxy's address in
 C{getPeer()}, not the client's (Twisted issue 12501).  The wrapper here reuses
-Twisted's header parsing but connects the wrapped protocol only once the
+Twisted's header parsers but connects the wrapped protocol only once the
 header is parsed, so C{connectionMade} already sees the real client.
+
+What a header says is untrusted input, and Twisted's parsers do not check it
+(a version 1 header's "address" is whatever text stands between two spaces).
+A header is accepted only if it names TCP addresses that parse as IP
+addresses of the family it declares, with ports from 0 to 65535, or names
+no addresses at all (C{UNKNOWN}, C{LOCAL}: the proxy's own connection);
+anything else closes the connection unwelcomed.  Optionally only proxies in
+given networks may send one at all (nginx's C{set_real_ip_from}).
+
+Until the header is complete the connection is under a
+L{welcome_protocol.handshakes.HandshakeGuard}: it has a deadline from accept,
+counts against the cap on unfinished connections, and holds a place under
+C{--max-connections} (not C{--max-per-ip}: the only address known yet is the
+proxy's, shared by every client behind it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
+from ipaddress import IPv6Address as IPv6Addr
+
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
+    IAddress,
     IListeningPort,
     IProtocolFactory,
     IStreamServerEndpoint,
+    ITCPTransport,
     ITransport,
 )
 from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+from twisted.protocols.haproxy._exceptions import InvalidProxyHeader
+from twisted.protocols.haproxy._v1parser import V1Parser
+from twisted.protocols.haproxy._v2parser import V2Parser
 from twisted.protocols.haproxy._wrapper import (
     HAProxyProtocolWrapper,
     HAProxyWrappingFactory,
@@ -27,76 +52,252 @@ from twisted.protocols.haproxy._wrapper import (
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides, implementer, providedBy
 
+from welcome_protocol.addresses import describeAddress
+from welcome_protocol.handshakes import PROXY_HEADER, HandshakeGuard
 
-class _HeldBytes(Protocol):
+Network = IPv4Network | IPv6Network
+
+_V1_START = V1Parser.PROXYSTR + b" "
+_V2_START = V2Parser.PREFIX
+
+
+class InvalidAddress(ValueError):
     """
-    Stand in for the wrapped protocol while the header is parsed, keeping
-    whatever the client sent after it.
+    A PROXY header names an impossible address; C{str()} says what is wrong,
+    quoting nothing from the header.
     """
 
-    def __init__(self) -> None:
-        self.data = b""
 
-    def dataReceived(self, data: bytes) -> None:
-        """
-        Keep C{data} for the wrapped protocol.
-        """
-        self.data += data
+def checkedAddress(address: IAddress | None) -> IAddress | None:
+    """
+    Check an address a PROXY header names, and write it the standard way.
+
+    @param address: The address as Twisted's parser made it, or L{None} for
+        a header without addresses.
+    @return: The same address with its host in standard form (C{::1}, not
+        C{0:0:0:0:0:0:0:1}, so one client is one C{--max-per-ip} key), or
+        the UNIX address as it is.
+    @raise InvalidAddress: If it is not a TCP address whose host is an IP address
+        of its declared family and whose port is in 0-65535; the message
+        says which, quoting nothing from the header.
+    """
+    if address is None or isinstance(address, UNIXAddress):
+        return address
+    if not isinstance(address, (IPv4Address, IPv6Address)) or address.type != "TCP":
+        raise InvalidAddress("not a TCP connection")
+    version = 4 if isinstance(address, IPv4Address) else 6
+    try:
+        host = ip_address(address.host)
+    except ValueError:
+        raise InvalidAddress(f"an address is not an IPv{version} address") from None
+    if host.version != version or getattr(host, "scope_id", None) is not None:
+        raise InvalidAddress(f"an address is not an IPv{version} address")
+    if not 0 <= address.port <= 65535:
+        raise InvalidAddress("a port is outside 0-65535")
+    if version == 4:
+        return IPv4Address("TCP", host.compressed, address.port)
+    return IPv6Address("TCP", host.compressed, address.port)
+
+
+def fromTrustedProxy(peer: IAddress, networks: Sequence[Network]) -> bool:
+    """
+    @param peer: The address a connection was accepted from.
+    @param networks: The C{--proxy-from} networks.
+    @return: Whether C{peer} may send a PROXY header: its IP address (an
+        IPv4 address mapped into IPv6 counts as itself) is in one of the
+        networks.  A UNIX socket's peer has no address; who may connect to
+        it is up to the socket file's permissions, so it is trusted.
+    """
+    if isinstance(peer, UNIXAddress):
+        return True
+    host = getattr(peer, "host", None)
+    if not isinstance(host, str):
+        return False
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, IPv6Addr) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
+
+
+def _startsLike(data: bytes, signature: bytes) -> bool:
+    """
+    @return: Whether C{data} and C{signature} agree as far as both go.
+    """
+    size = min(len(data), len(signature))
+    return data[:size] == signature[:size]
 
 
 class HeaderFirstWrapper(HAProxyProtocolWrapper):
     """
-    Connect the wrapped protocol only after the PROXY header is parsed.
+    Connect the wrapped protocol only after a valid PROXY header is parsed.
 
     A connection that closes, or sends a bad header, before that is never
     seen by the wrapped protocol at all.
+
+    @ivar rawPeer: The address the connection came from: the proxy's.
     """
 
+    factory: HeaderFirstWrappingFactory
+    phase = PROXY_HEADER
+    rawPeer: IAddress
     _wrappedConnected = False
+    _guarded = False
+    _closed = False
+    _start = b""
+    _client: IAddress | None = None
+    _server: IAddress | None = None
 
     def makeConnection(self, transport: ITransport) -> None:
         """
-        Connect the wrapper itself, but not yet the wrapped protocol.
+        Connect the wrapper itself, but not yet the wrapped protocol: check
+        where the connection comes from, and start its deadline.
         """
         directlyProvides(self, providedBy(transport))
         Protocol.makeConnection(self, transport)
-        self.factory.registerProtocol(self)
+        self.factory.registerProtocol(self)  # type: ignore[no-untyped-call]
+        self.rawPeer = peer = transport.getPeer()
+        factory = self.factory
+        guard = factory.guard
+        if factory.proxyFrom is not None and not fromTrustedProxy(
+            peer, factory.proxyFrom
+        ):
+            if guard is not None:
+                guard.refuseSource(peer)
+            self._closeUnwelcomed()
+            return
+        if guard is not None:
+            if not guard.start(self, None):
+                self._closeUnwelcomed()
+                return
+            self._guarded = True
 
     def dataReceived(self, data: bytes) -> None:
         """
-        Parse the header; once complete, connect the wrapped protocol.
+        Parse the header; once complete and valid, connect the wrapped
+        protocol.
         """
         if self._wrappedConnected:
             self.wrappedProtocol.dataReceived(data)
             return
-        held = _HeldBytes()
-        wrapped, self.wrappedProtocol = self.wrappedProtocol, held
-        try:
-            super().dataReceived(data)
-        finally:
-            self.wrappedProtocol = wrapped
-        if self._proxyInfo is None:
+        if self._closed:
             return
+        if self._parser is None:
+            data = self._start + data
+            if _startsLike(data, _V1_START) and len(data) >= len(_V1_START):
+                self._parser = V1Parser()
+            elif _startsLike(data, _V2_START) and len(data) > len(_V2_START):
+                if data[len(_V2_START)] & 0xF0 != 0x20:
+                    self._invalid("unknown version")
+                    return
+                self._parser = V2Parser()
+            elif _startsLike(data, _V1_START) or _startsLike(data, _V2_START):
+                self._start = data
+                return
+            else:
+                self._invalid("not a PROXY header")
+                return
+            self._start = b""
+        try:
+            info, remaining = self._parser.feed(data)
+            if info is None:
+                return
+            self._client = checkedAddress(info.source)
+            self._server = checkedAddress(info.destination)
+        except InvalidAddress as e:
+            self._invalid(str(e))
+            return
+        except (InvalidProxyHeader, ValueError):
+            # Twisted's version 1 parser lets int() and decode() errors out.
+            self._invalid("malformed")
+            return
+        self._proxyInfo = info
         self._wrappedConnected = True
-        wrapped.makeConnection(self)  # type: ignore[arg-type]
-        if held.data:
-            wrapped.dataReceived(held.data)
+        if self._guarded and self.factory.guard is not None:
+            self.factory.guard.finish(self)
+        self.wrappedProtocol.makeConnection(self)  # type: ignore[arg-type]
+        if remaining:
+            self.wrappedProtocol.dataReceived(remaining)
+
+    def getPeer(self) -> IAddress:
+        """
+        @return: The client the header named, else the proxy's address.
+        """
+        if self._client is not None:
+            return self._client
+        assert self.transport is not None
+        return self.transport.getPeer()
+
+    def getHost(self) -> IAddress:
+        """
+        @return: The server address the header named, else the socket's own.
+        """
+        if self._server is not None:
+            return self._server
+        assert self.transport is not None
+        return self.transport.getHost()
+
+    def _invalid(self, why: str) -> None:
+        """
+        Close a connection whose header is invalid, counting it.
+        """
+        guard = self.factory.guard
+        if guard is not None:
+            if self._guarded:
+                guard.finish(self)
+            guard.invalidHeader(self.rawPeer, why)
+        self._closeUnwelcomed()
+
+    def _closeUnwelcomed(self) -> None:
+        self._closed = True
+        assert self.transport is not None
+        self.transport.loseConnection()
+
+    def abortUnfinished(self) -> None:
+        """
+        Drop the connection: the deadline passed, or the cap needed room.
+        """
+        self._closed = True
+        # TCP and TLS transports can both abort.
+        transport: ITCPTransport = self.transport  # type: ignore[assignment]
+        transport.abortConnection()
 
     def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
         """
-        Tell the wrapped protocol, if it was ever connected.
+        Tell the wrapped protocol, if it was ever connected; else the guard.
         """
-        self.factory.unregisterProtocol(self)
+        self.factory.unregisterProtocol(self)  # type: ignore[no-untyped-call]
         if self._wrappedConnected:
             self.wrappedProtocol.connectionLost(reason)
+        elif self._guarded and self.factory.guard is not None:
+            self.factory.guard.lost(self)
 
 
 class HeaderFirstWrappingFactory(HAProxyWrappingFactory):
     """
     Wrap each connection in a L{HeaderFirstWrapper}.
+
+    @ivar guard: Bounds the connections until their header is read, or
+        L{None} for no bounds.
+    @ivar proxyFrom: The networks that may send a PROXY header, or L{None}
+        for anyone.
     """
 
     protocol = HeaderFirstWrapper  # type: ignore[assignment]
+    # The listener logs where it listens; "Starting factory <...>" adds nothing.
+    noisy = False
+
+    def __init__(
+        self,
+        wrappedFactory: IProtocolFactory,
+        guard: HandshakeGuard | None = None,
+        proxyFrom: Sequence[Network] | None = None,
+    ) -> None:
+        super().__init__(wrappedFactory)  # type: ignore[no-untyped-call]
+        self.guard = guard
+        self.proxyFrom = proxyFrom
 
 
 @implementer(IStreamServerEndpoint)
@@ -105,13 +306,42 @@ class HeaderFirstEndpoint:
     Listen on another endpoint, expecting a PROXY header on every connection.
     """
 
-    def __init__(self, wrapped: IStreamServerEndpoint) -> None:
+    _log = Logger()
+
+    def __init__(
+        self,
+        wrapped: IStreamServerEndpoint,
+        guard: HandshakeGuard | None = None,
+        proxyFrom: Sequence[Network] | None = None,
+    ) -> None:
+        """
+        @param wrapped: The endpoint the connections arrive on.
+        @param guard: Bounds them until their header is read.
+        @param proxyFrom: The networks that may send a header; L{None} for
+            anyone, which is logged once the endpoint listens.
+        """
         self._wrapped = wrapped
+        self._guard = guard
+        self._proxyFrom = proxyFrom
 
     def listen(self, protocolFactory: IProtocolFactory) -> Deferred[IListeningPort]:
         """
         Listen on the wrapped endpoint with C{protocolFactory} behind the
         header parser.
         """
-        wrapping = HeaderFirstWrappingFactory(protocolFactory)  # type: ignore[no-untyped-call]
-        return self._wrapped.listen(wrapping)
+        wrapping = HeaderFirstWrappingFactory(
+            protocolFactory, self._guard, self._proxyFrom
+        )
+        listening = self._wrapped.listen(wrapping)
+        if self._proxyFrom is None:
+            listening.addCallback(self._warnUnrestricted)
+        return listening
+
+    def _warnUnrestricted(self, port: IListeningPort) -> IListeningPort:
+        self._log.warn(
+            "PROXY headers on {address} are accepted from any address: any "
+            "client that can reach it can claim to be any client (restrict "
+            "the proxies with --proxy-from)",
+            address=describeAddress(port.getHost()),
+        )
+        return port

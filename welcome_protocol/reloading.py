@@ -12,6 +12,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from welcome_protocol.message import Message, MessageError
+from welcome_protocol.stats import ServerStats
 
 Load = Callable[[], Deferred[Message]]
 
@@ -29,17 +30,23 @@ class MessageReloader:
     _log = Logger()
 
     def __init__(
-        self, source: str, load: Load, apply: Callable[[Message], object]
+        self,
+        source: str,
+        load: Load,
+        apply: Callable[[Message], object],
+        stats: ServerStats | None = None,
     ) -> None:
         """
         @param source: How to name the message in the log, e.g. its path.
         @param load: Reads the message without blocking the reactor (in a
             thread), failing with L{MessageError} if it is bad.
         @param apply: Puts a new message into service.
+        @param stats: Counts the reloads and the failed ones, if given.
         """
         self._source = source
         self._load = load
         self._apply = apply
+        self._stats = stats
         self._again = False
         self.loading: Deferred[None] | None = None
 
@@ -56,9 +63,13 @@ class MessageReloader:
 
     def _loaded(self, message: Message) -> None:
         self._apply(message)
+        if self._stats is not None:
+            self._stats.messageReloads += 1
         self._log.info("Now sending the message from {source}", source=self._source)
 
     def _failed(self, reason: Failure) -> None:
+        if self._stats is not None:
+            self._stats.messageReloadFailures += 1
         why = (
             reason.getErrorMessage()
             if reason.check(MessageError)

@@ -2,7 +2,7 @@
 """
 The welcome protocol: greet each client once, then hang up.
 
-Like the one-shot services in C{twisted.protocols.wire} (QOTD, Daytime), the
+Like the one-shot services in L{twisted.protocols.wire} (QOTD, Daytime), the
 protocol does one thing and the factory holds the configuration.  The factory
 also keeps the books a long-running public service needs: how many
 connections are open (and refuses more than allowed), which ones are still
@@ -31,6 +31,7 @@ from twisted.python.failure import Failure
 
 from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.addresses import describeAddress
+from welcome_protocol.handshakes import HandshakeGuard
 from welcome_protocol.limits import ConnectionLimits
 from welcome_protocol.message import Message
 from welcome_protocol.messageproducer import MessageProducer
@@ -60,11 +61,13 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
 
     @ivar peer: The client's address, as the connection was admitted.
     @ivar greeted: Whether the whole welcome has been handed to the transport.
+    @ivar connectedAt: When it was admitted, in the factory clock's seconds.
     @ivar closeAfterWelcome: Whether to close once the welcome is written.
     """
 
     factory: WelcomeFactory
     peer: IAddress
+    connectedAt: float
     refused = False
     greeted = False
     closeAfterWelcome = True
@@ -94,6 +97,7 @@ class WelcomeProtocol(Protocol, TimeoutMixin):
                 transport.write(busy)
             transport.loseConnection()
             return
+        self.connectedAt = factory.clock.seconds()
         factory.clientConnected(peer)
         message = factory.welcomeFor(transport)
         self.closeAfterWelcome = not factory.settings.keepOpen
@@ -207,6 +211,9 @@ class WelcomeFactory(ServerFactory):
         and the rate-limited logs.
     @ivar stats: The counters of the stats line.
     @ivar limits: Admits or refuses new connections.
+    @ivar handshakes: Bounds the connections of C{ssl:} and C{haproxy:}
+        listeners until they reach this factory's protocol; its
+        C{unfinished} is how many are waiting now.
     @ivar openProtocols: The protocols of the connections now open.
     @ivar accessLog: Where connections are recorded when they are logged;
         without one, each connection is logged as it happens (slower).
@@ -242,6 +249,13 @@ class WelcomeFactory(ServerFactory):
         self.stats = ServerStats(clock.seconds()) if stats is None else stats
         self.limits = ConnectionLimits(
             settings.maxConnections, settings.maxPerIP, self.stats, clock
+        )
+        self.handshakes = HandshakeGuard(
+            settings.handshakeTimeout,
+            settings.maxHandshakes,
+            self.stats,
+            clock,
+            self.limits,
         )
         self.accessLog = accessLog
         self.openProtocols: set[WelcomeProtocol] = set()
@@ -311,6 +325,7 @@ class WelcomeFactory(ServerFactory):
             stats.served += 1
         else:
             stats.errors += 1
+        stats.durations.observe(self.clock.seconds() - protocol.connectedAt)
         self.limits.release(protocol.peer)
         self.openProtocols.discard(protocol)
         if self._allClosed and not self.openProtocols:
@@ -351,6 +366,8 @@ class WelcomeFactory(ServerFactory):
 
     def stopFactory(self) -> None:
         """
-        Log refusals not yet reported; the listener has stopped.
+        Log refusals not yet reported, and drop the connections still
+        unfinished; every listener has stopped.
         """
+        self.handshakes.stop()
         self.limits.flushLog()

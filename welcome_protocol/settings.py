@@ -5,6 +5,8 @@ The server's configuration, validated once and then frozen.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
+
 from attrs import field, frozen
 
 from welcome_protocol.backlog import defaultBacklog
@@ -15,6 +17,8 @@ DEFAULT_MESSAGE = "Welcome!"
 DEFAULT_IDLE_TIMEOUT = 300.0
 DEFAULT_MAX_CONNECTIONS = 10000
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
+DEFAULT_HANDSHAKE_TIMEOUT = 10.0
+DEFAULT_MAX_HANDSHAKES = 1000
 
 
 @frozen
@@ -44,6 +48,15 @@ class ServerSettings:
         for no limit.
     @ivar shutdownTimeout: Seconds a stopping server lets welcomes still
         being written finish before it closes their connections.
+    @ivar handshakeTimeout: Seconds from accept by which a connection on a
+        C{ssl:} or C{haproxy:} listener must have completed its TLS
+        handshake and sent its whole PROXY header, or be aborted; L{None}
+        for no deadline.
+    @ivar maxHandshakes: Connections that may be unfinished (accepted, not
+        yet past their PROXY header or TLS handshake) at once; beyond that
+        the oldest unfinished one is closed.
+    @ivar proxyFrom: The networks that may send a PROXY header; L{None}
+        for any address.
     """
 
     message: bytes = DEFAULT_MESSAGE.encode("utf-8")
@@ -59,3 +72,6 @@ class ServerSettings:
     busyMessage: bytes = b""
     maxPerIP: int | None = None
     shutdownTimeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+    handshakeTimeout: float | None = DEFAULT_HANDSHAKE_TIMEOUT
+    maxHandshakes: int = DEFAULT_MAX_HANDSHAKES
+    proxyFrom: tuple[IPv4Network | IPv6Network, ...] | None = None

@@ -10,15 +10,91 @@ handler here calls the one it replaced: one signal does both.
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
-from attrs import define
+from attrs import define, field
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
 from twisted.logger import Logger
+
+#: Upper bounds, in seconds, of the connection duration histogram's buckets:
+#: from a greeting on loopback to the longest C{--keep-open} client.
+DURATION_BOUNDS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    1800.0,
+    3600.0,
+)
+
+
+def durationBounds(idleTimeout: float | None) -> tuple[float, ...]:
+    """
+    @param idleTimeout: The C{--idle-timeout}, or L{None} for none.
+    @return: L{DURATION_BOUNDS}, with one more bound at twice the idle
+        timeout when none lies past it, so connections ended by the timeout
+        land in a bucket of their own rather than in C{+Inf}.
+    """
+    if idleTimeout is None or idleTimeout < DURATION_BOUNDS[-1]:
+        return DURATION_BOUNDS
+    return (*DURATION_BOUNDS, 2 * idleTimeout)
+
+
+@define
+class DurationHistogram:
+    """
+    How long connections lasted, counted into buckets as they close.
+
+    Plain integers, like every counter here: a scrape turns them into a
+    Prometheus histogram (cumulative buckets) only when it is asked for.
+
+    @ivar bounds: The buckets' upper bounds, in seconds, ascending.
+    @ivar counts: Connections per bucket (not cumulative); the last one is
+        for durations past every bound.
+    @ivar total: The sum of all durations, in seconds.
+    """
+
+    bounds: tuple[float, ...] = DURATION_BOUNDS
+    counts: list[int] = field()
+    total: float = 0.0
+
+    @counts.default
+    def _zeros(self) -> list[int]:
+        return [0] * (len(self.bounds) + 1)
+
+    def observe(self, seconds: float) -> None:
+        """
+        Count one connection that lasted C{seconds}.
+        """
+        self.counts[bisect_left(self.bounds, seconds)] += 1
+        self.total += seconds
+
+    def add(self, counts: Sequence[int], total: float) -> None:
+        """
+        Add another histogram's C{counts} and C{total} (same bounds) to this.
+        """
+        for index, count in enumerate(counts):
+            self.counts[index] += count
+        self.total += total
 
 
 @define
@@ -35,6 +111,20 @@ class ServerStats:
     @ivar errors: Ended by an error, such as a reset from the client.
     @ivar acceptPauses: Times accepting paused for lack of file descriptors.
     @ivar bytesSent: Bytes handed to the connections' transports.
+    @ivar handshakeTimeoutsProxy: Aborted at C{--handshake-timeout} before
+        their whole PROXY header had arrived.
+    @ivar handshakeTimeoutsTLS: Aborted at C{--handshake-timeout} before
+        their TLS handshake had completed.
+    @ivar refusedMaxHandshakes: Unfinished connections closed because
+        C{--max-handshakes} others were (the oldest make room).
+    @ivar refusedProxyFrom: Closed unread: from an address outside every
+        C{--proxy-from} network.
+    @ivar invalidProxyHeaders: Closed unwelcomed: their PROXY header was
+        malformed or named impossible addresses or ports.
+    @ivar messageReloads: Times the message file was read again and used.
+    @ivar messageReloadFailures: Times reading it again failed (the old
+        message was kept).
+    @ivar durations: How long admitted connections lasted, accept to close.
     """
 
     started: float
@@ -46,6 +136,14 @@ class ServerStats:
     errors: int = 0
     acceptPauses: int = 0
     bytesSent: int = 0
+    handshakeTimeoutsProxy: int = 0
+    handshakeTimeoutsTLS: int = 0
+    refusedMaxHandshakes: int = 0
+    refusedProxyFrom: int = 0
+    invalidProxyHeaders: int = 0
+    messageReloads: int = 0
+    messageReloadFailures: int = 0
+    durations: DurationHistogram = field(factory=DurationHistogram)
 
 
 def formatDuration(seconds: float) -> str:
@@ -66,18 +164,36 @@ def formatDuration(seconds: float) -> str:
     return f"{secs}s"
 
 
-def formatStats(stats: ServerStats, openNow: int, now: float) -> str:
+def formatStats(
+    stats: ServerStats, openNow: int, now: float, unfinishedNow: int = 0
+) -> str:
     """
     @param stats: The counters.
-    @param openNow: Connections open at this moment.
+    @param openNow: Connections open at this moment, unfinished ones
+        included.
     @param now: The current time, in the same clock as C{stats.started}.
+    @param unfinishedNow: Connections open at this moment that have not yet
+        reached their welcome (PROXY header or TLS handshake pending).
     @return: The one-line report.
     """
-    refused = stats.refusedMaxConnections + stats.refusedMaxPerIP
+    refused = (
+        stats.refusedMaxConnections
+        + stats.refusedMaxPerIP
+        + stats.refusedMaxHandshakes
+        + stats.refusedProxyFrom
+    )
+    handshakeTimeouts = stats.handshakeTimeoutsProxy + stats.handshakeTimeoutsTLS
     return (
-        f"Stats: served {stats.served}, open {openNow}, refused {refused} "
+        f"Stats: served {stats.served}, open {openNow}, "
+        f"unfinished {unfinishedNow}, refused {refused} "
         f"(max-connections {stats.refusedMaxConnections}, "
-        f"max-per-ip {stats.refusedMaxPerIP}), timed out {stats.timedOut}, "
+        f"max-per-ip {stats.refusedMaxPerIP}, "
+        f"max-handshakes {stats.refusedMaxHandshakes}, "
+        f"proxy-from {stats.refusedProxyFrom}), timed out {stats.timedOut}, "
+        f"handshake timeouts {handshakeTimeouts} "
+        f"(PROXY header {stats.handshakeTimeoutsProxy}, "
+        f"TLS handshake {stats.handshakeTimeoutsTLS}), "
+        f"invalid PROXY headers {stats.invalidProxyHeaders}, "
         f"closed at shutdown {stats.closedAtShutdown}, errors {stats.errors}, "
         f"accept pauses {stats.acceptPauses}, bytes sent {stats.bytesSent}, "
         f"up {formatDuration(now - stats.started)}"
@@ -107,6 +223,7 @@ class StatsReporter(Service):
         clock: IReactorTime,
         getsignal: Callable[[int], _Handler] = signal.getsignal,
         setsignal: Callable[[int, _Handler], _Handler] = signal.signal,
+        unfinishedConnections: Callable[[], int] = lambda: 0,
     ) -> None:
         """
         @param stats: The counters to report.
@@ -117,6 +234,8 @@ class StatsReporter(Service):
         @param clock: Tells the time, for the uptime.
         @param getsignal: L{signal.getsignal}, replaceable in tests.
         @param setsignal: L{signal.signal}, replaceable in tests.
+        @param unfinishedConnections: Returns how many open connections
+            have not reached their welcome yet.
         """
         self.stats = stats
         self._openConnections = openConnections
@@ -125,6 +244,7 @@ class StatsReporter(Service):
         self._clock = clock
         self._getsignal = getsignal
         self._setsignal = setsignal
+        self._unfinishedConnections = unfinishedConnections
         self._previous: _Handler = None
         self._installed = False
 
@@ -134,7 +254,12 @@ class StatsReporter(Service):
 
         @return: The line.
         """
-        line = formatStats(self.stats, self._openConnections(), self._clock.seconds())
+        line = formatStats(
+            self.stats,
+            self._openConnections(),
+            self._clock.seconds(),
+            self._unfinishedConnections(),
+        )
         self._log.info("{line}", line=line)
         return line
 

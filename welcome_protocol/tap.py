@@ -10,23 +10,14 @@ import sys
 from collections.abc import Callable
 from typing import Any, cast
 
-from twisted.application.service import IService, IServiceCollection
-from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import (
-    IReactorFromThreads,
-    IReactorPluggableNameResolver,
-    IReactorTCP,
-    IReactorThreads,
-    IReactorTime,
-)
-from twisted.internet.threads import deferToThreadPool
-from twisted.logger import Logger
+from twisted.application.service import IService
 from twisted.python import usage
 
 from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.backlog import defaultBacklog, withBacklog
 from welcome_protocol.commandline import (
     parseCount,
+    parseNetworks,
     parsePort,
     parseSeconds,
     versionText,
@@ -49,20 +40,23 @@ from welcome_protocol.message import (
     parseMessage,
     readMessageFile,
 )
-from welcome_protocol.reloading import MessageReloader
-from welcome_protocol.rlimits import FileLimitService
+from welcome_protocol.metrics.collector import MetricsSource
+from welcome_protocol.metrics.service import metricsService
+from welcome_protocol.metrics.workertotals import WorkerTotals
 from welcome_protocol.server import DIRECT_WRITE_LIMIT, WelcomeFactory
+from welcome_protocol.serving import ServiceReactor, makeServing, newStats
 from welcome_protocol.settings import (
+    DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HANDSHAKES,
     DEFAULT_MESSAGE,
     DEFAULT_PORT,
     DEFAULT_SHUTDOWN_TIMEOUT,
     ServerSettings,
 )
-from welcome_protocol.shutdown import GracefulShutdown
 from welcome_protocol.startup import WelcomeService
-from welcome_protocol.stats import ServerStats, StatsReporter
+from welcome_protocol.stats import StatsReporter
 from welcome_protocol.workers import WorkerPool, parseWorkers, workerArguments
 
 _WORKER_KINDS = frozenset({"tcp", "tcp6"})
@@ -72,19 +66,6 @@ PROXY header on top, and not systemd's (the parent would have to pass it on).
 Not UNIX sockets either: Twisted removes the socket's file whenever a port
 adopted from it stops, so each stopping worker would remove it again.
 """
-
-
-class _ServiceReactor(
-    IReactorTCP,
-    IReactorPluggableNameResolver,
-    IReactorTime,
-    IReactorThreads,
-    IReactorFromThreads,
-):
-    """
-    What the service needs of a reactor: to listen, to resolve names, to
-    tell the time, and threads to re-read the message file in.
-    """
 
 
 class Options(usage.Options):
@@ -98,6 +79,7 @@ class Options(usage.Options):
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self["listen"] = []
+        self["proxy-from"] = []
 
     def opt_listen(self, description: str) -> None:
         """
@@ -106,6 +88,12 @@ class Options(usage.Options):
         self["listen"].append(description)
 
     opt_l = opt_listen
+
+    def opt_proxy_from(self, network: str) -> None:
+        """
+        Take PROXY headers only from this network, e.g. 10.0.0.0/8 (repeatable).
+        """
+        self["proxy-from"].append(network)
 
     synopsis = "[options]"
     longdesc = (
@@ -193,6 +181,29 @@ class Options(usage.Options):
             "closing their connections.",
         ],
         [
+            "handshake-timeout",
+            None,
+            f"{DEFAULT_HANDSHAKE_TIMEOUT:g}",
+            "On ssl: and haproxy: listeners, abort a connection that has not "
+            "completed its TLS handshake and sent its whole PROXY header "
+            "this many seconds after it was accepted (bytes arriving do not "
+            "extend it); 0 never.",
+        ],
+        [
+            "max-handshakes",
+            None,
+            str(DEFAULT_MAX_HANDSHAKES),
+            "Connections at once still in their TLS handshake or PROXY "
+            "header; beyond that the oldest of them is closed.",
+        ],
+        [
+            "metrics",
+            None,
+            None,
+            "Serve Prometheus metrics at /metrics on this Twisted server endpoint "
+            "description, e.g. tcp:9112:interface=127.0.0.1 (default: off).",
+        ],
+        [
             "workers",
             None,
             "0",
@@ -269,8 +280,22 @@ class Options(usage.Options):
             raise usage.UsageError(
                 "--workers needs exactly one plain tcp: or tcp6: listener"
             )
+        metrics = self["metrics"]
+        if metrics is not None:
+            try:
+                checkServerDescription(metrics)
+            except DescriptionError as e:
+                raise usage.UsageError(f"--metrics {metrics!r}: {e}") from None
         maxPerIP = self["max-per-ip"]
         backlog = self["backlog"]
+        handshakeTimeout = parseSeconds(
+            "handshake-timeout", str(self["handshake-timeout"])
+        )
+        proxyFrom = parseNetworks(self["proxy-from"])
+        if proxyFrom is not None and not any(
+            endpointType(description) == "haproxy" for description in listeners
+        ):
+            raise usage.UsageError("--proxy-from needs a haproxy: listener")
         self.settings = ServerSettings(
             message=message.constant or b"",
             template=None if message.constant is not None else message,
@@ -293,6 +318,11 @@ class Options(usage.Options):
                 "shutdown-timeout", str(self["shutdown-timeout"])
             ),
             logConnections=not self["no-log-connections"],
+            handshakeTimeout=handshakeTimeout or None,
+            maxHandshakes=parseCount(
+                "max-handshakes", str(self["max-handshakes"]), 1, 10**9
+            ),
+            proxyFrom=proxyFrom,
         )
 
     def _loadMessage(self) -> Message:
@@ -324,7 +354,7 @@ def _programName() -> str:
     return os.path.basename(sys.argv[0]) or "twistd"
 
 
-def makeService(config: Options, reactor: _ServiceReactor | None = None) -> IService:
+def makeService(config: Options, reactor: ServiceReactor | None = None) -> IService:
     """
     Build the welcome service described by parsed C{config}.
 
@@ -337,7 +367,7 @@ def makeService(config: Options, reactor: _ServiceReactor | None = None) -> ISer
     if reactor is None:
         from twisted.internet import reactor as globalReactor
 
-        reactor = cast(_ServiceReactor, globalReactor)
+        reactor = cast(ServiceReactor, globalReactor)
     assert reactor is not None
     settings: ServerSettings = config.settings
     parent = WelcomeService(reactor.nameResolver, program=f"{_programName()} welcome")
@@ -347,16 +377,23 @@ def makeService(config: Options, reactor: _ServiceReactor | None = None) -> ISer
         # written once the listeners have stopped.
         accessLog = AccessLog(reactor)
         accessLog.setServiceParent(parent)  # type: ignore[no-untyped-call]
-    if config["workers"]:
+    workers: int = config["workers"]
+    if workers:
         # The workers greet; the parent only holds the socket for them.
         factory = WelcomeFactory(settings, clock=reactor, accessLog=accessLog)
     else:
         factory = makeServing(settings, reactor, parent, accessLog)
     listeners = []
+    pauses: list[tuple[str, Callable[[], int]]] = []
     for description in settings.listen:
         endpoint = PausingAcceptEndpoint(
             eagerIfTCP(
-                serverEndpoint(reactor, withBacklog(description, settings.backlog))
+                serverEndpoint(
+                    reactor,
+                    withBacklog(description, settings.backlog),
+                    factory.handshakes,
+                    settings.proxyFrom,
+                )
             ),
             reactor,
             factory.stats,
@@ -364,69 +401,51 @@ def makeService(config: Options, reactor: _ServiceReactor | None = None) -> ISer
         listener = ListeningService(description, endpoint, factory)
         listener.setServiceParent(parent)  # type: ignore[no-untyped-call]
         listeners.append(listener)
-    if config["workers"]:
+        pauses.append((description, _pausesOf(endpoint)))
+    if workers:
+        totals = WorkerTotals(newStats(settings, reactor))
         pool = WorkerPool(
             cast(Any, reactor),
             listeners[0],
-            config["workers"],
+            workers,
             workerArguments(config.arguments),
             accessLog,
+            totals,
         )
         pool.setServiceParent(parent)  # type: ignore[no-untyped-call]
         forward = HangupService(reactor, lambda: pool.signalAll("HUP"))
         forward.setServiceParent(parent)  # type: ignore[no-untyped-call]
+        # Stopped before the pool (children stop in reverse order), so the
+        # final line waits for the workers' last snapshots.
+        reporter = StatsReporter(
+            totals.stats, totals.openConnections, pool.whenAllEnded, reactor, reactor
+        )
+        reporter.setServiceParent(parent)  # type: ignore[no-untyped-call]
+        source = MetricsSource(
+            totals.stats,
+            totals.openConnections,
+            settings.maxConnections * workers,
+            lambda: len(pool.workers),
+            lambda: pool.restarts,
+            pauses,
+        )
+    else:
+        source = MetricsSource(
+            factory.stats,
+            lambda: factory.limits.open,
+            settings.maxConnections,
+            acceptPauses=pauses,
+            unfinishedConnections=lambda: factory.handshakes.unfinished,
+        )
+    if config["metrics"] is not None:
+        metrics = metricsService(reactor, config["metrics"], source)
+        metrics.setServiceParent(parent)  # type: ignore[no-untyped-call]
     return parent
 
 
-def makeServing(
-    settings: ServerSettings,
-    reactor: _ServiceReactor,
-    parent: IServiceCollection,
-    accessLog: AccessLog | None,
-) -> WelcomeFactory:
+def _pausesOf(endpoint: PausingAcceptEndpoint) -> Callable[[], int]:
     """
-    Make the factory that greets, with the services that look after it
-    (open-file limit, stats, graceful shutdown, SIGHUP reload) under
-    C{parent}; the same in the twistd process and in each worker.
-
-    @return: The factory, to listen with.
+    @return: A function that returns how many times C{endpoint}'s port
+        paused accepting.
     """
-    stats = ServerStats(reactor.seconds())
-    factory = WelcomeFactory(settings, clock=reactor, stats=stats, accessLog=accessLog)
-    # Children stop in reverse order: the listeners first, then the greetings
-    # in flight drain, and the stats line comes once they have.
-    for child in [
-        FileLimitService(settings.maxConnections),
-        StatsReporter(
-            stats, lambda: factory.limits.open, factory.whenAllClosed, reactor, reactor
-        ),
-        GracefulShutdown(factory, reactor, settings.shutdownTimeout),
-        HangupService(reactor, _onHangup(reactor, settings, factory)),
-    ]:
-        child.setServiceParent(parent)
-    return factory
-    return parent
-
-
-_log = Logger()
-
-
-def _onHangup(
-    reactor: _ServiceReactor, settings: ServerSettings, factory: WelcomeFactory
-) -> Callable[[], None]:
-    """
-    What SIGHUP does: re-read the message file in a thread, if there is one.
-    """
-    path, encoding = settings.messageFile, settings.encoding
-    if path is None:
-
-        def nothingToReload() -> None:
-            _log.info("Received SIGHUP; no --message-file to re-read")
-
-        return nothingToReload
-
-    def load() -> Deferred[Message]:
-        pool = reactor.getThreadPool()
-        return deferToThreadPool(reactor, pool, readMessageFile, path, encoding)
-
-    return MessageReloader(f"message file {path}", load, factory.setMessage).reload
+    return lambda: 0 if endpoint.pauser is None else endpoint.pauser.pauses

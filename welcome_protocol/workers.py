@@ -21,51 +21,43 @@ like L{welcome_protocol.accesslog} does) and any other log event as
 C{E JSON}; the parent feeds the records to its own access log, with
 C{(worker PID)} after the address, and publishes the events to its log
 publisher with C{worker PID} as their system.  So every line ends up in
-twistd's log, wherever that goes, in twistd's format.  A worker also ends
-when its parent does.
+twistd's log, wherever that goes, in twistd's format.  Snapshots of a
+worker's counters come as C{S JSON} lines, which the parent sums
+(L{welcome_protocol.metrics.workertotals}).  A worker also ends when its
+parent does.
+
+The worker process itself is L{welcome_protocol.workerprocess}.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
-import signal
-import socket
 import sys
 from collections.abc import Sequence
-from typing import IO, Any, cast
+from typing import Any, cast
 
-from twisted.application.service import MultiService, Service
+from twisted.application.service import Service
 from twisted.internet import tcp
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.error import ProcessExitedAlready
 from twisted.internet.interfaces import (
     IDelayedCall,
-    IReactorCore,
-    IReactorFromThreads,
     IReactorProcess,
-    IReactorSocket,
     IReactorTime,
 )
 from twisted.internet.protocol import ProcessProtocol
 from twisted.logger import (
-    ILogObserver,
-    LogEvent,
     Logger,
-    eventAsJSON,
     eventFromJSON,
-    globalLogBeginner,
     globalLogPublisher,
 )
 from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from welcome_protocol.accesslog import AccessLog
-from welcome_protocol.addresses import describeAddress
 from welcome_protocol.commandline import parseCount
 from welcome_protocol.listening import ListeningService
+from welcome_protocol.metrics.workertotals import SnapshotError, WorkerTotals
 
 #: The most workers C{--workers} accepts.
 MAX_WORKERS = 256
@@ -147,6 +139,12 @@ class _WorkerProtocol(ProcessProtocol):
         if kind == "A" and self.pool.accessLog is not None:
             when, _, peer = rest.partition(" ")
             self.pool.accessLog.recordAt(float(when), f"{peer} (worker {self.pid})")
+        elif kind == "S":
+            totals = self.pool.totals
+            try:
+                totals.update(self, totals.parse(rest))
+            except SnapshotError as e:
+                self._log.warn("worker {pid}: bad snapshot: {why}", pid=self.pid, why=e)
         elif kind == "E":
             event = eventFromJSON(rest)
             event["log_system"] = f"worker {self.pid}"
@@ -161,6 +159,7 @@ class _WorkerProtocol(ProcessProtocol):
         if self._partial:
             self._relay(self._partial.decode("utf-8", "replace"))
             self._partial = b""
+        self.pool.totals.ended(self)
         self.pool.workerEnded(self, reason)
         self.ended.callback(None)
 
@@ -170,6 +169,8 @@ class WorkerPool(Service):
     Keep C{count} worker processes serving the listener's socket.
 
     @ivar workers: The worker processes running now.
+    @ivar totals: The sum of their counters, and of those that have ended.
+    @ivar restarts: How many workers ended and were started again.
     """
 
     _log = Logger()
@@ -181,6 +182,7 @@ class WorkerPool(Service):
         count: int,
         arguments: Sequence[str],
         accessLog: AccessLog | None,
+        totals: WorkerTotals,
         executable: str = sys.executable,
     ) -> None:
         """
@@ -190,6 +192,7 @@ class WorkerPool(Service):
         @param count: How many workers to keep running.
         @param arguments: The workers' C{twistd welcome} options.
         @param accessLog: Where the workers' access records go, if logged.
+        @param totals: Sums the workers' counters.
         @param executable: The Python interpreter that runs the workers.
         """
         self._reactor = reactor
@@ -197,6 +200,8 @@ class WorkerPool(Service):
         self._count = count
         self._arguments = list(arguments)
         self.accessLog = accessLog
+        self.totals = totals
+        self.restarts = 0
         self._executable = executable
         self.workers: list[_WorkerProtocol] = []
         self._restarts: list[IDelayedCall] = []
@@ -223,7 +228,7 @@ class WorkerPool(Service):
             [
                 self._executable,
                 "-m",
-                "welcome_protocol.workers",
+                "welcome_protocol.workerprocess",
                 str(fd),
                 *self._arguments,
             ],
@@ -240,6 +245,7 @@ class WorkerPool(Service):
             self.workers.remove(worker)
         if not self.running:
             return
+        self.restarts += 1
         lived = self._reactor.seconds() - worker.started
         delay = 0.0 if lived >= RESTART_DELAY else RESTART_DELAY
         self._log.warn(
@@ -284,6 +290,13 @@ class WorkerPool(Service):
 
         return done.addBoth(cancelKill)
 
+    def whenAllEnded(self) -> Deferred[Any]:
+        """
+        @return: A L{Deferred} that fires once every worker running now has
+            ended (and sent its last snapshot).
+        """
+        return DeferredList([w.ended for w in self.workers])
+
     def signalAll(self, name: str) -> None:
         """
         Pass signal C{name} (e.g. C{"HUP"}) on to every worker.
@@ -301,133 +314,3 @@ class WorkerPool(Service):
         if transport is not None and transport.pid is not None:
             with contextlib.suppress(OSError, ProcessExitedAlready):
                 transport.signalProcess(name)
-
-
-# The worker process.
-
-
-@implementer(ILogObserver)
-class _EventRelay:
-    """
-    Write log events to the parent as C{E JSON} lines.
-    """
-
-    def __init__(self, out: IO[str]) -> None:
-        self._out = out
-
-    def __call__(self, event: LogEvent) -> None:
-        # eventAsJSON escapes newlines: one event is one line.
-        self._out.write("E " + eventAsJSON(event) + "\n")
-        self._out.flush()
-
-
-def _accessRelay(out: IO[str]) -> Any:
-    """
-    @return: A C{writeRecords} for L{AccessLog} writing C{A TIME ADDRESS}
-        lines to C{out}, one write per batch.
-    """
-
-    def writeRecords(records: list[tuple[float, str]]) -> None:
-        out.write(
-            "".join(
-                f"A {when!r} {peer.replace(chr(10), ' ')}\n" for when, peer in records
-            )
-        )
-        out.flush()
-
-    return writeRecords
-
-
-def _endWithParent() -> None:
-    """
-    Ask Linux to send us SIGTERM when the parent dies (even by SIGKILL).
-    """
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    PR_SET_PDEATHSIG = 1
-    try:
-        ctypes.CDLL(name, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        return
-
-
-def _stopOnceOn(reactor: IReactorCore, signals: Sequence[int]) -> None:
-    """
-    Stop the reactor on the first of C{signals}; ignore any after it.
-
-    A worker often gets SIGTERM twice: from its parent, which stops every
-    worker, and from systemd, which by default signals every process of the
-    service's control group.
-    """
-    log = Logger(namespace="welcome_protocol.workers")
-    stopping = False
-
-    def stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        if stopping:
-            return
-        stopping = True
-        name = signal.Signals(signum).name
-        cast(IReactorFromThreads, reactor).callFromThread(
-            log.info, "Received {signal}, stopping", signal=name
-        )
-        cast(IReactorFromThreads, reactor).callFromThread(reactor.stop)
-
-    for signum in signals:
-        signal.signal(signum, stop)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """
-    Run one worker: C{python -m welcome_protocol.workers FD OPTIONS...}.
-
-    Serves the listening socket inherited as C{FD} with the configuration
-    C{OPTIONS} (as for C{twistd welcome}) until SIGTERM.
-    """
-    from twisted.internet import reactor as globalReactor
-
-    from welcome_protocol.tap import Options, makeServing
-
-    _endWithParent()
-    if os.getppid() == 1:
-        return
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    fd = int(arguments[0])
-    config = Options()
-    config.parseOptions(arguments[1:])
-    reactor = cast(Any, globalReactor)
-    out = sys.stdout
-    globalLogBeginner.beginLoggingTo([_EventRelay(out)], redirectStandardIO=False)
-
-    service = MultiService()
-    accessLog = None
-    if config.settings.logConnections:
-        accessLog = AccessLog(reactor, writeRecords=_accessRelay(out))
-        accessLog.setServiceParent(service)  # type: ignore[no-untyped-call]
-    factory = makeServing(config.settings, reactor, service, accessLog)
-    with socket.socket(fileno=os.dup(fd)) as inherited:
-        family = inherited.family
-    port = cast(IReactorSocket, reactor).adoptStreamPort(
-        fd,
-        family,
-        factory,
-    )
-    os.close(fd)
-    Logger(namespace="welcome_protocol.workers").info(
-        "Worker {pid} serving on {address}",
-        pid=os.getpid(),
-        address=describeAddress(port.getHost()),
-    )
-    core = cast(IReactorCore, reactor)
-    core.addSystemEventTrigger("before", "shutdown", port.stopListening)
-    core.addSystemEventTrigger("before", "shutdown", service.stopService)
-    _stopOnceOn(core, (signal.SIGTERM, signal.SIGINT))
-    service.startService()
-    # Our own handlers (above): Twisted's would stop the reactor again on a
-    # second signal and log a ReactorNotRunning traceback.
-    core.run(installSignalHandlers=False)  # type: ignore[call-arg]
-
-
-if __name__ == "__main__":
-    main()

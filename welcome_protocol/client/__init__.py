@@ -8,6 +8,7 @@ failure; L{checks} applies L{expectations} and the certificate's expiry
 options into an endpoint; L{options} and L{script} are the command line.
 """
 
+from welcome_protocol.client.options import Options
 from welcome_protocol.client.script import main
 
-__all__ = ["main"]
+__all__ = ["Options", "main"]

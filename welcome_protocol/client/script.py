@@ -97,9 +97,10 @@ class ClientRun:
         """
         @param reactor: Connects and keeps time.
         @param endpoint: Where to connect; by default the C{--connect}
-            description's endpoint, or a L{HostnameEndpoint} for C{--host}
-            and C{--port} (resolving names without blocking, trying each
-            address the name has).
+            description's endpoint, or a
+            L{twisted.internet.endpoints.HostnameEndpoint} for C{--host} and
+            C{--port} (resolving names without blocking, trying each address
+            the name has).
         @param now: The monotonic clock the probes are timed with.
         @param utcNow: The wall clock certificate expiry is judged by.
         """

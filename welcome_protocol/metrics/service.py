@@ -1,0 +1,70 @@
+# -*- test-case-name: tests.test_metrics_service -*-
+"""
+C{--metrics DESCRIPTION}: the registry of the service's metrics, and the
+listener that serves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector, CollectorRegistry
+from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThreadPool
+
+from welcome_protocol.descriptions import serverEndpoint
+from welcome_protocol.listening import ListeningService
+from welcome_protocol.metrics.collector import MetricsSource, WelcomeCollector
+from welcome_protocol.metrics.resource import MetricsPage, metricsSite
+
+
+def processRegistry() -> CollectorRegistry:
+    """
+    @return: A registry of prometheus_client's C{process_*} and C{python_*}
+        collectors (of this process: with C{--workers}, the parent).
+    """
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    return registry
+
+
+def metricsPage(reactor: Any, source: MetricsSource) -> MetricsPage:
+    """
+    @param reactor: Its thread pool makes the exposition.
+    @param source: The service's state.
+    @return: The page of the service's metrics, read from C{source}, and
+        of the process's.
+    """
+
+    def inThread(
+        encoder: Callable[[Collector], bytes], families: Collector
+    ) -> Deferred[bytes]:
+        pool = reactor.getThreadPool()
+        return deferToThreadPool(reactor, pool, encoder, families)
+
+    return MetricsPage(WelcomeCollector(source), processRegistry(), inThread)
+
+
+def metricsService(
+    reactor: Any, description: str, source: MetricsSource
+) -> ListeningService:
+    """
+    @param reactor: Listens and times the scrapers' connections.
+    @param description: The endpoint description to serve on (checked
+        already, when the options were parsed).
+    @param source: The service's state.
+    @return: A service that serves C{/metrics} on C{description} once
+        started; like the greeting listeners, it stops the service with one
+        line if it cannot listen.
+    """
+    return ListeningService(
+        f"--metrics {description}",
+        serverEndpoint(reactor, description),
+        metricsSite(metricsPage(reactor, source), reactor),
+    )
