@@ -18,6 +18,7 @@ def makeCertificate(
     directory: Path,
     names: tuple[str, ...] = ("localhost",),
     addresses: tuple[str, ...] = ("127.0.0.1", "::1"),
+    days: float = 1,
 ) -> tuple[Path, Path]:
     """
     Write a self-signed certificate and its key into C{directory}.
@@ -28,6 +29,7 @@ def makeCertificate(
 
     @param names: DNS names for the subjectAltName.
     @param addresses: IP addresses for the subjectAltName.
+    @param days: How long from now the certificate stays valid.
     @return: The paths of C{cert.pem} and C{key.pem}.
     """
     key = ec.generate_private_key(ec.SECP256R1())
@@ -42,7 +44,7 @@ def makeCertificate(
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())

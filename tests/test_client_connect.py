@@ -24,11 +24,9 @@ from twisted.trial.unittest import TestCase
 
 from tests.certificates import makeCertificate
 from tests.support import temporaryPath
-from welcome_protocol.client import (
-    Options,
-    _explainTLSFailure,
-    run,
-)
+from welcome_protocol.client.options import Options
+from welcome_protocol.client.probe import explainTLSFailure
+from welcome_protocol.client.script import run
 from welcome_protocol.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
 
@@ -82,7 +80,7 @@ class ConnectOptionTests(TestCase):
 
 class ExplainTLSFailureTests(TestCase):
     """
-    L{_explainTLSFailure} turns TLS failures into sentences.
+    L{explainTLSFailure} turns TLS failures into sentences.
     """
 
     def test_untrusted(self) -> None:
@@ -91,7 +89,7 @@ class ExplainTLSFailureTests(TestCase):
         """
         reason = Failure(TLSError([("SSL routines", "", "certificate verify failed")]))
         self.assertEqual(
-            _explainTLSFailure(reason),
+            explainTLSFailure(reason),
             "TLS certificate verification failed: the server's certificate is "
             "not signed by a trusted authority (see trustRoots=), or has expired",
         )
@@ -102,7 +100,7 @@ class ExplainTLSFailureTests(TestCase):
         """
         reason = Failure(VerificationError(errors=[]))
         self.assertEqual(
-            _explainTLSFailure(reason),
+            explainTLSFailure(reason),
             "TLS certificate verification failed: the server's certificate "
             "is not valid for the host name it was reached by",
         )
@@ -113,14 +111,14 @@ class ExplainTLSFailureTests(TestCase):
         """
         reason = Failure(TLSError([("SSL routines", "", "wrong version number")]))
         self.assertEqual(
-            _explainTLSFailure(reason), "TLS handshake failed: wrong version number"
+            explainTLSFailure(reason), "TLS handshake failed: wrong version number"
         )
 
     def test_notTLS(self) -> None:
         """
         Anything else is not explained here.
         """
-        self.assertIsNone(_explainTLSFailure(Failure(ValueError("x"))))
+        self.assertIsNone(explainTLSFailure(Failure(ValueError("x"))))
 
 
 class ConnectRunTests(TestCase):

@@ -1,5 +1,6 @@
 """
-Tests for L{welcome_protocol.client}: reading a welcome, and saying why not.
+Tests for L{welcome_protocol.client.probe}: reading a welcome, timing it, and
+saying why not; and L{welcome_protocol.client.script.run} in the default mode.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import threading
 
 from twisted.internet import reactor as globalReactor
 from twisted.internet.address import IPv4Address
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import CancelledError, Deferred, fail
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.error import (
     ConnectionDone,
@@ -29,15 +30,17 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-from welcome_protocol.client import (
-    EXIT_FAILED,
-    EXIT_OK,
+from welcome_protocol.client.options import EXIT_FAILED, EXIT_OK
+from welcome_protocol.client.probe import (
+    CLOSED_WITHOUT_WELCOME,
+    DNS,
+    REFUSED,
+    TIMEOUT,
+    ProbeResult,
     WelcomeClientProtocol,
-    WelcomeFailed,
-    fetchWelcome,
-    parseArguments,
-    run,
+    probe,
 )
+from welcome_protocol.client.script import parseArguments, run
 from welcome_protocol.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
 
@@ -56,12 +59,15 @@ class StringEndpoint:
         self.error = error
         self.transport = StringTransport(peerAddress=SERVER)
         self.protocol: Protocol | None = None
+        self.factory: IProtocolFactory | None = None
+        self.result: Deferred[IProtocol] | None = None
         self.cancelled = False
 
     def connect(self, factory: IProtocolFactory) -> Deferred[IProtocol]:
         """
         Connect in memory, or pretend to take forever, or fail.
         """
+        self.factory = factory
         if self.error is not None:
             return fail(self.error)
 
@@ -69,6 +75,7 @@ class StringEndpoint:
             self.cancelled = True
 
         result: Deferred[IProtocol] = Deferred(cancel)
+        self.result = result
         if self.connectNow:
             proto = factory.buildProtocol(SERVER)
             assert isinstance(proto, Protocol)
@@ -76,6 +83,17 @@ class StringEndpoint:
             proto.makeConnection(self.transport)
             result.callback(proto)
         return result
+
+    def finishConnecting(self) -> None:
+        """
+        Complete a connection that did not connect at once.
+        """
+        assert self.factory is not None and self.result is not None
+        proto = self.factory.buildProtocol(SERVER)
+        assert isinstance(proto, Protocol)
+        self.protocol = proto
+        proto.makeConnection(self.transport)
+        self.result.callback(proto)
 
 
 def serverFactoryFor(protocol: type[Protocol]) -> ServerFactory:
@@ -89,7 +107,7 @@ def serverFactoryFor(protocol: type[Protocol]) -> ServerFactory:
 
 class FetchWelcomeTests(TestCase):
     """
-    L{fetchWelcome} over an in-memory transport, with a fake clock.
+    L{probe} over an in-memory transport, with a fake clock.
     """
 
     def setUp(self) -> None:
@@ -98,17 +116,18 @@ class FetchWelcomeTests(TestCase):
 
     def fetch(
         self, timeout: float = 10, maxBytes: int = 65536, quietPeriod: float = 0.25
-    ) -> Deferred[bytes]:
+    ) -> Deferred[ProbeResult]:
         """
         Start fetching from C{self.endpoint} with the fake clock.
         """
-        return fetchWelcome(
+        return probe(
             self.endpoint,
             self.clock,
             "127.0.0.1:12000",
             timeout=timeout,
             maxBytes=maxBytes,
             quietPeriod=quietPeriod,
+            now=self.clock.seconds,
         )
 
     def protocol(self) -> WelcomeClientProtocol:
@@ -126,7 +145,7 @@ class FetchWelcomeTests(TestCase):
         self.protocol().dataReceived(b"Wel")
         self.protocol().dataReceived(b"come!")
         self.protocol().connectionLost(Failure(ConnectionDone()))
-        self.assertEqual(self.successResultOf(d), b"Welcome!")
+        self.assertEqual(self.successResultOf(d).welcome, b"Welcome!")
 
     def test_quietServerEndsWelcome(self) -> None:
         """
@@ -141,7 +160,7 @@ class FetchWelcomeTests(TestCase):
         self.clock.advance(0.2)
         self.assertNoResult(d)
         self.clock.advance(0.05)
-        self.assertEqual(self.successResultOf(d), b"Welcome! Again")
+        self.assertEqual(self.successResultOf(d).welcome, b"Welcome! Again")
         self.assertTrue(self.endpoint.transport.disconnecting)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
@@ -152,7 +171,7 @@ class FetchWelcomeTests(TestCase):
         d = self.fetch(maxBytes=5)
         self.protocol().dataReceived(b"Wel")
         self.protocol().dataReceived(b"come!")
-        self.assertEqual(self.successResultOf(d), b"Welco")
+        self.assertEqual(self.successResultOf(d).welcome, b"Welco")
         self.assertTrue(self.endpoint.transport.disconnecting)
 
     def test_closedWithoutWelcome(self) -> None:
@@ -161,9 +180,10 @@ class FetchWelcomeTests(TestCase):
         """
         d = self.fetch()
         self.protocol().connectionLost(Failure(Exception("closed")))
-        failure = self.failureResultOf(d, WelcomeFailed)
+        failure = self.successResultOf(d)
+        self.assertEqual(failure.kind, CLOSED_WITHOUT_WELCOME)
         self.assertEqual(
-            failure.getErrorMessage(),
+            failure.message,
             "127.0.0.1:12000 closed the connection without sending anything",
         )
 
@@ -179,7 +199,7 @@ class FetchWelcomeTests(TestCase):
         self.clock.advance(0.1)
         self.assertTrue(self.endpoint.cancelled)
         self.assertEqual(
-            self.failureResultOf(d, WelcomeFailed).getErrorMessage(),
+            self.successResultOf(d).message,
             "timed out after 3 s connecting to 127.0.0.1:12000",
         )
 
@@ -191,7 +211,7 @@ class FetchWelcomeTests(TestCase):
         d = self.fetch(timeout=10)
         self.clock.advance(10)
         self.assertEqual(
-            self.failureResultOf(d, WelcomeFailed).getErrorMessage(),
+            self.successResultOf(d).message,
             "no welcome from 127.0.0.1:12000 within 10 s",
         )
         self.assertTrue(self.endpoint.transport.disconnecting)
@@ -207,7 +227,7 @@ class FetchWelcomeTests(TestCase):
             self.protocol().dataReceived(b".")
             self.clock.advance(0.1)
         self.clock.advance(0.05)  # 1.05 s in; the last byte came 0.15 s ago
-        self.assertEqual(self.successResultOf(d), b"." * 10)
+        self.assertEqual(self.successResultOf(d).welcome, b"." * 10)
 
     def test_connectionRefused(self) -> None:
         """
@@ -215,7 +235,7 @@ class FetchWelcomeTests(TestCase):
         """
         self.endpoint = StringEndpoint(error=ConnectionRefusedError())
         self.assertEqual(
-            self.failureResultOf(self.fetch(), WelcomeFailed).getErrorMessage(),
+            self.successResultOf(self.fetch()).message,
             "cannot connect to 127.0.0.1:12000: connection refused",
         )
 
@@ -225,9 +245,65 @@ class FetchWelcomeTests(TestCase):
         """
         self.endpoint = StringEndpoint(error=DNSLookupError("nope"))
         self.assertEqual(
-            self.failureResultOf(self.fetch(), WelcomeFailed).getErrorMessage(),
+            self.successResultOf(self.fetch()).message,
             "cannot connect to 127.0.0.1:12000: host name does not resolve",
         )
+
+    def test_phasesTimedApart(self) -> None:
+        """
+        The connect time runs to the connection, the welcome time from there
+        to the last byte; the quiet period that ended it is not counted.
+        The peer that answered is named.
+        """
+        self.endpoint = StringEndpoint(connectNow=False)
+        d = self.fetch(quietPeriod=0.25)
+        self.clock.advance(0.5)
+        self.endpoint.finishConnecting()
+        proto = self.protocol()
+        self.clock.advance(0.125)
+        proto.dataReceived(b"Wel")
+        self.clock.advance(0.125)
+        proto.dataReceived(b"come!")
+        self.clock.advance(0.25)
+        result = self.successResultOf(d)
+        self.assertEqual(
+            (result.connectSeconds, result.welcomeSeconds, result.totalSeconds),
+            (0.5, 0.25, 0.75),
+        )
+        self.assertEqual(
+            (result.address, result.kind, result.ok), ("127.0.0.1", None, True)
+        )
+
+    def test_failureKinds(self) -> None:
+        """
+        Each failure has its kind and a short reason without the target.
+        """
+        self.endpoint = StringEndpoint(error=ConnectionRefusedError())
+        refused = self.successResultOf(self.fetch())
+        self.assertEqual(
+            (refused.kind, refused.reason, refused.address, refused.connectSeconds),
+            (REFUSED, "connection refused", None, None),
+        )
+        self.endpoint = StringEndpoint(error=DNSLookupError("nope"))
+        self.assertEqual(self.successResultOf(self.fetch()).kind, DNS)
+        self.endpoint = StringEndpoint(connectNow=False)
+        d = self.fetch(timeout=2)
+        self.clock.advance(2)
+        timedOut = self.successResultOf(d)
+        self.assertEqual(
+            (timedOut.kind, timedOut.reason),
+            (TIMEOUT, "timed out after 2 s connecting"),
+        )
+
+    def test_cancelAbandons(self) -> None:
+        """
+        Cancelling a probe (Ctrl-C) aborts the connection and clears timers.
+        """
+        d = self.fetch()
+        d.cancel()
+        self.failureResultOf(d, CancelledError)
+        self.assertTrue(self.endpoint.transport.disconnecting)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_successCancelsTimeout(self) -> None:
         """
@@ -369,12 +445,12 @@ class LoopbackTests(TestCase):
 
     def fetch(
         self, port: int, timeout: float = 10, quietPeriod: float = 0.25
-    ) -> Deferred[bytes]:
+    ) -> Deferred[ProbeResult]:
         """
         Fetch a welcome from loopback C{port} with the real reactor.
         """
         endpoint = TCP4ClientEndpoint(globalReactor, "127.0.0.1", port)
-        return fetchWelcome(
+        return probe(
             endpoint,
             globalReactor,
             f"127.0.0.1:{port}",
@@ -388,7 +464,7 @@ class LoopbackTests(TestCase):
         """
         port = self.listen(WelcomeFactory(ServerSettings(logConnections=False)))
         welcome = await self.fetch(port)
-        self.assertEqual(welcome, b"Welcome!")
+        self.assertEqual(welcome.welcome, b"Welcome!")
 
     async def test_againstTutorialServer(self) -> None:
         """
@@ -412,7 +488,7 @@ class LoopbackTests(TestCase):
         thread.join(5)
         for conn in accepted:
             conn.close()
-        self.assertEqual(welcome, b"Welcome!")
+        self.assertEqual(welcome.welcome, b"Welcome!")
 
     async def test_serverThatSaysNothing(self) -> None:
         """
@@ -425,10 +501,9 @@ class LoopbackTests(TestCase):
                 self.transport.loseConnection()
 
         port = self.listen(serverFactoryFor(Hangup))
-        with self.assertRaises(WelcomeFailed) as caught:
-            await self.fetch(port)
+        result = await self.fetch(port)
         self.assertEqual(
-            str(caught.exception),
+            result.message,
             f"127.0.0.1:{port} closed the connection without sending anything",
         )
 
@@ -437,8 +512,8 @@ class LoopbackTests(TestCase):
         A server that accepts and stays silent: the timeout ends the wait.
         """
         port = self.listen(serverFactoryFor(Protocol))
-        with self.assertRaises(WelcomeFailed) as caught:
-            await self.fetch(port, timeout=0.3)
+        result = await self.fetch(port, timeout=0.3)
+        self.assertEqual(result.kind, TIMEOUT)
         self.assertEqual(
-            str(caught.exception), f"no welcome from 127.0.0.1:{port} within 0.3 s"
+            result.message, f"no welcome from 127.0.0.1:{port} within 0.3 s"
         )

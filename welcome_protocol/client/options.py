@@ -1,0 +1,322 @@
+# -*- test-case-name: tests.test_client_options -*-
+"""
+The command line of C{welcome-client}, parsed and checked in one place.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from twisted.python import usage
+
+from welcome_protocol.client.expectations import Expectations
+from welcome_protocol.client.output.nagios import STATE_OPTIONS
+from welcome_protocol.client.probe import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
+from welcome_protocol.client.target import addressFamily, splitHostPort
+from welcome_protocol.client.thresholds import Range
+from welcome_protocol.client.tls import CertificateDays, loadTrustRoots
+from welcome_protocol.commandline import (
+    parseCount,
+    parsePort,
+    parsePositive,
+    versionText,
+)
+from welcome_protocol.descriptions import DescriptionError, checkClientDescription
+from welcome_protocol.hostinfo import thisHostName
+from welcome_protocol.settings import DEFAULT_PORT
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+MAX_COUNT = 10**9
+
+_REPEATABLE = ("expect", "expect-regex")
+
+
+class Options(usage.Options):
+    """
+    Command-line options of C{welcome-client}.
+
+    After parsing, C{self["expectations"]} holds the L{Expectations},
+    C{self["family"]} 4, 6 or L{None}, and the thresholds and states of
+    C{--nagios} are parsed values.
+    """
+
+    synopsis = "Usage: welcome-client [options] [HOST[:PORT] | [ADDRESS]:PORT]"
+    longdesc = (
+        "Connect to a welcome server, print the welcome it sends and exit 0. "
+        "Exit 1, with one line on stderr, if it cannot connect, times out, "
+        "the server sends nothing, or a check fails; exit 2 for bad options. "
+        "--count repeats the probe with a line per attempt and a summary; "
+        "--json writes JSON Lines; --nagios follows the Nagios plugin "
+        "conventions (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)."
+    )
+    optFlags = [
+        [
+            "tls",
+            "S",
+            "Speak TLS to --host/--port, verifying the certificate and the host name.",
+        ],
+        ["ipv4", "4", "Connect over IPv4 only."],
+        ["ipv6", "6", "Connect over IPv6 only."],
+        [
+            "json",
+            None,
+            "Write JSON Lines: an object per attempt, then a summary object.",
+        ],
+        [
+            "nagios",
+            None,
+            "Behave as a Nagios/Icinga plugin: one line with performance data, "
+            "exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for bad options).",
+        ],
+    ]
+    optParameters = [
+        [
+            "host",
+            "H",
+            None,
+            "Server host name or address [default: this host's name, "
+            "resolved as the tutorial's client does].",
+        ],
+        ["port", "p", None, f"Server TCP port [default: {DEFAULT_PORT}]."],
+        [
+            "timeout",
+            "t",
+            f"{DEFAULT_TIMEOUT:g}",
+            "Seconds allowed for connecting and for the welcome to arrive.",
+        ],
+        [
+            "max-bytes",
+            None,
+            str(DEFAULT_MAX_BYTES),
+            "Most bytes of welcome to accept; the rest is not read.",
+        ],
+        [
+            "connect",
+            "c",
+            None,
+            "Connect as this Twisted client endpoint description says, instead "
+            "of --host/--port: tcp:host=HOST:port=PORT, "
+            "tls:host=HOST:port=PORT[:trustRoots=DIR] (the certificate and host "
+            "name are verified), unix:path=PATH.",
+        ],
+        [
+            "expect",
+            "e",
+            None,
+            "Text the welcome must contain; repeat for more, all must appear.",
+        ],
+        [
+            "expect-regex",
+            None,
+            None,
+            "Python regular expression that must be found in the decoded "
+            "welcome; repeatable, all must match.",
+        ],
+        [
+            "count",
+            "n",
+            None,
+            "Probe this many times (0: until interrupted), printing a line per "
+            "attempt and a summary.",
+        ],
+        ["interval", "i", "1", "Seconds from the start of one attempt to the next."],
+        [
+            "sni",
+            None,
+            None,
+            "With --tls: the server name to send and verify [default: --host].",
+        ],
+        [
+            "ca-file",
+            None,
+            None,
+            "With --tls: PEM file of the certificates to trust "
+            "[default: the system's].",
+        ],
+        [
+            "certificate-days",
+            "D",
+            None,
+            "WARN[,CRIT]: fail (in --nagios: warn, or go critical) when the "
+            "server's certificate expires within this many days.",
+        ],
+        [
+            "warning",
+            "w",
+            None,
+            "With --nagios: response time range in seconds that warns "
+            "(10, 10:, ~:10, @10:20).",
+        ],
+        [
+            "critical",
+            None,
+            None,
+            "With --nagios: response time range in seconds that is critical.",
+        ],
+        [
+            "mismatch",
+            "M",
+            "warn",
+            "With --nagios: state for an unexpected welcome: ok, warn or crit.",
+        ],
+        [
+            "refused",
+            "r",
+            "crit",
+            "With --nagios: state for a refused connection: ok, warn or crit.",
+        ],
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        for name in _REPEATABLE:
+            self[name] = []
+            # Repeatable: collect every value instead of keeping the last.
+            self._dispatch[name] = self._collect
+
+    def _collect(self, name: str, value: str) -> None:
+        self[name].append(value)
+
+    def opt_version(self) -> None:
+        """
+        Display the versions of welcome-protocol and Twisted, and exit.
+        """
+        print(versionText())
+        sys.exit(EXIT_OK)
+
+    def parseArgs(self, target: str | None = None) -> None:
+        """
+        Take C{HOST}, C{HOST:PORT} or C{[ADDRESS]:PORT} as one argument.
+        """
+        self["target"] = target
+
+    def postOptions(self) -> None:
+        """
+        Validate every value, naming the option that is wrong.
+        """
+        self._checkModes()
+        self._checkTarget()
+        self._checkConnect()
+        if self["port"] is None:
+            self["port"] = str(DEFAULT_PORT)
+        if self["host"] is None:
+            self["host"] = thisHostName()
+        if not str(self["host"]).strip():
+            raise usage.UsageError("--host must not be empty")
+        self["port"] = parsePort(str(self["port"]), minimum=1)
+        self["timeout"] = parsePositive("--timeout", self["timeout"], float)
+        self["max-bytes"] = parsePositive("--max-bytes", self["max-bytes"], int)
+        self["interval"] = parsePositive("--interval", self["interval"], float)
+        if self["count"] is not None:
+            self["count"] = parseCount("count", str(self["count"]), 0, MAX_COUNT)
+        self._checkFamily()
+        self._checkTLS()
+        self._checkExpectations()
+        self._checkNagios()
+
+    def _checkModes(self) -> None:
+        if self["json"] and self["nagios"]:
+            raise usage.UsageError("--json and --nagios cannot be combined")
+        if self["nagios"] and self["count"] is not None:
+            raise usage.UsageError("--nagios makes one check; it takes no --count")
+
+    def _checkTarget(self) -> None:
+        """
+        Fold the positional argument into C{--host} and C{--port}.
+        """
+        target = self["target"]
+        if target is None:
+            return
+        if self["host"] is not None or self["connect"] is not None:
+            raise usage.UsageError(
+                f"{target!r} cannot be combined with --host or --connect"
+            )
+        try:
+            host, port = splitHostPort(target)
+        except ValueError as e:
+            raise usage.UsageError(str(e)) from None
+        if port is not None and self["port"] is not None:
+            raise usage.UsageError(f"{target!r} names a port; --port cannot too")
+        self["host"] = host
+        if port is not None:
+            self["port"] = port
+
+    def _checkConnect(self) -> None:
+        """
+        Check C{--connect}, which replaces C{--host} and C{--port}.
+        """
+        description = self["connect"]
+        if description is None:
+            return
+        if self["host"] is not None or self["port"] is not None:
+            raise usage.UsageError("--connect cannot be combined with --host or --port")
+        for flag in ("tls", "ipv4", "ipv6"):
+            if self[flag]:
+                raise usage.UsageError(f"--{flag} cannot be combined with --connect")
+        try:
+            checkClientDescription(description)
+        except DescriptionError as e:
+            raise usage.UsageError(f"--connect {description!r}: {e}") from None
+
+    def _checkFamily(self) -> None:
+        if self["ipv4"] and self["ipv6"]:
+            raise usage.UsageError("-4 and -6 cannot be combined")
+        family = 4 if self["ipv4"] else 6 if self["ipv6"] else None
+        if family is not None:
+            literal = addressFamily(str(self["host"]))
+            if literal is not None and literal != family:
+                raise usage.UsageError(
+                    f"-{family} cannot be used with the IPv{literal} address "
+                    f"{self['host']}"
+                )
+        self["family"] = family
+
+    def _checkTLS(self) -> None:
+        for option in ("sni", "ca-file"):
+            if self[option] is not None and not self["tls"]:
+                raise usage.UsageError(f"--{option} needs --tls")
+        if self["sni"] is not None and not self["sni"].strip():
+            raise usage.UsageError("--sni must not be empty")
+        if self["ca-file"] is not None:
+            try:
+                loadTrustRoots(self["ca-file"])
+            except ValueError as e:
+                raise usage.UsageError(f"--ca-file {e}") from None
+        days = self["certificate-days"]
+        if days is not None:
+            if not self["tls"] and not str(self["connect"] or "").startswith("tls:"):
+                raise usage.UsageError("--certificate-days needs --tls")
+            try:
+                self["certificate-days"] = CertificateDays.parse(days)
+            except ValueError as e:
+                raise usage.UsageError(f"--certificate-days {e}") from None
+
+    def _checkExpectations(self) -> None:
+        try:
+            self["expectations"] = Expectations.fromOptions(
+                self["expect"], self["expect-regex"]
+            )
+        except ValueError as e:
+            raise usage.UsageError(f"--expect-regex {e}") from None
+
+    def _checkNagios(self) -> None:
+        for option in ("warning", "critical"):
+            text = self[option]
+            if text is None:
+                continue
+            if not self["nagios"]:
+                raise usage.UsageError(f"--{option} needs --nagios")
+            try:
+                self[option] = Range.parse(text)
+            except ValueError as e:
+                raise usage.UsageError(f"--{option} {e}") from None
+        for option in ("mismatch", "refused"):
+            value: Any = self[option]
+            if value not in STATE_OPTIONS:
+                raise usage.UsageError(
+                    f"--{option} must be ok, warn or crit, not {value!r}"
+                )
+            self[option] = STATE_OPTIONS[value]

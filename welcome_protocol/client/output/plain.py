@@ -1,0 +1,104 @@
+# -*- test-case-name: tests.test_client_output -*-
+"""
+Plain text: the welcome itself, or tcping-like lines with C{--count}.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from welcome_protocol.client.checks import decodeWelcome
+from welcome_protocol.client.probe import ProbeResult
+from welcome_protocol.client.repeat import Summary
+from welcome_protocol.client.target import Target, describeTarget
+
+PROGRAM = "welcome-client"
+
+
+def printWelcome(result: ProbeResult, stdout: TextIO, stderr: TextIO) -> None:
+    """
+    The default mode: the decoded welcome on stdout (with a final newline),
+    or one line on stderr saying why not.
+    """
+    if result.ok:
+        text = decodeWelcome(result.welcome)
+        stdout.write(text if text.endswith("\n") else text + "\n")
+        stdout.flush()
+    else:
+        stderr.write(f"{PROGRAM}: {result.message}\n")
+        stderr.flush()
+
+
+def _milliseconds(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.2f}"
+
+
+def answered(target: Target, result: ProbeResult) -> str:
+    """
+    Name the server in a per-attempt line, with the address that answered
+    when it is not the host itself (a name with several addresses).
+    """
+    if (
+        result.address is None
+        or target.port is None
+        or target.host is None
+        or result.address == target.host
+    ):
+        return target.label
+    return f"{target.label} ({describeTarget(result.address, target.port)})"
+
+
+def attemptLine(target: Target, result: ProbeResult) -> str:
+    """
+    One attempt, e.g. C{Welcome from 127.0.0.1:12000: 8 bytes, connect
+    0.21 ms, welcome 0.43 ms} or C{No welcome from 127.0.0.1:12000:
+    connection refused}.
+    """
+    where = answered(target, result)
+    if result.ok:
+        return (
+            f"Welcome from {where}: {len(result.welcome)} bytes, "
+            f"connect {_milliseconds(result.connectSeconds)} ms, "
+            f"welcome {_milliseconds(result.welcomeSeconds)} ms"
+        )
+    return f"No welcome from {where}: {result.reason}"
+
+
+def summaryLines(target: Target, summary: Summary) -> list[str]:
+    """
+    The closing statistics, in C{ping}'s shape.
+    """
+    lines = [
+        f"--- {target.label} welcome statistics ---",
+        f"{summary.attempts} attempts, {summary.welcomed} welcomed, "
+        f"{summary.failedPercent:.1f}% failed",
+    ]
+    stats = summary.statistics()
+    if stats is not None:
+        figures = "/".join(f"{value * 1000:.3f}" for value in stats)
+        lines.append(f"time to welcome min/avg/max/mdev = {figures} ms")
+    return lines
+
+
+class PlainRepeatOutput:
+    """
+    C{--count}: a line per attempt and the summary, on stdout.
+    """
+
+    def __init__(self, target: Target, stdout: TextIO) -> None:
+        self._target = target
+        self._stdout = stdout
+
+    def attempt(self, number: int, result: ProbeResult) -> None:
+        """
+        Print one attempt's line.
+        """
+        self._stdout.write(attemptLine(self._target, result) + "\n")
+        self._stdout.flush()
+
+    def summary(self, summary: Summary) -> None:
+        """
+        Print the statistics, after a blank line.
+        """
+        self._stdout.write("\n" + "\n".join(summaryLines(self._target, summary)) + "\n")
+        self._stdout.flush()
