@@ -166,9 +166,10 @@ def in_process(fds: int, scrapes: int) -> tuple[list[float], list[float]]:
     from twisted.internet.task import Clock
     from twisted.internet.testing import StringTransport
 
-    from welcome_protocol.metrics.collector import MetricsSource, WelcomeCollector
+    from welcome_protocol.metrics.collector import WelcomeCollector
     from welcome_protocol.metrics.resource import MetricsPage, metricsSite
     from welcome_protocol.metrics.service import processRegistry
+    from welcome_protocol.metrics.source import MetricsSource
     from welcome_protocol.stats import ServerStats
 
     sockets = [socket.socket() for _ in range(fds)]

@@ -26,10 +26,10 @@ from welcome_protocol import __version__
 from welcome_protocol.metrics.collector import (
     COUNTERS,
     GAUGES,
-    MetricsSource,
     WelcomeCollector,
     gaugeFields,
 )
+from welcome_protocol.metrics.source import MetricsSource
 from welcome_protocol.server import WelcomeFactory, WelcomeProtocol
 from welcome_protocol.stats import ServerStats
 from welcome_protocol.tap import makeService

@@ -17,7 +17,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from tests.metricshelpers import SCRAPER, request, samples, value
-from welcome_protocol.metrics.collector import MetricsSource, WelcomeCollector
+from welcome_protocol.metrics.collector import WelcomeCollector
 from welcome_protocol.metrics.resource import (
     IDLE_TIMEOUT,
     MAX_SCRAPERS,
@@ -27,6 +27,7 @@ from welcome_protocol.metrics.resource import (
     metricsSite,
 )
 from welcome_protocol.metrics.service import processRegistry
+from welcome_protocol.metrics.source import MetricsSource
 from welcome_protocol.stats import ServerStats
 
 

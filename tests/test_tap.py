@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any, cast
 
 from twisted.application.service import IServiceCollection, IServiceMaker
-from twisted.internet.testing import MemoryReactorClock
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.plugin import getPlugins
 from twisted.python import usage
+from twisted.python.failure import Failure
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import TestCase
 
@@ -421,6 +424,29 @@ class MetricsServiceTests(TestCase):
             if isinstance(child, ListeningService)
         ]
         self.assertEqual(descriptions, ["tcp:0"])
+
+    def test_connectionsTimedOnlyForMetrics(self) -> None:
+        """
+        Connections are timed for the duration histogram only when
+        C{--metrics} is there to export it; the other counters are kept
+        either way.
+        """
+        for arguments, timed in [((), 0), (("--metrics", "tcp:9112"), 1)]:
+            reactor = MemoryReactorClock()
+            options = parseServerOptions("--listen", "tcp:12000", *arguments)
+            self.assertEqual(options.settings.timeConnections, bool(timed))
+            service = makeService(options, cast(Any, reactor))
+            service.startService()
+            self.addCleanup(service.stopService)
+            factory = next(f for p, f, _, _ in reactor.tcpServers if p == 12000)
+            assert isinstance(factory, WelcomeFactory)
+            protocol = factory.buildProtocol(IPv4Address("TCP", "192.0.2.1", 1))
+            assert protocol is not None
+            transport = StringTransport(peerAddress=IPv4Address("TCP", "192.0.2.1", 1))
+            protocol.makeConnection(transport)
+            protocol.connectionLost(Failure(ConnectionDone()))
+            self.assertEqual(factory.stats.served, 1)
+            self.assertEqual(sum(factory.stats.durations.counts), timed)
 
     def test_workersParentReportsTotals(self) -> None:
         """

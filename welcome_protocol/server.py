@@ -64,7 +64,8 @@ class WelcomeProtocol(Protocol):
 
     @ivar peer: The client's address, as the connection was admitted.
     @ivar greeted: Whether the whole welcome has been handed to the transport.
-    @ivar connectedAt: When it was admitted, in the factory clock's seconds.
+    @ivar connectedAt: When it was admitted, in the factory clock's seconds,
+        if connections are timed (C{ServerSettings.timeConnections}).
     @ivar closeAfterWelcome: Whether to close once the welcome is written.
     @ivar idleDeadline: When the connection times out if nothing happens.
     @ivar idleTimeout: Seconds it may stay idle.
@@ -128,7 +129,8 @@ class WelcomeProtocol(Protocol):
                 transport.write(busy)
             transport.loseConnection()
             return
-        self.connectedAt = factory.clock.seconds()
+        if factory.settings.timeConnections:
+            self.connectedAt = factory.clock.seconds()
         factory.clientConnected(peer)
         message = factory.welcomeFor(transport)
         self.closeAfterWelcome = not factory.settings.keepOpen
@@ -359,7 +361,8 @@ class WelcomeFactory(ServerFactory):
             stats.served += 1
         else:
             stats.errors += 1
-        stats.durations.observe(self.clock.seconds() - protocol.connectedAt)
+        if self.settings.timeConnections:
+            stats.durations.observe(self.clock.seconds() - protocol.connectedAt)
         self.limits.release(protocol.peer)
         self.openProtocols.discard(protocol)
         if self._allClosed and not self.openProtocols:

@@ -57,6 +57,10 @@ class ServerSettings:
         the oldest unfinished one is closed.
     @ivar proxyFrom: The networks that may send a PROXY header; L{None}
         for any address.
+    @ivar timeConnections: Whether each connection is timed, from admission
+        to close, for the duration histogram.  Only C{--metrics} reads it,
+        so without it the clock is not read twice per connection and a
+        connection held open keeps no start time.
     """
 
     message: bytes = DEFAULT_MESSAGE.encode("utf-8")
@@ -75,3 +79,4 @@ class ServerSettings:
     handshakeTimeout: float | None = DEFAULT_HANDSHAKE_TIMEOUT
     maxHandshakes: int = DEFAULT_MAX_HANDSHAKES
     proxyFrom: tuple[IPv4Network | IPv6Network, ...] | None = None
+    timeConnections: bool = False

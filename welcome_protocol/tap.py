@@ -40,8 +40,7 @@ from welcome_protocol.message import (
     parseMessage,
     readMessageFile,
 )
-from welcome_protocol.metrics.collector import MetricsSource
-from welcome_protocol.metrics.service import metricsService
+from welcome_protocol.metrics.source import MetricsSource
 from welcome_protocol.metrics.workertotals import WorkerTotals
 from welcome_protocol.server import DIRECT_WRITE_LIMIT, WelcomeFactory
 from welcome_protocol.serving import ServiceReactor, makeServing, newStats
@@ -323,6 +322,7 @@ class Options(usage.Options):
                 "max-handshakes", str(self["max-handshakes"]), 1, 10**9
             ),
             proxyFrom=proxyFrom,
+            timeConnections=metrics is not None,
         )
 
     def _loadMessage(self) -> Message:
@@ -438,6 +438,10 @@ def makeService(config: Options, reactor: ServiceReactor | None = None) -> IServ
             unfinishedConnections=lambda: factory.handshakes.unfinished,
         )
     if config["metrics"] is not None:
+        # Imported only when asked for: prometheus_client and twisted.web
+        # cost a service without --metrics memory and start-up time.
+        from welcome_protocol.metrics.service import metricsService
+
         metrics = metricsService(reactor, config["metrics"], source)
         metrics.setServiceParent(parent)  # type: ignore[no-untyped-call]
     return parent

@@ -3,6 +3,8 @@ Prometheus metrics: C{--metrics DESCRIPTION}.
 
  - L{welcome_protocol.metrics.collector}: what is exported, declared in one
    table, read from the service's plain counters at scrape time;
+ - L{welcome_protocol.metrics.source}: where the collector reads from,
+   importable without prometheus_client;
  - L{welcome_protocol.metrics.resource}: the twisted.web site that serves
    C{GET /metrics};
  - L{welcome_protocol.metrics.service}: the registry and the listener;

@@ -18,7 +18,7 @@ without being told.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 from attrs import frozen
 from prometheus_client.metrics_core import (
@@ -32,6 +32,7 @@ from prometheus_client.utils import floatToGoString
 
 import twisted
 from welcome_protocol import __version__
+from welcome_protocol.metrics.source import MetricsSource
 from welcome_protocol.stats import ServerStats
 
 
@@ -126,35 +127,6 @@ def gaugeFields() -> frozenset[str]:
         field is a counter).
     """
     return frozenset(field for metric in GAUGES for field in metric.fields.values())
-
-
-@frozen
-class MetricsSource:
-    """
-    Where the collector reads the service's state.
-
-    @ivar stats: The counters (in-process, or summed over the workers).
-    @ivar openConnections: Returns how many connections are open now.
-    @ivar maxConnections: How many may be open at once, in all.
-    @ivar workers: Returns how many worker processes run now (0 when
-        serving in-process).
-    @ivar workerRestarts: Returns how many worker processes ended and were
-        started again.
-    @ivar acceptPauses: For each listener's description, a function that
-        returns how many times accepting on it paused for lack of file
-        descriptors.
-    @ivar unfinishedConnections: Returns how many of the open connections
-        have not yet reached their welcome (PROXY header or TLS handshake
-        pending).
-    """
-
-    stats: ServerStats
-    openConnections: Callable[[], int]
-    maxConnections: int
-    workers: Callable[[], int] = lambda: 0
-    workerRestarts: Callable[[], int] = lambda: 0
-    acceptPauses: Sequence[tuple[str, Callable[[], int]]] = ()
-    unfinishedConnections: Callable[[], int] = lambda: 0
 
 
 _Family = CounterMetricFamily | GaugeMetricFamily

@@ -18,8 +18,9 @@ from twisted.internet.threads import deferToThreadPool
 
 from welcome_protocol.descriptions import serverEndpoint
 from welcome_protocol.listening import ListeningService
-from welcome_protocol.metrics.collector import MetricsSource, WelcomeCollector
+from welcome_protocol.metrics.collector import WelcomeCollector
 from welcome_protocol.metrics.resource import MetricsPage, metricsSite
+from welcome_protocol.metrics.source import MetricsSource
 
 
 def processRegistry() -> CollectorRegistry:

@@ -29,7 +29,6 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 
-from welcome_protocol.metrics.collector import gaugeFields
 from welcome_protocol.stats import ServerStats
 
 #: Seconds between two snapshots of a worker.
@@ -174,6 +173,10 @@ class WorkerTotals:
         @param stats: Zeroed counters to keep the totals in; their duration
             histogram must have the workers' bounds.
         """
+        # Imported here: the collector needs prometheus_client, which a
+        # parent without --metrics has no use for.
+        from welcome_protocol.metrics.collector import gaugeFields
+
         self.stats = stats
         self._counters = [n for n in _countFields() if n not in gaugeFields()]
         self._gauges = [n for n in _countFields() if n in gaugeFields()]

@@ -1,0 +1,44 @@
+# -*- test-case-name: tests.test_metrics_collector -*-
+"""
+Where the metrics are read from: the service's counters and live state.
+
+Kept apart from the collector so that the service can describe its state
+without importing prometheus_client, which only C{--metrics} needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from attrs import frozen
+
+from welcome_protocol.stats import ServerStats
+
+
+@frozen
+class MetricsSource:
+    """
+    Where the collector reads the service's state.
+
+    @ivar stats: The counters (in-process, or summed over the workers).
+    @ivar openConnections: Returns how many connections are open now.
+    @ivar maxConnections: How many may be open at once, in all.
+    @ivar workers: Returns how many worker processes run now (0 when
+        serving in-process).
+    @ivar workerRestarts: Returns how many worker processes ended and were
+        started again.
+    @ivar acceptPauses: For each listener's description, a function that
+        returns how many times accepting on it paused for lack of file
+        descriptors.
+    @ivar unfinishedConnections: Returns how many of the open connections
+        have not yet reached their welcome (PROXY header or TLS handshake
+        pending).
+    """
+
+    stats: ServerStats
+    openConnections: Callable[[], int]
+    maxConnections: int
+    workers: Callable[[], int] = lambda: 0
+    workerRestarts: Callable[[], int] = lambda: 0
+    acceptPauses: Sequence[tuple[str, Callable[[], int]]] = ()
+    unfinishedConnections: Callable[[], int] = lambda: 0
