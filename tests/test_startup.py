@@ -4,6 +4,7 @@ Tests for L{welcome_protocol.startup}: the host report and one-line failures.
 
 from __future__ import annotations
 
+import gc
 import io
 import sys
 from types import TracebackType
@@ -93,6 +94,23 @@ class WelcomeServiceTests(TestCase):
         [event] = [e for e in events if "hostname" in e]
         self.assertTrue(event["hostname"])
         self.assertTrue(event["addresses"])
+
+    def test_startupObjectsFrozen(self) -> None:
+        """
+        Once started, what was built so far (modules, the service tree) is
+        left out of the garbage collector's collections, and what is made
+        later is still collected.
+        """
+        self.addCleanup(gc.unfreeze)
+        gc.unfreeze()
+        service = WelcomeService(MemoryReactor().nameResolver)
+        service.startService()
+        self.addCleanup(service.stopService)
+        self.assertGreater(gc.get_freeze_count(), 0)
+        self.assertNotIn(service, gc.get_objects())
+        later: list[object] = []
+        later.append(later)
+        self.assertIn(later, gc.get_objects())
 
     def test_listenFailureReraisedQuietly(self) -> None:
         """

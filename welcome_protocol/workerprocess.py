@@ -45,6 +45,7 @@ from welcome_protocol.addresses import describeAddress
 from welcome_protocol.directtcp import adopt
 from welcome_protocol.metrics.workertotals import SnapshotWriter
 from welcome_protocol.serving import makeServing
+from welcome_protocol.startup import freezeStartupObjects
 from welcome_protocol.tap import Options
 
 
@@ -177,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     core.addSystemEventTrigger("before", "shutdown", service.stopService)
     _stopOnceOn(core, (signal.SIGTERM, signal.SIGINT))
     service.startService()
+    freezeStartupObjects()
     # Said once the services (and so their signal handlers) have started:
     # from this line on, SIGHUP and SIGUSR1 reach their handlers.
     Logger(namespace="welcome_protocol.workers").info(
