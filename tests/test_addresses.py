@@ -60,4 +60,4 @@ class PrintableTests(TestCase):
         """
         A UNIX socket path with a newline is described on one line.
         """
-        self.assertEqual(describeAddress(UNIXAddress(b"/tmp/a\nb")), "unix:/tmp/a\\nb")
+        self.assertEqual(describeAddress(UNIXAddress(b"/run/a\nb")), "unix:/run/a\\nb")
