@@ -51,6 +51,23 @@ class OptionsTests(TestCase):
         config = self.parse("--port", "99", "example.org")
         self.assertEqual((config["host"], config["port"]), ("example.org", 99))
 
+    def test_optionsAfterTarget(self) -> None:
+        """
+        Options may follow the target, as with C{tcping} and C{check_tcp};
+        they mean what they mean before it, C{--} still ends them, and an
+        unknown one after the target is still a usage error.
+        """
+        after = self.parse("example.org:1234", "--count", "3", "-i", "0.5", "--json")
+        before = self.parse("--count", "3", "-i", "0.5", "--json", "example.org:1234")
+        for key in ["host", "port", "count", "interval", "json"]:
+            self.assertEqual(after[key], before[key], key)
+        self.assertEqual(after["count"], 3)
+        self.assertEqual(
+            self.parse("--expect", "a", "h:1", "--expect", "b")["expect"], ["a", "b"]
+        )
+        self.assertIn("option --bogus not recognized", self.fails("h:1", "--bogus"))
+        self.assertIn("Wrong number of arguments", self.fails("--", "h:1", "--json"))
+
     def test_positionalConflicts(self) -> None:
         """
         The positional target cannot be given twice.

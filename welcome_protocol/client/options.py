@@ -5,6 +5,7 @@ The command line of C{welcome-client}, parsed and checked in one place.
 
 from __future__ import annotations
 
+import getopt
 import sys
 from typing import Any
 
@@ -179,6 +180,32 @@ class Options(usage.Options):
 
     def _collect(self, name: str, value: str) -> None:
         self[name].append(value)
+
+    def parseOptions(self, options: list[str] | None = None) -> None:
+        """
+        Parse C{options}, which may stand before or after the target, as
+        with C{tcping} and C{check_tcp} (C{welcome-client HOST:PORT --count
+        3}); C{--} ends the options.
+
+        Twisted's parser stops at the first argument that is not an option
+        (C{getopt.getopt}); the options are put first here, in the order
+        given, with C{getopt.gnu_getopt}, which reads them the same way.
+        """
+        argv = sys.argv[1:] if options is None else list(options)
+        try:
+            found, arguments = getopt.gnu_getopt(argv, self.shortOpt, self.longOpt)
+        except getopt.GetoptError as e:
+            raise usage.UsageError(str(e)) from None
+        withValue = {"--" + name[:-1] for name in self.longOpt if name.endswith("=")}
+        ordered: list[str] = []
+        for option, value in found:
+            if option in withValue or (
+                len(option) == 2 and f"{option[1]}:" in self.shortOpt
+            ):
+                ordered += [option, value]
+            else:
+                ordered.append(option)
+        super().parseOptions([*ordered, "--", *arguments])  # type: ignore[no-untyped-call]
 
     def opt_version(self) -> None:
         """

@@ -221,7 +221,7 @@ def parseArguments(
     """
     config = Options()
     try:
-        config.parseOptions(list(argv))  # type: ignore[no-untyped-call]
+        config.parseOptions(list(argv))
     except usage.UsageError as e:
         if "--nagios" in argv:
             out = sys.stdout if stdout is None else stdout
