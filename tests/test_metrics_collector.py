@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone, ConnectionLost
-from twisted.internet.interfaces import IProtocolFactory
+from twisted.internet.interfaces import IProtocol, IProtocolFactory
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
@@ -64,6 +64,19 @@ class _Service:
         """
         protocol = self.welcome.buildProtocol(_peer(port))
         assert isinstance(protocol, WelcomeProtocol)
+        transport = StringTransport(peerAddress=_peer(port))
+        protocol.makeConnection(transport)
+        return protocol, transport
+
+    def connectProxy(
+        self, listener: int, port: int
+    ) -> tuple[IProtocol, StringTransport]:
+        """
+        Connect a client to the PROXY-header listener on port C{listener}.
+        """
+        servers = {p: factory for p, factory, _, _ in self.reactor.tcpServers}
+        protocol = servers[listener].buildProtocol(_peer(port))
+        assert protocol is not None
         transport = StringTransport(peerAddress=_peer(port))
         protocol.makeConnection(transport)
         return protocol, transport
@@ -189,11 +202,7 @@ class CollectorTests(TestCase):
         service = _Service(
             self, "--listen", "haproxy:tcp:12001", "--handshake-timeout", "4"
         )
-        servers = {port: f for port, f, _, _ in service.reactor.tcpServers}
-        proxy = servers[12001].buildProtocol(_peer(1))
-        assert proxy is not None
-        transport = StringTransport(peerAddress=_peer(1))
-        proxy.makeConnection(transport)
+        proxy, transport = service.connectProxy(12001, 1)
         proxy.dataReceived(b"PROXY TCP4 192.0.2.1 ")
         found = service.scrape()
         self.assertEqual(value(found, "welcome_connections_open"), 1)
@@ -218,12 +227,10 @@ class CollectorTests(TestCase):
         connection is accepted once.
         """
         service = _Service(self, "--listen", "haproxy:tcp:12001")
-        servers = {port: f for port, f, _, _ in service.reactor.tcpServers}
-        proxy = servers[12001].buildProtocol(_peer(1))
-        assert proxy is not None
-        transport = StringTransport(peerAddress=_peer(1))
-        proxy.makeConnection(transport)
+        proxy, transport = service.connectProxy(12001, 1)
         proxy.dataReceived(b"PROXY TCP4 1.2.3.4\x1b[31m 5.6.7.8 1 2\r\n")
+        self.assertEqual(transport.value(), b"")
+        self.assertTrue(transport.disconnecting)
         proxy.connectionLost(Failure(ConnectionDone()))
         found = service.scrape()
         self.assertEqual(value(found, "welcome_invalid_proxy_headers_total"), 1)
