@@ -18,14 +18,8 @@ from twisted.trial.unittest import TestCase
 
 from tests.metricshelpers import SCRAPER, request, samples, value
 from welcome_protocol.metrics.collector import WelcomeCollector
-from welcome_protocol.metrics.resource import (
-    IDLE_TIMEOUT,
-    MAX_SCRAPERS,
-    AtMostFactory,
-    InThread,
-    MetricsPage,
-    metricsSite,
-)
+from welcome_protocol.metrics.boundedhttp import BoundedSite
+from welcome_protocol.metrics.resource import InThread, MetricsPage, metricsSite
 from welcome_protocol.metrics.service import processRegistry
 from welcome_protocol.metrics.source import MetricsSource
 from welcome_protocol.stats import ServerStats
@@ -41,7 +35,7 @@ def _site(
     clock: Clock | None = None,
     stats: ServerStats | None = None,
     inThread: InThread = _atOnce,
-) -> AtMostFactory:
+) -> BoundedSite:
     source = MetricsSource(stats or ServerStats(0.0, served=4), lambda: 1, 10)
     page = MetricsPage(WelcomeCollector(source), processRegistry(), inThread)
     return metricsSite(page, clock or Clock())
@@ -195,37 +189,3 @@ class MetricsPageTests(TestCase):
             )
             self.assertTrue(response.startswith(b"HTTP/1.0 405 "), (method, response))
             self.assertIn(b"\r\nAllow: GET, HEAD\r\n", response)
-
-
-class ScraperBoundsTests(TestCase):
-    """
-    A scraper costs one connection for a bounded time; there are few.
-    """
-
-    def test_silentScraperClosed(self) -> None:
-        """
-        A connection that sends nothing is closed after L{IDLE_TIMEOUT}.
-        """
-        clock = Clock()
-        site = _site(clock)
-        transport, _ = request(site, b"")
-        clock.advance(IDLE_TIMEOUT - 1)
-        self.assertFalse(transport.disconnecting)
-        clock.advance(1)
-        self.assertTrue(transport.disconnecting)
-
-    def test_atMostSoManyScrapers(self) -> None:
-        """
-        Past L{MAX_SCRAPERS} open connections, a new one is refused (its
-        protocol is L{None}) until one closes.
-        """
-        site = _site()
-        opened = []
-        for _ in range(MAX_SCRAPERS):
-            protocol = site.buildProtocol(SCRAPER)
-            assert protocol is not None
-            protocol.makeConnection(StringTransport())
-            opened.append(protocol)
-        self.assertIsNone(site.buildProtocol(SCRAPER))
-        opened[0].connectionLost(Failure(ConnectionDone()))
-        self.assertIsNotNone(site.buildProtocol(SCRAPER))
