@@ -17,8 +17,8 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from tests.metricshelpers import SCRAPER, request, samples, value
-from welcome_protocol.metrics.collector import WelcomeCollector
 from welcome_protocol.metrics.boundedhttp import BoundedSite
+from welcome_protocol.metrics.collector import WelcomeCollector
 from welcome_protocol.metrics.resource import InThread, MetricsPage, metricsSite
 from welcome_protocol.metrics.service import processRegistry
 from welcome_protocol.metrics.source import MetricsSource
@@ -139,6 +139,29 @@ class MetricsPageTests(TestCase):
         self.assertIn(b"Content-Type: application/openmetrics-text", head)
         self.assertTrue(body.endswith(b"# EOF\n"), body[-50:])
         self.assertIn(b'welcome_connections_closed_total{outcome="served"} 4.0', body)
+
+    def test_badAcceptGetsDefaultFormat(self) -> None:
+        """
+        An C{Accept} header whose version prometheus_client cannot compare
+        (it raises) gets the default text format, not 500.
+        """
+        for accept in [
+            b"text/plain; version=x",
+            b"application/openmetrics-text; version=1.x",
+            b"text/plain; version=1.0.0, application/openmetrics-text; version=a",
+        ]:
+            _, response = request(
+                _site(), b"GET /metrics HTTP/1.0\r\nAccept: " + accept + b"\r\n\r\n"
+            )
+            head, _, body = response.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.0 200 OK"), (accept, head))
+            self.assertIn(
+                b"Content-Type: text/plain; version=0.0.4; charset=utf-8", head
+            )
+            found = samples(body.decode("utf-8"))
+            self.assertEqual(
+                value(found, "welcome_connections_closed_total", outcome="served"), 4
+            )
 
     def test_gzipWhenAccepted(self) -> None:
         """

@@ -200,7 +200,9 @@ class OneRequestChannel(http.HTTPChannel):
         follows a request until the answer is done; neither is wanted here.
         """
         assert self.transport is not None
-        self.transport.pauseProducing()  # type: ignore[attr-defined]
+        # A transport closing already reads nothing more.
+        if not getattr(self.transport, "disconnecting", False):
+            self.transport.pauseProducing()  # type: ignore[attr-defined]
 
 
 class BoundedSite(Site):
