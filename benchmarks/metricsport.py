@@ -67,15 +67,24 @@ def written_bytes(pid: int) -> int:
 
 
 @contextlib.contextmanager
-def server(twistd: str, workers: int) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
+def server(
+    twistd: str, workers: int
+) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
     """A ``twistd welcome --metrics`` on loopback: the process, its metrics
     port and its log file."""
     workdir = Path(tempfile.mkdtemp(prefix="welcome-metricsport-"))
     log = workdir / "twistd.log"
     argv = [
-        twistd, "--nodaemon", "--pidfile=", f"--logfile={log}", "welcome",
-        "--listen", "tcp:0:interface=127.0.0.1",
-        "--metrics", "tcp:0:interface=127.0.0.1", "--no-log-connections",
+        twistd,
+        "--nodaemon",
+        "--pidfile=",
+        f"--logfile={log}",
+        "welcome",
+        "--listen",
+        "tcp:0:interface=127.0.0.1",
+        "--metrics",
+        "tcp:0:interface=127.0.0.1",
+        "--no-log-connections",
     ]
     if workers:
         argv += ["--workers", str(workers)]
@@ -178,7 +187,8 @@ def drippers(port: int, seconds: float) -> str:
         if ok
         else "-"
     )
-    return f"| {CLIENTS} drippers | {len(ok)} of {len(times)} scrapes answered | {latency} |"
+    answered = f"{len(ok)} of {len(times)} scrapes answered"
+    return f"| {CLIENTS} drippers | {answered} | {latency} |"
 
 
 def bodies(port: int, pid: int, seconds: float) -> str:
@@ -222,9 +232,7 @@ def badAccept(port: int, log: Path) -> str:
     started = time.monotonic()
     for _ in range(200):
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-            s.sendall(
-                b"GET /metrics HTTP/1.0\r\nAccept: text/plain; version=x\r\n\r\n"
-            )
+            s.sendall(b"GET /metrics HTTP/1.0\r\nAccept: text/plain; version=x\r\n\r\n")
             answer = b""
             while chunk := s.recv(65536):
                 answer += chunk

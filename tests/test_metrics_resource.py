@@ -148,7 +148,7 @@ class MetricsPageTests(TestCase):
         for accept in [
             b"text/plain; version=x",
             b"application/openmetrics-text; version=1.x",
-            b"text/plain; version=1.0.0, application/openmetrics-text; version=a",
+            b"application/openmetrics-text; version=a, text/plain; version=1.0.0",
         ]:
             _, response = request(
                 _site(), b"GET /metrics HTTP/1.0\r\nAccept: " + accept + b"\r\n\r\n"
