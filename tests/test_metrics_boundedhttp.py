@@ -5,18 +5,27 @@ connection bounded, in memory (L{StringTransport}, L{Clock}).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
 
 from prometheus_client.registry import Collector
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, fail, inlineCallbacks, succeed
+from twisted.internet.endpoints import clientFromString, connectProtocol
 from twisted.internet.error import ConnectionDone
-from twisted.internet.task import Clock
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.internet.task import Clock, deferLater
 from twisted.internet.testing import StringTransport
 from twisted.logger import LogEvent, capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
+from tests.certificates import makeCertificate
 from tests.metricshelpers import SCRAPER
+from tests.support import temporaryPath
+from welcome_protocol.descriptions import serverEndpoint
 from welcome_protocol.metrics.boundedhttp import (
     MAX_HEADER_BYTES,
     MAX_HEADERS,
@@ -26,7 +35,12 @@ from welcome_protocol.metrics.boundedhttp import (
     OneRequestChannel,
 )
 from welcome_protocol.metrics.collector import WelcomeCollector
-from welcome_protocol.metrics.resource import InThread, MetricsPage, metricsSite
+from welcome_protocol.metrics.resource import (
+    InThread,
+    MetricsPage,
+    metricsRoot,
+    metricsSite,
+)
 from welcome_protocol.metrics.service import processRegistry
 from welcome_protocol.metrics.source import MetricsSource
 from welcome_protocol.stats import ServerStats
@@ -397,3 +411,161 @@ class EvictionLogTests(TestCase):
                 "Metrics port: 29 more connections evicted in 10 s",
             ],
         )
+
+
+class _Client(Protocol):
+    """
+    A client that sends C{first} on connecting and keeps what it receives;
+    C{closed} fires with it when the connection ends.
+    """
+
+    def __init__(self, first: bytes) -> None:
+        self.first = first
+        self.received = b""
+        self.closed: Deferred[bytes] = Deferred()
+
+    def connectionMade(self) -> None:
+        assert self.transport is not None
+        self.transport.write(self.first)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received += data
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.closed.callback(self.received)
+
+
+def _holds(site: BoundedSite, count: int) -> bool:
+    return site.openConnections == count
+
+
+#: The kinds of listener the metrics port is tested on.
+KINDS = ("tcp", "unix", "ssl", "haproxy")
+
+
+class LoopbackTests(TestCase):
+    """
+    The bounds hold on real listeners of each kind the metrics port may use,
+    on loopback.
+    """
+
+    def listen(
+        self, kind: str, requestDeadline: float = REQUEST_DEADLINE
+    ) -> Generator[Deferred[Any], Any, tuple[BoundedSite, str, bytes]]:
+        """
+        Serve the metrics site on a listener of C{kind}.
+
+        @return: (Through C{yield from}.)  The site, the client endpoint
+            description to reach it, and what a client sends first (a PROXY
+            header for C{haproxy:}).
+        """
+        scratch = Path(temporaryPath(self))
+        source = MetricsSource(ServerStats(0.0, served=4), lambda: 1, 10)
+        page = MetricsPage(WelcomeCollector(source), processRegistry(), _atOnce)
+        site = BoundedSite(metricsRoot(page), reactor, requestDeadline=requestDeadline)
+        cert, key = makeCertificate(scratch)
+        socketPath = scratch / "m.sock"
+        description = {
+            "tcp": "tcp:0:interface=127.0.0.1",
+            "unix": f"unix:{socketPath}",
+            "ssl": f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}",
+            "haproxy": "haproxy:tcp:0:interface=127.0.0.1",
+        }[kind]
+        port = yield serverEndpoint(reactor, description).listen(site)
+        self.addCleanup(port.stopListening)
+        number = getattr(port.getHost(), "port", 0)
+        client = {
+            "tcp": f"tcp:127.0.0.1:{number}",
+            "unix": f"unix:{socketPath}",
+            "ssl": f"ssl:127.0.0.1:{number}",
+            "haproxy": f"tcp:127.0.0.1:{number}",
+        }[kind]
+        prefix = b""
+        if kind == "haproxy":
+            prefix = b"PROXY TCP4 192.0.2.1 127.0.0.1 5000 9112\r\n"
+        return site, client, prefix
+
+    def connect(self, client: str, first: bytes) -> Deferred[_Client]:
+        """
+        Connect a L{_Client} sending C{first}; it is closed at cleanup.
+        """
+        protocol = _Client(first)
+        d = connectProtocol(clientFromString(reactor, client), protocol)
+
+        def connected(p: object) -> _Client:
+            def close() -> Deferred[bytes]:
+                assert protocol.transport is not None
+                protocol.transport.loseConnection()
+                return protocol.closed
+
+            self.addCleanup(close)
+            return protocol
+
+        opened: Deferred[_Client] = d.addCallback(connected)
+        return opened
+
+    @inlineCallbacks
+    def waitFor(self, condition: Callable[[], bool]) -> Generator[Any, Any, None]:
+        """
+        Wait until C{condition} holds (at most 10 s).
+        """
+        for _ in range(1000):
+            if condition():
+                return
+            yield deferLater(reactor, 0.01)
+        self.fail("condition never held")
+
+    @inlineCallbacks
+    def test_scrapeWhileDrippersHoldCap(self) -> Generator[Any, Any, None]:
+        """
+        With L{MAX_SCRAPERS} clients dripping unfinished requests, a
+        scrape is answered: it evicts the oldest dripper, and only it.
+        """
+        for kind in KINDS:
+            site, client, prefix = yield from self.listen(kind)
+            drippers = []
+            for _ in range(MAX_SCRAPERS):
+                drippers.append((yield self.connect(client, prefix + b"GET /met")))
+            yield self.waitFor(partial(_holds, site, MAX_SCRAPERS))
+            scraper = yield self.connect(client, prefix + SCRAPE)
+            response = yield scraper.closed
+            self.assertTrue(response.startswith(b"HTTP/1.1 200 OK\r\n"), kind)
+            self.assertIn(b"welcome_connections_open 1.0", response)
+            yield drippers[0].closed
+            self.assertEqual(
+                [d.closed.called for d in drippers[1:]],
+                [False] * (MAX_SCRAPERS - 1),
+                kind,
+            )
+
+    @inlineCallbacks
+    def test_bodyRefusedBeforeSent(self) -> Generator[Any, Any, None]:
+        """
+        A client that announces a body gets 413 and the connection closed
+        without sending a byte of it.
+        """
+        for kind in KINDS:
+            _, client, prefix = yield from self.listen(kind)
+            poster = yield self.connect(
+                client,
+                prefix + b"POST /metrics HTTP/1.1\r\nHost: x\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n",
+            )
+            response = yield poster.closed
+            self.assertTrue(response.startswith(b"HTTP/1.1 413 "), (kind, response))
+
+    @inlineCallbacks
+    def test_dripperClosedAtDeadline(self) -> Generator[Any, Any, None]:
+        """
+        A client dripping a byte every 50 ms is closed at the deadline.
+        """
+        for kind in KINDS:
+            _, client, prefix = yield from self.listen(kind, requestDeadline=0.5)
+            dripper = yield self.connect(client, prefix + b"G")
+            started = reactor.seconds()
+            while not dripper.closed.called:
+                self.assertLess(reactor.seconds() - started, 10, kind)
+                assert dripper.transport is not None
+                dripper.transport.write(b"E")
+                yield deferLater(reactor, 0.05)
+            self.assertEqual(dripper.received, b"", kind)

@@ -272,6 +272,15 @@ class BoundedSite(Site):
             victim.abort()
         return super().buildProtocol(addr)  # type: ignore[no-untyped-call]
 
+    def stopFactory(self) -> None:
+        """
+        Sum up what the logs hold back, and stop their timers: the listener
+        has stopped.
+        """
+        self.errors.flush()
+        self.evictions.flush()
+        super().stopFactory()
+
     def connectionOpened(self, channel: OneRequestChannel) -> None:
         """
         Count C{channel} under the cap, as the newest.
