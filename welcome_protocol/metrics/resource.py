@@ -3,8 +3,11 @@ The web site behind C{--metrics}: C{GET /metrics} and nothing else.
 
 The body is prometheus_client's own exposition (C{choose_encoder} picks the
 Prometheus text format, or OpenMetrics when the scraper's C{Accept} asks for
-it), gzipped when the scraper accepts that.  Another path answers 404, and a
-method other than C{GET} or C{HEAD} 405.
+it; an C{Accept} it cannot parse gets the default text format), gzipped
+when the scraper accepts that.  Another path answers 404, and a method other
+than C{GET} or C{HEAD} 405.  The site it is served by
+(L{welcome_protocol.metrics.boundedhttp}) bounds each connection; an error
+making the exposition is answered and logged there.
 
 A scrape is done in two parts.  The service's own metrics are collected in
 the reactor thread, all at once, so that they are consistent with each other
