@@ -104,7 +104,10 @@ class OptionsTests(TestCase):
         self.assertEqual((config["count"], config["interval"]), (0, 1.0))
         self.assertIsNone(self.parse("a")["count"])
         self.assertIn("--count must be an integer", self.fails("-n", "-1", "a"))
-        self.assertIn("--interval must be a number above 0", self.fails("-i", "0", "a"))
+        self.assertIn(
+            "--interval must be a number from 0.001 to 86400",
+            self.fails("-i", "0", "a"),
+        )
 
     def test_nagiosValues(self) -> None:
         """

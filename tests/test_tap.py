@@ -209,23 +209,26 @@ class HostileNetworkOptionsTests(TestCase):
         cases = [
             (
                 ["--idle-timeout", "soon"],
-                "--idle-timeout must be a number of seconds, 0 or more, not 'soon'",
+                "--idle-timeout must be 0 or a number of seconds from 0.001 to "
+                "604800, not 'soon'",
             ),
             (
                 ["--idle-timeout", "-1"],
-                "--idle-timeout must be a number of seconds, 0 or more, not '-1'",
+                "--idle-timeout must be 0 or a number of seconds from 0.001 to "
+                "604800, not '-1'",
             ),
             (
                 ["--shutdown-timeout", "nan"],
-                "--shutdown-timeout must be a number of seconds, 0 or more, not 'nan'",
+                "--shutdown-timeout must be 0 or a number of seconds from 0.001 "
+                "to 3600, not 'nan'",
             ),
             (
                 ["--max-connections", "0"],
-                "--max-connections must be an integer from 1 to 1000000000, not '0'",
+                "--max-connections must be an integer from 1 to 1048576, not '0'",
             ),
             (
                 ["--max-per-ip", "x"],
-                "--max-per-ip must be an integer from 1 to 1000000000, not 'x'",
+                "--max-per-ip must be an integer from 1 to 1048576, not 'x'",
             ),
             (
                 ["--backlog", "70000"],
@@ -233,7 +236,7 @@ class HostileNetworkOptionsTests(TestCase):
             ),
             (
                 ["--busy-message", "x" * 4097],
-                "--busy-message must be at most 4096 bytes in UTF-8, not 4097",
+                "--busy-message must be at most 4096 bytes in utf-8, not 4097",
             ),
         ]
         for args, message in cases:
@@ -330,20 +333,21 @@ class DeadlineOptionsTests(TestCase):
         cases = [
             (
                 ["--handshake-timeout", "-1"],
-                "--handshake-timeout must be a number of seconds, 0 or more, not '-1'",
+                "--handshake-timeout must be 0 or a number of seconds from 0.001 "
+                "to 3600, not '-1'",
             ),
             (
                 ["--handshake-timeout", "soon"],
-                "--handshake-timeout must be a number of seconds, 0 or more, "
-                "not 'soon'",
+                "--handshake-timeout must be 0 or a number of seconds from 0.001 "
+                "to 3600, not 'soon'",
             ),
             (
                 ["--max-handshakes", "-5"],
-                "--max-handshakes must be an integer from 1 to 1000000000, not '-5'",
+                "--max-handshakes must be an integer from 1 to 1048576, not '-5'",
             ),
             (
                 ["--max-handshakes", "many"],
-                "--max-handshakes must be an integer from 1 to 1000000000, not 'many'",
+                "--max-handshakes must be an integer from 1 to 1048576, not 'many'",
             ),
             (
                 ["--listen", "haproxy:tcp:0", "--proxy-from", "10.0.0.0/33"],

@@ -334,6 +334,12 @@ How many times a message file that changes while it is read is read again
 before it is refused.
 """
 
+_SETTLING_NS = 20_000_000
+"""
+A file modified less than this long ago (20 ms) may still be being written
+without its size or time showing it yet: it is read again a little later.
+"""
+
 _KINDS = (
     (stat.S_ISDIR, "is a directory"),
     (stat.S_ISFIFO, "is a FIFO, not a regular file"),
@@ -398,6 +404,10 @@ def _readOnce(path: str, limit: int) -> bytes | None:
         os.close(fd)
     if size != before.st_size or _version(after) != _version(before):
         return None
+    if 0 <= time.time_ns() - after.st_mtime_ns < _SETTLING_NS:
+        # File times tick coarsely (a few milliseconds): a rewrite in place
+        # that keeps the size could still be going on unseen.
+        return None
     return b"".join(chunks)
 
 
@@ -417,9 +427,11 @@ def readMessageBytes(
     The file must be a regular file of at most C{limit} bytes: a FIFO, a
     device such as C{/dev/zero} or a directory is refused without reading
     (and without waiting for a FIFO's writer).  A file whose size,
-    modification time or identity differs after reading from before, or
-    that gives fewer or more bytes than its size, was being written: it is
-    read again, up to C{attempts} times in all, then refused.
+    modification time or identity differs after reading from before, that
+    gives fewer or more bytes than its size, or that was modified in the
+    last few milliseconds, may be being written: it is read again a little
+    later, up to C{attempts} times in all, then refused.  Replacing the file
+    with a rename is what keeps every reader's view whole.
 
     This blocks while reading; call it before the reactor runs, or in a
     thread.
