@@ -351,8 +351,9 @@ class ReadMessageFileTests(TestCase):
         e = self.assertRaises(MessageError, readMessageBytes, str(path))
         self.assertEqual(
             str(e),
-            f"cannot read message file {path}: it changed while it was read, "
-            f"{READ_ATTEMPTS} times; update it by renaming a complete file over it",
+            f"cannot read message file {path}: it kept changing while it was "
+            f"read ({READ_ATTEMPTS} tries); update it by renaming a complete file "
+            "over it",
         )
         self.assertGreaterEqual(len(reads), READ_ATTEMPTS)
 

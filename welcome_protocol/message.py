@@ -328,16 +328,18 @@ a runaway file can cost; it is four times the largest welcome the soak test
 sends.
 """
 
-READ_ATTEMPTS = 3
+READ_ATTEMPTS = 5
 """
-How many times a message file that changes while it is read is read again
+How many times a message file is read, at most, while it keeps changing,
 before it is refused.
 """
 
-_SETTLING_NS = 20_000_000
+SETTLE_SECONDS = 0.25
 """
-A file modified less than this long ago (20 ms) may still be being written
-without its size or time showing it yet: it is read again a little later.
+How long a message file must have been left alone to be read: one modified
+more recently may be in the middle of a rewrite in place that its size and
+times do not show yet (a writer can be descheduled between two writes, and
+file times tick coarsely), so it is read once it has settled.
 """
 
 _KINDS = (
@@ -368,11 +370,12 @@ def _version(info: os.stat_result) -> tuple[int, ...]:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
-def _readOnce(path: str, limit: int) -> bytes | None:
+def _readOnce(path: str, limit: int, settle: float) -> bytes | float:
     """
-    Read regular file C{path} whole, if it does not change meanwhile.
+    Read regular file C{path} whole, if it has settled and does not change
+    meanwhile.
 
-    @return: Its bytes, or L{None} if it changed while it was read.
+    @return: Its bytes, or how many seconds to wait before trying again.
     @raise MessageError: If it is not a regular file, is larger than
         C{limit} bytes, or cannot be opened or read.
     """
@@ -403,11 +406,10 @@ def _readOnce(path: str, limit: int) -> bytes | None:
     finally:
         os.close(fd)
     if size != before.st_size or _version(after) != _version(before):
-        return None
-    if 0 <= time.time_ns() - after.st_mtime_ns < _SETTLING_NS:
-        # File times tick coarsely (a few milliseconds): a rewrite in place
-        # that keeps the size could still be going on unseen.
-        return None
+        return settle
+    age = (time.time_ns() - after.st_mtime_ns) / 1e9
+    if 0 <= age < settle:
+        return settle - age
     return b"".join(chunks)
 
 
@@ -419,19 +421,24 @@ def _tooLarge(source: str, size: int, limit: int) -> str:
 
 
 def readMessageBytes(
-    path: str, limit: int = MESSAGE_FILE_LIMIT, attempts: int = READ_ATTEMPTS
+    path: str,
+    limit: int = MESSAGE_FILE_LIMIT,
+    attempts: int = READ_ATTEMPTS,
+    settle: float = SETTLE_SECONDS,
 ) -> bytes:
     """
     Read a message file whole, never a torn or unbounded copy of it.
 
     The file must be a regular file of at most C{limit} bytes: a FIFO, a
     device such as C{/dev/zero} or a directory is refused without reading
-    (and without waiting for a FIFO's writer).  A file whose size,
-    modification time or identity differs after reading from before, that
-    gives fewer or more bytes than its size, or that was modified in the
-    last few milliseconds, may be being written: it is read again a little
-    later, up to C{attempts} times in all, then refused.  Replacing the file
-    with a rename is what keeps every reader's view whole.
+    (and without waiting for a FIFO's writer).  A file modified less than
+    C{settle} seconds ago is read once it is that old; one whose size,
+    modification time or identity differs after reading from before, or
+    that gives fewer or more bytes than its size, is read again C{settle}
+    seconds later; after C{attempts} reads it is refused.  Only replacing
+    the file with a rename keeps every reader's view whole whatever the
+    timing: a rewrite in place stalled for longer than C{settle} looks
+    settled.
 
     This blocks while reading; call it before the reactor runs, or in a
     thread.
@@ -440,18 +447,17 @@ def readMessageBytes(
     """
     try:
         for attempt in range(attempts):
-            if attempt:
-                # Give a writer that is rewriting it in place time to finish.
-                time.sleep(0.05 * attempt)
-            raw = _readOnce(path, limit)
-            if raw is not None:
-                return raw
+            result = _readOnce(path, limit, settle)
+            if isinstance(result, bytes):
+                return result
+            if attempt + 1 < attempts:
+                time.sleep(result)
     except OSError as e:
         why = (e.strerror or str(e)).lower()
         raise MessageError(f"cannot read message file {path}: {why}") from None
     raise MessageError(
-        f"cannot read message file {path}: it changed while it was read, "
-        f"{attempts} times; update it by renaming a complete file over it"
+        f"cannot read message file {path}: it kept changing while it was read "
+        f"({attempts} tries); update it by renaming a complete file over it"
     )
 
 
