@@ -14,7 +14,6 @@ from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.trial.unittest import TestCase
 
 from tests.support import temporaryPath
-from welcome_protocol import message as messageModule
 from welcome_protocol.message import (
     MESSAGE_FILE_LIMIT,
     PLACEHOLDERS,
@@ -295,7 +294,7 @@ class ReadMessageFileTests(TestCase):
         self.assertEqual(len(readMessageBytes(str(path))), MESSAGE_FILE_LIMIT)
         with path.open("ab") as f:
             f.write(b"x")
-        self.patch(messageModule.os, "read", self._readForbidden)
+        self.patch(os, "read", self._readForbidden)
         e = self.assertRaises(MessageError, readMessageBytes, str(path))
         self.assertEqual(
             str(e),
@@ -326,7 +325,7 @@ class ReadMessageFileTests(TestCase):
                 return realRead(fd, 4096)
             return realRead(fd, size)
 
-        self.patch(messageModule.os, "read", read)
+        self.patch(os, "read", read)
         return reads
 
     def test_changedWhileReadIsReadAgain(self) -> None:

@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import TestCase
 
+from tests import optionranges
 from tests.certificates import makeCertificate
 from tests.support import parseServerOptions, temporaryPath
 from welcome_protocol.accesslog import AccessLog
@@ -511,3 +512,44 @@ class ImportTests(TestCase):
             timeout=60,
         )
         self.assertEqual((checked.stdout, checked.stderr), ("False\n", ""))
+
+
+class OptionRangeTests(TestCase):
+    """
+    Every numeric option has a range; a value outside it is one usage error
+    naming the option, the range and the value.
+    """
+
+    def test_everyOptionCovered(self) -> None:
+        """
+        The table of ranges names every option that takes a value, but for
+        those that take text.
+        """
+        text = {"listen", "message", "message-file", "encoding", "busy-message"}
+        text |= {"metrics", "proxy-from"}
+        valued = {name for name, _, _, _ in Options.optParameters} | {
+            "listen",
+            "proxy-from",
+        }
+        self.assertEqual({r.option for r in optionranges.SERVER}, valued - text, valued)
+
+    def test_withinRange(self) -> None:
+        """
+        The bounds of each range, and 0 where it means "never", are
+        accepted.
+        """
+        for entry in optionranges.SERVER:
+            for value in entry.accepted():
+                Options().parseOptions([f"--{entry.option}", value])
+
+    def test_outsideRange(self) -> None:
+        """
+        Values past either bound, absurd ones (1e308, NaN, infinity) and
+        numbers not written in plain decimal are refused.
+        """
+        for entry in optionranges.SERVER:
+            for value in entry.refused():
+                error = self.assertRaises(
+                    UsageError, Options().parseOptions, [f"--{entry.option}", value]
+                )
+                self.assertEqual(str(error), entry.error(value))
