@@ -61,7 +61,12 @@ from welcome_protocol.settings import (
 )
 from welcome_protocol.startup import WelcomeService
 from welcome_protocol.stats import StatsReporter
-from welcome_protocol.workers import WorkerPool, parseWorkers, workerArguments
+from welcome_protocol.workers import (
+    MAX_WORKERS,
+    WorkerPool,
+    parseWorkers,
+    workerArguments,
+)
 
 _WORKER_KINDS = frozenset({"tcp", "tcp6"})
 """
@@ -118,7 +123,8 @@ class Options(usage.Options):
             "port",
             "p",
             None,
-            "TCP port to listen on, on all IPv4 interfaces (0 picks a free port), "
+            "TCP port to listen on, 0 to 65535, on all IPv4 interfaces (0 picks "
+            "a free port), "
             f"when there is no --listen [default: {DEFAULT_PORT}].",
         ],
         [
@@ -219,8 +225,8 @@ class Options(usage.Options):
             None,
             "0",
             "Serve from this many worker processes sharing the listening "
-            "socket, e.g. one per CPU core (0: serve in this process). Needs "
-            "one plain tcp: or tcp6: listener.",
+            f"socket, 0 to {MAX_WORKERS}, e.g. one per CPU core (0: serve in "
+            "this process). Needs one plain tcp: or tcp6: listener.",
         ],
     ]
     optFlags = [
