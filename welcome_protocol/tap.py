@@ -354,7 +354,7 @@ class Options(usage.Options):
         @raise usage.UsageError: If both are given.
         @raise MessageError: If the message cannot be used.
         """
-        encoding = self["encoding"] = checkEncoding(str(self["encoding"]))
+        encoding = checkEncoding(str(self["encoding"]))
         text, path = self["message"], self["message-file"]
         if text is not None and path is not None:
             raise usage.UsageError("--message and --message-file cannot be combined")
