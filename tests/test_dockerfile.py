@@ -146,9 +146,7 @@ class ContainerImageTests(TestCase):
         to listen elsewhere), the C{HEALTHCHECK} fails, saying why.
         """
         name = self.runContainer("--port", "12001")
-        waitUntil(
-            lambda: "Listening on" in podman("logs", name).stdout, "listening"
-        )
+        waitUntil(lambda: "Listening on" in podman("logs", name).stdout, "listening")
         result = podman("healthcheck", "run", name, check=False)
         self.assertEqual((result.returncode, result.stdout.strip()), (1, "unhealthy"))
         log = json.loads(inspect(name, "{{json .State.Health.Log}}"))

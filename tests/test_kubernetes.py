@@ -102,9 +102,7 @@ class ManifestTests(TestCase):
         spec = container(load("deployment.yaml"))
         ports = {port["name"]: port["containerPort"] for port in spec["ports"]}
         self.assertEqual(int(option(spec["args"], "--port")), ports["welcome"])
-        self.assertEqual(
-            option(spec["args"], "--metrics"), f"tcp:{ports['metrics']}"
-        )
+        self.assertEqual(option(spec["args"], "--metrics"), f"tcp:{ports['metrics']}")
 
     def test_gracePeriodCoversShutdownTimeout(self) -> None:
         """
@@ -172,7 +170,7 @@ class KubePlayTests(TestCase):
         The pod greets a client on the host, and its metrics port serves
         /metrics, which counts that client.
         """
-        name, ports = self.play()
+        _, ports = self.play()
         self.assertEqual(self.greet(ports["welcome"]), "Welcome!\n")
         with socket.create_connection(
             ("127.0.0.1", ports["metrics"]), timeout=10
