@@ -61,7 +61,9 @@ WORKDIR /tmp
 EXPOSE 12000 9112
 
 # twistd handles SIGTERM itself: it stops listening, lets welcomes being
-# written finish for --shutdown-timeout seconds, then exits 0.
+# written finish for --shutdown-timeout seconds, and ends (status 0, as the
+# container's first process).  Each health check is a greeting like any
+# other, counted in the metrics and logged.
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
     CMD ["welcome-client", "--host", "127.0.0.1", "--port", "12000", "--timeout", "3"]
