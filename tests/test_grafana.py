@@ -197,6 +197,14 @@ class PanelDataTests(TestCase):
                     used in names or f"{used}_bucket" in names, f"{title}: {used}"
                 )
 
+        # The job and instance variables' query, label_values(welcome_build_info,
+        # ...), offers the job and both instances.
+        offered = {
+            (str(series["metric"]["job"]), str(series["metric"]["instance"]))  # type: ignore[index]
+            for series in prometheus.query("welcome_build_info")
+        }
+        self.assertEqual(offered, {("welcome", target) for target in targets})
+
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
             missing = self.panelsWithoutData(prometheus)
