@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.accesslog}: every connection becomes one line in
+Tests for L{welcome_protocol.observing.accesslog}: every connection becomes one line in
 twistd's format, in order, at least once a second and at shutdown.
 """
 
@@ -32,8 +32,8 @@ from twisted.logger import (
 from twisted.trial.unittest import TestCase
 
 from tests.support import ServerProcess
-from welcome_protocol.accesslog import NAMESPACE, AccessLog
-from welcome_protocol.server import WelcomeFactory
+from welcome_protocol.greeting.server import WelcomeFactory
+from welcome_protocol.observing.accesslog import NAMESPACE, AccessLog
 from welcome_protocol.settings import ServerSettings
 from welcome_protocol.tap import Options, makeService
 
@@ -108,10 +108,12 @@ class AccessLogTests(TestCase):
         self.assertEqual(
             self.lines(),
             [
-                "2026-11-29T01:06:02+0000 [welcome_protocol.server.WelcomeFactory"
-                "#info] Welcomed 127.0.0.1:33866",
-                "2026-11-29T01:06:02+0000 [welcome_protocol.server.WelcomeFactory"
-                "#info] Welcomed [::1]:40000",
+                "2026-11-29T01:06:02+0000 "
+                "[welcome_protocol.greeting.server.WelcomeFactory#info] "
+                "Welcomed 127.0.0.1:33866",
+                "2026-11-29T01:06:02+0000 "
+                "[welcome_protocol.greeting.server.WelcomeFactory#info] "
+                "Welcomed [::1]:40000",
             ],
         )
 

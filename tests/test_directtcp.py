@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.directtcp}: data and the close go out at once,
+Tests for L{welcome_protocol.listening.directtcp}: data and the close go out at once,
 and the transport keeps every promise of Twisted's own TCP transport: partial
 writes, resets, producers, half-closes, aborts, TLS on top.
 """
@@ -43,14 +43,14 @@ from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from welcome_protocol.directtcp import (
+from welcome_protocol.listening.directtcp import (
     DirectPort,
     DirectTCP4ServerEndpoint,
     DirectTransport,
     directIfTCP,
 )
-from welcome_protocol.directtcp.transport import BUFFER_SIZE
-from welcome_protocol.fdexhaustion import AcceptPauser, PausingAcceptEndpoint
+from welcome_protocol.listening.directtcp.transport import BUFFER_SIZE
+from welcome_protocol.listening.fdexhaustion import AcceptPauser, PausingAcceptEndpoint
 
 reactor = cast(Any, globalReactor)
 _DONE = Failure(ConnectionDone())
@@ -726,7 +726,7 @@ class _FullListeningSocket:
 
 class DirectPortOutOfResourcesTests(TestCase):
     """
-    L{DirectPort} with the pausing of L{welcome_protocol.fdexhaustion}.
+    L{DirectPort} with the pausing of L{welcome_protocol.listening.fdexhaustion}.
     """
 
     def test_emfilePausesAccepting(self) -> None:

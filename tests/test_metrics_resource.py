@@ -28,7 +28,7 @@ from welcome_protocol.metrics.resource import (
 )
 from welcome_protocol.metrics.service import processRegistry
 from welcome_protocol.metrics.source import MetricsSource
-from welcome_protocol.stats import ServerStats
+from welcome_protocol.observing.stats import ServerStats
 
 
 def _atOnce(

@@ -128,7 +128,7 @@ class InstalledWheelTests(TestCase):
             names = set(wheel.namelist())
         self.assertIn("twisted/plugins/welcome_plugin.py", names)
         self.assertIn("welcome_protocol/py.typed", names)
-        self.assertIn("welcome_protocol/server.py", names)
+        self.assertIn("welcome_protocol/greeting/server.py", names)
         twisted = {n for n in names if n.startswith("twisted/")}
         self.assertEqual(twisted, {"twisted/plugins/welcome_plugin.py"})
         self.assertEqual(

@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.server}: what a client is sent, and nothing more.
+Tests for L{welcome_protocol.greeting.server}: what a client is sent, and nothing more.
 """
 
 from __future__ import annotations
@@ -12,9 +12,13 @@ from twisted.logger import capturedLogs, formatEvent, globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.messageproducer import CHUNK_SIZE
-from welcome_protocol.proxyheader import HeaderFirstWrappingFactory
-from welcome_protocol.server import DIRECT_WRITE_LIMIT, WelcomeFactory, WelcomeProtocol
+from welcome_protocol.greeting.messageproducer import CHUNK_SIZE
+from welcome_protocol.greeting.server import (
+    DIRECT_WRITE_LIMIT,
+    WelcomeFactory,
+    WelcomeProtocol,
+)
+from welcome_protocol.handshaking.proxyheader import HeaderFirstWrappingFactory
 from welcome_protocol.settings import ServerSettings
 
 PEER = IPv4Address("TCP", "192.0.2.7", 40123)

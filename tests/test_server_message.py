@@ -1,5 +1,5 @@
 """
-Tests for how L{welcome_protocol.server} sends the message: pre-encoded, or
+Tests for how L{welcome_protocol.greeting.server} sends the message: pre-encoded, or
 filled in per connection, and replaced on reload.
 """
 
@@ -10,8 +10,8 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.message import Message, parseMessage
-from welcome_protocol.server import WelcomeFactory
+from welcome_protocol.greeting.message import Message, parseMessage
+from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
 
 PEER = IPv4Address("TCP", "192.0.2.7", 40000)

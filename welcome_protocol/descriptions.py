@@ -24,11 +24,17 @@ from twisted.internet.endpoints import (
 from twisted.internet.interfaces import IStreamClientEndpoint, IStreamServerEndpoint
 from twisted.python.filepath import UnlistableError
 
-from welcome_protocol.handshakes import HandshakeFirstEndpoint, HandshakeGuard
-from welcome_protocol.systemdsockets import SystemdSocketError, systemdEndpoint
+from welcome_protocol.handshaking.handshakes import (
+    HandshakeFirstEndpoint,
+    HandshakeGuard,
+)
+from welcome_protocol.listening.systemdsockets import (
+    SystemdSocketError,
+    systemdEndpoint,
+)
 
 if TYPE_CHECKING:
-    from welcome_protocol.proxyheader import Network
+    from welcome_protocol.handshaking.proxyheader import Network
 
 _PROXY_PREFIX = "haproxy:"
 
@@ -126,7 +132,7 @@ def serverEndpoint(
             endpoint = HandshakeFirstEndpoint(endpoint, guard)
         if inner is not description:
             # Imported here: only haproxy: listeners need the PROXY parser.
-            from welcome_protocol.proxyheader import HeaderFirstEndpoint
+            from welcome_protocol.handshaking.proxyheader import HeaderFirstEndpoint
 
             endpoint = HeaderFirstEndpoint(endpoint, guard, proxyFrom)
         return endpoint

@@ -13,8 +13,6 @@ from typing import Any, cast
 from twisted.application.service import IService
 from twisted.python import usage
 
-from welcome_protocol.accesslog import AccessLog
-from welcome_protocol.backlog import defaultBacklog, withBacklog
 from welcome_protocol.commandline import (
     parseCount,
     parseNetworks,
@@ -28,11 +26,8 @@ from welcome_protocol.descriptions import (
     endpointType,
     serverEndpoint,
 )
-from welcome_protocol.directtcp import directIfTCP
-from welcome_protocol.fdexhaustion import PausingAcceptEndpoint
-from welcome_protocol.hangup import HangupService
-from welcome_protocol.listening import ListeningService
-from welcome_protocol.message import (
+from welcome_protocol.greeting.hangup import HangupService
+from welcome_protocol.greeting.message import (
     Message,
     MessageError,
     checkEncoding,
@@ -40,9 +35,15 @@ from welcome_protocol.message import (
     parseMessage,
     readMessageFile,
 )
+from welcome_protocol.greeting.server import DIRECT_WRITE_LIMIT, WelcomeFactory
+from welcome_protocol.listening.backlog import defaultBacklog, withBacklog
+from welcome_protocol.listening.directtcp import directIfTCP
+from welcome_protocol.listening.fdexhaustion import PausingAcceptEndpoint
+from welcome_protocol.listening.service import ListeningService
 from welcome_protocol.metrics.source import MetricsSource
 from welcome_protocol.metrics.workertotals import WorkerTotals
-from welcome_protocol.server import DIRECT_WRITE_LIMIT, WelcomeFactory
+from welcome_protocol.observing.accesslog import AccessLog
+from welcome_protocol.observing.stats import StatsReporter
 from welcome_protocol.serving import ServiceReactor, makeServing, newStats
 from welcome_protocol.settings import (
     DEFAULT_HANDSHAKE_TIMEOUT,
@@ -55,8 +56,7 @@ from welcome_protocol.settings import (
     ServerSettings,
 )
 from welcome_protocol.startup import WelcomeService
-from welcome_protocol.stats import StatsReporter
-from welcome_protocol.workers import WorkerPool, parseWorkers, workerArguments
+from welcome_protocol.workers.pool import WorkerPool, parseWorkers, workerArguments
 
 _WORKER_KINDS = frozenset({"tcp", "tcp6"})
 """

@@ -17,7 +17,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThreadPool
 
 from welcome_protocol.descriptions import serverEndpoint
-from welcome_protocol.listening import ListeningService
+from welcome_protocol.listening.service import ListeningService
 from welcome_protocol.metrics.collector import WelcomeCollector
 from welcome_protocol.metrics.resource import MetricsPage, metricsSite
 from welcome_protocol.metrics.source import MetricsSource

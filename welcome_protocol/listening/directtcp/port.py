@@ -28,7 +28,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from welcome_protocol.directtcp.transport import DirectTransport
+from welcome_protocol.listening.directtcp.transport import DirectTransport
 
 #: C{accept()} errors that mean the process or the system is out of
 #: descriptors or memory: the client stays queued until some are free.
@@ -53,7 +53,7 @@ class DirectPort:
 
     @ivar outOfResources: Called with the C{errno} when C{accept()} fails
         for lack of descriptors or memory, to pause accepting (see
-        L{welcome_protocol.fdexhaustion}); by default the error is logged
+        L{welcome_protocol.listening.fdexhaustion}); by default the error is logged
         and accepting stops until the next time the socket is readable.
     @ivar connected: Whether it is listening.
     @ivar disconnecting: Whether it is stopping.

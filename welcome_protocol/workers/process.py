@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.test_workers -*-
 """
-One C{--workers} process: C{python -m welcome_protocol.workerprocess FD
-OPTIONS...}, started by L{welcome_protocol.workers.WorkerPool}.
+One C{--workers} process: C{python -m welcome_protocol.workers.process FD
+OPTIONS...}, started by L{welcome_protocol.workers.pool.WorkerPool}.
 
 It serves the listening socket inherited as C{FD} with the configuration
 C{OPTIONS} (as for C{twistd welcome}), built by
@@ -40,10 +40,10 @@ from twisted.logger import (
 )
 from zope.interface import implementer
 
-from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.addresses import describeAddress
-from welcome_protocol.directtcp import adopt
+from welcome_protocol.listening.directtcp import adopt
 from welcome_protocol.metrics.workertotals import SnapshotWriter
+from welcome_protocol.observing.accesslog import AccessLog
 from welcome_protocol.serving import makeServing
 from welcome_protocol.startup import freezeStartupObjects
 from welcome_protocol.tap import Options
@@ -103,7 +103,7 @@ def _stopOnceOn(reactor: IReactorCore, signals: Sequence[int]) -> None:
     worker, and from systemd, which by default signals every process of the
     service's control group.
     """
-    log = Logger(namespace="welcome_protocol.workers")
+    log = Logger(namespace="welcome_protocol.workers.pool")
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
@@ -123,7 +123,7 @@ def _stopOnceOn(reactor: IReactorCore, signals: Sequence[int]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """
-    Run one worker: C{python -m welcome_protocol.workerprocess FD OPTIONS...}.
+    Run one worker: C{python -m welcome_protocol.workers.process FD OPTIONS...}.
 
     Serves the listening socket inherited as C{FD} with the configuration
     C{OPTIONS} (as for C{twistd welcome}) until SIGTERM.
@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     freezeStartupObjects()
     # Said once the services (and so their signal handlers) have started:
     # from this line on, SIGHUP and SIGUSR1 reach their handlers.
-    Logger(namespace="welcome_protocol.workers").info(
+    Logger(namespace="welcome_protocol.workers.pool").info(
         "Worker {pid} serving on {address}",
         pid=os.getpid(),
         address=describeAddress(port.getHost()),

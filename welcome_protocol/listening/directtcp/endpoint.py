@@ -16,7 +16,7 @@ from twisted.internet.interfaces import (
 from twisted.internet.posixbase import PosixReactorBase
 from zope.interface import implementer
 
-from welcome_protocol.directtcp.port import DirectPort
+from welcome_protocol.listening.directtcp.port import DirectPort
 
 
 def directIfTCP(endpoint: IStreamServerEndpoint) -> IStreamServerEndpoint:

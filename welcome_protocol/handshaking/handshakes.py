@@ -31,7 +31,7 @@ evicting are all O(1), and a flood of silent clients costs one timer.
 
 L{HandshakeFirstWrapper} puts a TLS connection under the guard and starts the
 welcome only once the handshake has completed; the PROXY header wrapper in
-L{welcome_protocol.proxyheader} uses the guard the same way.
+L{welcome_protocol.handshaking.proxyheader} uses the guard the same way.
 """
 
 from __future__ import annotations
@@ -58,9 +58,9 @@ from twisted.python.failure import Failure
 from zope.interface import directlyProvides, implementer, providedBy
 
 from welcome_protocol.addresses import describeAddress
-from welcome_protocol.limits import ConnectionLimits
-from welcome_protocol.ratelimitedlog import RateLimitedLog
-from welcome_protocol.stats import ServerStats
+from welcome_protocol.admission.limits import ConnectionLimits
+from welcome_protocol.observing.ratelimitedlog import RateLimitedLog
+from welcome_protocol.observing.stats import ServerStats
 
 PROXY_HEADER = "PROXY header"
 """

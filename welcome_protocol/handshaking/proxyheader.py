@@ -18,7 +18,8 @@ anything else closes the connection unwelcomed.  Optionally only proxies in
 given networks may send one at all (nginx's C{set_real_ip_from}).
 
 Until the header is complete the connection is under a
-L{welcome_protocol.handshakes.HandshakeGuard}: it has a deadline from accept,
+L{welcome_protocol.handshaking.handshakes.HandshakeGuard}: it has a deadline from
+accept,
 counts against the cap on unfinished connections, and holds a place under
 C{--max-connections} (not C{--max-per-ip}: the only address known yet is the
 proxy's, shared by every client behind it).
@@ -53,7 +54,7 @@ from twisted.python.failure import Failure
 from zope.interface import directlyProvides, implementer, providedBy
 
 from welcome_protocol.addresses import describeAddress
-from welcome_protocol.handshakes import PROXY_HEADER, HandshakeGuard
+from welcome_protocol.handshaking.handshakes import PROXY_HEADER, HandshakeGuard
 
 Network = IPv4Network | IPv6Network
 

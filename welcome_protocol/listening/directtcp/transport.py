@@ -5,7 +5,7 @@ A server-side TCP transport that sends at once and costs little to hold.
 It implements C{ITCPTransport} (with C{IConsumer} and C{IPushProducer}) for
 the protocol, and C{IReadDescriptor}/C{IWriteDescriptor} for the reactor,
 which it uses only through C{IReactorFDSet}: C{addReader}, C{removeReader},
-C{addWriter}, C{removeWriter}.  See L{welcome_protocol.directtcp} for why.
+C{addWriter}, C{removeWriter}.  See L{welcome_protocol.listening.directtcp} for why.
 """
 
 from __future__ import annotations
