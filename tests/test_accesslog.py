@@ -108,12 +108,10 @@ class AccessLogTests(TestCase):
         self.assertEqual(
             self.lines(),
             [
-                "2026-11-29T01:06:02+0000 "
-                "[welcome_protocol.greeting.server.WelcomeFactory#info] "
-                "Welcomed 127.0.0.1:33866",
-                "2026-11-29T01:06:02+0000 "
-                "[welcome_protocol.greeting.server.WelcomeFactory#info] "
-                "Welcomed [::1]:40000",
+                "2026-11-29T01:06:02+0000 [welcome_protocol.server.WelcomeFactory"
+                "#info] Welcomed 127.0.0.1:33866",
+                "2026-11-29T01:06:02+0000 [welcome_protocol.server.WelcomeFactory"
+                "#info] Welcomed [::1]:40000",
             ],
         )
 

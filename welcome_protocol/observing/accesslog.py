@@ -59,7 +59,7 @@ from welcome_protocol.addresses import describeAddress
 
 #: The namespace of the access lines: the one they had when the factory
 #: logged each connection itself, so existing log parsers keep working.
-NAMESPACE = "welcome_protocol.greeting.server.WelcomeFactory"
+NAMESPACE = "welcome_protocol.server.WelcomeFactory"
 
 #: The most time between a connection and its line reaching the log.
 FLUSH_INTERVAL = 1.0
