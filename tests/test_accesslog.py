@@ -360,7 +360,7 @@ class FactoryAndOptionTests(TestCase):
         clock.advance(3)
         events: list[LogEvent] = []
         log = AccessLog(clock, _collect(events))
-        factory = WelcomeFactory(ServerSettings(), accessLog=log)
+        factory = WelcomeFactory(ServerSettings(), clock=Clock(), accessLog=log)
         transport = self.welcome(factory, 1234)
         self.assertEqual(transport.value(), b"Welcome!")
         log.flush()
@@ -375,7 +375,9 @@ class FactoryAndOptionTests(TestCase):
         """
         events: list[LogEvent] = []
         log = AccessLog(Clock(), _collect(events))
-        factory = WelcomeFactory(ServerSettings(logConnections=False), accessLog=log)
+        factory = WelcomeFactory(
+            ServerSettings(logConnections=False), clock=Clock(), accessLog=log
+        )
         self.welcome(factory, 1234)
         log.flush()
         self.assertEqual(events, [])

@@ -710,6 +710,8 @@ class _FullListeningSocket:
     A listening socket whose C{accept} fails with C{EMFILE}.
     """
 
+    family = socket.AF_INET
+
     def __init__(self) -> None:
         self.accepts = 0
 

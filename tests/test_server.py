@@ -14,6 +14,7 @@ from twisted.trial.unittest import TestCase
 
 from welcome_protocol.greeting.messageproducer import CHUNK_SIZE
 from welcome_protocol.greeting.server import (
+    CLOSE_GRACE,
     DIRECT_WRITE_LIMIT,
     WelcomeFactory,
     WelcomeProtocol,
@@ -30,7 +31,7 @@ def connect(
     """
     Build a protocol from a factory and connect it to a L{StringTransport}.
     """
-    factory = WelcomeFactory(settings or ServerSettings())
+    factory = WelcomeFactory(settings or ServerSettings(), clock=Clock())
     proto = factory.buildProtocol(PEER)
     assert isinstance(proto, WelcomeProtocol)
     transport = StringTransport(peerAddress=PEER)
@@ -85,7 +86,7 @@ class WelcomeFactoryTests(TestCase):
         """
         Every protocol sends the very same bytes object the factory made.
         """
-        factory = WelcomeFactory(ServerSettings())
+        factory = WelcomeFactory(ServerSettings(), clock=Clock())
         sent: list[bytes] = []
         for _ in range(3):
             transport = StringTransport(peerAddress=PEER)
@@ -169,13 +170,40 @@ class KeepOpenAndTimeoutTests(TestCase):
     def test_connectionMadeWritesWelcomeAndCloses(self) -> None:
         """
         By default the welcome is written and the connection closed at once;
-        no idle timer is armed for a short welcome.
+        the close is timed, even for a short welcome, and the timer goes with
+        the connection.
         """
         server = _Server()
-        _protocol, transport = server.welcomed()
+        protocol, transport = server.welcomed()
         self.assertEqual(transport.value(), b"Welcome!")
         self.assertTrue(transport.disconnecting)
+        self.assertEqual(len(server.factory.idleTimer), 1)
+        protocol.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(server.clock.getDelayedCalls(), [])
+
+    def test_closeThatDoesNotEndIsAborted(self) -> None:
+        """
+        A close that has not ended within the idle timeout (a TLS client
+        that never sends its C{close_notify}, a client that does not read) is
+        aborted, whatever the welcome's size.
+        """
+        server = _Server(idleTimeout=2.0)
+        _protocol, transport = server.welcomed()
+        self.assertTrue(transport.disconnecting)
+        server.clock.advance(3)
+        self.assertTrue(transport.disconnected)
+
+    def test_closeWithoutIdleTimeoutIsBounded(self) -> None:
+        """
+        Without an idle timeout, a close that does not end is aborted after
+        L{CLOSE_GRACE} seconds.
+        """
+        server = _Server(idleTimeout=None)
+        _protocol, transport = server.welcomed()
+        server.clock.advance(CLOSE_GRACE - 0.5)
+        self.assertFalse(transport.disconnected)
+        server.clock.advance(1.5)
+        self.assertTrue(transport.disconnected)
 
     def test_inputIsDiscarded(self) -> None:
         """

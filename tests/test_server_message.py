@@ -41,7 +41,9 @@ class TemplatedWelcomeTests(TestCase):
         Without a template, the pre-encoded message is written and the
         connection closed.
         """
-        factory = WelcomeFactory(ServerSettings(message=b"Hi\n", logConnections=False))
+        factory = WelcomeFactory(
+            ServerSettings(message=b"Hi\n", logConnections=False), clock=Clock()
+        )
         transport = greet(factory)
         self.assertEqual(transport.value(), b"Hi\n")
         self.assertTrue(transport.disconnecting)
@@ -84,7 +86,9 @@ class TemplatedWelcomeTests(TestCase):
         """
         An empty message writes nothing and closes the connection.
         """
-        factory = WelcomeFactory(ServerSettings(message=b"", logConnections=False))
+        factory = WelcomeFactory(
+            ServerSettings(message=b"", logConnections=False), clock=Clock()
+        )
         transport = greet(factory)
         self.assertEqual(transport.value(), b"")
         self.assertTrue(transport.disconnecting)

@@ -24,7 +24,6 @@ from welcome_protocol.descriptions import (
     DescriptionError,
     checkServerDescription,
     endpointType,
-    serverEndpoint,
 )
 from welcome_protocol.greeting.hangup import HangupService
 from welcome_protocol.greeting.message import (
@@ -36,8 +35,8 @@ from welcome_protocol.greeting.message import (
     readMessageFile,
 )
 from welcome_protocol.greeting.server import DIRECT_WRITE_LIMIT, WelcomeFactory
-from welcome_protocol.listening.backlog import defaultBacklog, withBacklog
-from welcome_protocol.listening.directtcp import directIfTCP
+from welcome_protocol.listening.backlog import defaultBacklog
+from welcome_protocol.listening.builder import buildEndpoint
 from welcome_protocol.listening.fdexhaustion import PausingAcceptEndpoint
 from welcome_protocol.listening.service import ListeningService
 from welcome_protocol.metrics.source import MetricsSource
@@ -386,17 +385,12 @@ def makeService(config: Options, reactor: ServiceReactor | None = None) -> IServ
     listeners = []
     pauses: list[tuple[str, Callable[[], int]]] = []
     for description in settings.listen:
-        endpoint = PausingAcceptEndpoint(
-            directIfTCP(
-                serverEndpoint(
-                    reactor,
-                    withBacklog(description, settings.backlog),
-                    factory.handshakes,
-                    settings.proxyFrom,
-                )
-            ),
+        endpoint = buildEndpoint(
             reactor,
-            factory.stats,
+            description,
+            factory.admission,
+            settings.proxyFrom,
+            settings.backlog,
         )
         listener = ListeningService(description, endpoint, factory)
         listener.setServiceParent(parent)  # type: ignore[no-untyped-call]

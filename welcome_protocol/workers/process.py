@@ -17,7 +17,6 @@ import ctypes
 import ctypes.util
 import os
 import signal
-import socket
 import sys
 from collections.abc import Sequence
 from typing import IO, Any, cast
@@ -26,11 +25,8 @@ from twisted.application.service import MultiService
 from twisted.internet.interfaces import (
     IListeningPort,
     IReactorCore,
-    IReactorFDSet,
     IReactorFromThreads,
-    IReactorSocket,
 )
-from twisted.internet.posixbase import PosixReactorBase
 from twisted.logger import (
     ILogObserver,
     LogEvent,
@@ -41,7 +37,7 @@ from twisted.logger import (
 from zope.interface import implementer
 
 from welcome_protocol.addresses import describeAddress
-from welcome_protocol.listening.directtcp import adopt
+from welcome_protocol.listening.builder import buildEndpoint
 from welcome_protocol.metrics.workertotals import SnapshotWriter
 from welcome_protocol.observing.accesslog import AccessLog
 from welcome_protocol.serving import makeServing
@@ -164,15 +160,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         reactor,
     )
     snapshots.setServiceParent(service)  # type: ignore[no-untyped-call]
-    with socket.socket(fileno=os.dup(fd)) as inherited:
-        family = inherited.family
-    port: IListeningPort
-    if family == socket.AF_INET and isinstance(reactor, PosixReactorBase):
-        # The same transport as a tcp: listener in a single process.
-        port = adopt(cast(IReactorFDSet, reactor), factory, fd)
-    else:
-        port = cast(IReactorSocket, reactor).adoptStreamPort(fd, family, factory)
-    os.close(fd)
+    # The same builder as the single process's listeners: the same port,
+    # transport, accept pausing and error containment.
+    endpoint = buildEndpoint(
+        reactor,
+        config.settings.listen[0],
+        factory.admission,
+        config.settings.proxyFrom,
+        adoptedFD=fd,
+    )
+    # Adopting a socket is synchronous: the Deferred has fired already.
+    ports: list[IListeningPort] = []
+    endpoint.listen(factory).addCallback(ports.append)
+    [port] = ports
     core = cast(IReactorCore, reactor)
     core.addSystemEventTrigger("before", "shutdown", port.stopListening)
     core.addSystemEventTrigger("before", "shutdown", service.stopService)
