@@ -43,6 +43,7 @@ from welcome_protocol.metrics.source import MetricsSource
 from welcome_protocol.metrics.workertotals import WorkerTotals
 from welcome_protocol.observing.accesslog import AccessLog
 from welcome_protocol.observing.stats import StatsReporter
+from welcome_protocol.rlimits import FileLimitService
 from welcome_protocol.serving import ServiceReactor, makeServing, newStats
 from welcome_protocol.settings import (
     DEFAULT_HANDSHAKE_TIMEOUT,
@@ -378,7 +379,12 @@ def makeService(config: Options, reactor: ServiceReactor | None = None) -> IServ
         accessLog.setServiceParent(parent)  # type: ignore[no-untyped-call]
     workers: int = config["workers"]
     if workers:
-        # The workers greet; the parent only holds the socket for them.
+        # The workers greet; the parent only holds the socket for them.  It
+        # raises its open-file limit all the same, before it starts them: a
+        # soft limit below a descriptor it inherited (bash keeps 255 open)
+        # makes posix_spawn fail with EBADF, and the workers inherit the
+        # raised limit.
+        FileLimitService(settings.maxConnections).setServiceParent(parent)  # type: ignore[no-untyped-call]
         factory = WelcomeFactory(settings, clock=reactor, accessLog=accessLog)
     else:
         factory = makeServing(settings, reactor, parent, accessLog)
