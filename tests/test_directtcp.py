@@ -17,7 +17,6 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.endpoints import (
     TCP4ClientEndpoint,
     connectProtocol,
-    serverFromString,
 )
 from twisted.internet.error import (
     CannotListenError,
@@ -47,7 +46,6 @@ from welcome_protocol.listening.directtcp import (
     DirectPort,
     DirectTCP4ServerEndpoint,
     DirectTransport,
-    directIfTCP,
 )
 from welcome_protocol.listening.directtcp.transport import BUFFER_SIZE
 from welcome_protocol.listening.fdexhaustion import AcceptPauser, PausingAcceptEndpoint
@@ -753,6 +751,30 @@ class DirectPortOutOfResourcesTests(TestCase):
         self.assertIn(port, memory.getReaders())
         pauser.stop()
 
+    def test_emfileWithoutPauserStillPauses(self) -> None:
+        """
+        A port nobody gave a pauser (as a worker's was) pauses all the same
+        on EMFILE: it never returns to the reactor still reading a socket
+        that stays readable.
+        """
+        memory = MemoryReactorClock()
+        listening = _FullListeningSocket()
+        port = DirectPort(
+            cast(IReactorFDSet, memory),
+            Factory.forProtocol(Protocol),
+            cast(socket.socket, listening),
+        )
+        port.startListening()
+        port.doRead()
+        self.assertEqual(listening.accepts, 1)
+        self.assertNotIn(port, memory.getReaders())
+        memory.advance(0.1)
+        self.assertIn(port, memory.getReaders())
+        port.doRead()
+        self.assertEqual(listening.accepts, 2)
+        self.assertNotIn(port, memory.getReaders())
+        memory.advance(0.1)
+
     def test_pausingEndpointGuardsDirectPort(self) -> None:
         """
         L{PausingAcceptEndpoint} attaches its pauser to a L{DirectPort}.
@@ -771,26 +793,8 @@ class DirectPortOutOfResourcesTests(TestCase):
 
 class EndpointTests(TestCase):
     """
-    L{directIfTCP} and the fallback of L{DirectTCP4ServerEndpoint}.
+    The fallback of L{DirectTCP4ServerEndpoint}.
     """
-
-    def test_directIfTCP(self) -> None:
-        """
-        L{directIfTCP} swaps the endpoint a C{tcp:} description makes for a
-        direct one with the same port, backlog and interface, and leaves
-        any other endpoint as it is.
-        """
-        memory = MemoryReactor()
-        plain = serverFromString(memory, "tcp:1234:backlog=7:interface=127.0.0.1")
-        direct = directIfTCP(plain)
-        self.assertIsInstance(direct, DirectTCP4ServerEndpoint)
-        direct.listen(Factory.forProtocol(Protocol))
-        [(port, _, backlog, interface)] = memory.tcpServers
-        self.assertEqual((port, backlog, interface), (1234, 7, "127.0.0.1"))
-        unix = serverFromString(memory, "unix:welcome-test.sock")
-        self.assertIs(directIfTCP(unix), unix)
-        six = serverFromString(memory, "tcp6:1234")
-        self.assertIs(directIfTCP(six), six)
 
     def test_otherReactorsListenAsUsual(self) -> None:
         """

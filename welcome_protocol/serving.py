@@ -5,7 +5,8 @@ the twistd process and in each C{--workers} process.
 
 Both L{welcome_protocol.tap} (serving in-process) and
 L{welcome_protocol.workers.process} (serving in a worker) build their service
-from here, so neither imports the other.
+from here, so a worker serves exactly as a single process does; the worker
+imports C{tap} only for its C{Options}, to parse the same command line.
 """
 
 from __future__ import annotations

@@ -45,17 +45,17 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
-from twisted.protocols.haproxy._exceptions import InvalidProxyHeader
-from twisted.protocols.haproxy._v2parser import V2Parser
-from twisted.protocols.haproxy._wrapper import (
-    HAProxyProtocolWrapper,
-    HAProxyWrappingFactory,
-)
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides, implementer, providedBy
 
 from welcome_protocol.addresses import clientIP, describeAddress
 from welcome_protocol.handshaking.handshakes import PROXY_HEADER, HandshakeGuard
+from welcome_protocol.handshaking.twistedhaproxy import (
+    HAProxyProtocolWrapper,
+    HAProxyWrappingFactory,
+    InvalidProxyHeader,
+    V2Parser,
+)
 
 Network = IPv4Network | IPv6Network
 

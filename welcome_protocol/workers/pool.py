@@ -6,9 +6,12 @@ This is the arrangement Twisted documents for using several cores
 (C{docs/core/howto/...}, "Scaling with multiple processes"): the parent
 creates the listening port; it starts each worker with
 C{reactor.spawnProcess}, handing the port's file descriptor down through
-C{childFDs}; each worker adopts it with C{reactor.adoptStreamPort} and
-accepts connections from it.  The kernel gives each new connection to one
-of the workers waiting on the socket.
+C{childFDs}; each worker adopts it through the same listener builder as
+a single process (L{welcome_protocol.listening.builder.buildEndpoint}, so
+a L{DirectPort<welcome_protocol.listening.directtcp.port.DirectPort>} with
+accept pausing and error containment) and accepts connections from it.
+The kernel gives each new connection to one of the workers waiting on the
+socket.
 
 The parent accepts nothing itself.  It restarts a worker that dies (at
 once, or after a second if it died within a second of starting, so a

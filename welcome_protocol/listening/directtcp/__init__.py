@@ -36,10 +36,7 @@ listens this way on Twisted's POSIX reactors and falls back to
 C{listenTCP}, plain Twisted, on any other.
 """
 
-from welcome_protocol.listening.directtcp.endpoint import (
-    DirectTCP4ServerEndpoint,
-    directIfTCP,
-)
+from welcome_protocol.listening.directtcp.endpoint import DirectTCP4ServerEndpoint
 from welcome_protocol.listening.directtcp.port import DirectPort, adopt
 from welcome_protocol.listening.directtcp.transport import DirectTransport
 
@@ -48,5 +45,4 @@ __all__ = [
     "DirectTCP4ServerEndpoint",
     "DirectTransport",
     "adopt",
-    "directIfTCP",
 ]
