@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import socket
+from pathlib import Path
 from typing import Any, cast
 
 from twisted.internet import reactor as globalReactor
@@ -42,6 +43,8 @@ from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
+from tests.certificates import makeCertificate
+from tests.support import temporaryPath
 from welcome_protocol.listening.directtcp import (
     DirectPort,
     DirectTCP4ServerEndpoint,
@@ -611,8 +614,12 @@ class DirectServerTests(TestCase):
         TLS layered over the transport still delivers the greeting and
         closes cleanly.
         """
-        key = ssl.KeyPair.generate(size=2048)
-        certificate = key.selfSignedCert(1, CN="localhost")
+        scratch = Path(temporaryPath(self))
+        scratch.mkdir()
+        certPath, keyPath = makeCertificate(scratch)
+        certificate = ssl.PrivateCertificate.loadPEM(
+            keyPath.read_text() + certPath.read_text()
+        )
         serverFactory = TLSMemoryBIOFactory(
             certificate.options(), False, _GreeterFactory(b"Welcome!")
         )

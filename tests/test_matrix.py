@@ -32,7 +32,13 @@ from twisted.trial.unittest import TestCase
 
 from tests.certificates import makeCertificate
 from tests.hostileclients import closeAll, cpuSeconds, waitClosedByServer
-from tests.support import ServerProcess, freePort, temporaryPath
+from tests.support import (
+    NO_TLS_SERVER,
+    ServerProcess,
+    freePort,
+    hasTLSServerEndpoint,
+    temporaryPath,
+)
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.listening.builder import buildEndpoint
 from welcome_protocol.settings import ServerSettings
@@ -554,6 +560,9 @@ class OneLineErrorsMixin:
         )
 
 
+_TLS_SERVER = hasTLSServerEndpoint()
+
+
 def makePathTestCases(
     mixin: type,
     paths: list[ListenerPath],
@@ -572,11 +581,14 @@ def makePathTestCases(
         if not applies(path):
             continue
         name = mixin.__name__.removesuffix("Mixin") + "_" + path.name.replace("-", "_")
-        classes[name] = type(
-            name,
-            (mixin, PathCase),
-            {"path": path, "__module__": __name__, "__qualname__": name},
-        )
+        attributes: dict[str, object] = {
+            "path": path,
+            "__module__": __name__,
+            "__qualname__": name,
+        }
+        if path.kind == "tls" and not _TLS_SERVER:
+            attributes["skip"] = NO_TLS_SERVER
+        classes[name] = type(name, (mixin, PathCase), attributes)
     return classes
 
 
