@@ -337,7 +337,8 @@ class HandshakeFirstWrapperTests(TestCase):
         self.assertEqual(factory.handshakes.unfinished, 0)
         self.assertEqual(factory.limits.open, 1)
         # The deadline's timer is gone; only the close's is left.
-        self.assertEqual(len(clock.getDelayedCalls()), len(factory.idleTimer))
+        self.assertEqual(len(factory.closeDeadline), 1)
+        self.assertEqual(len(clock.getDelayedCalls()), 1)
         clock.advance(10)
         self.assertFalse(transport.disconnected)
         self.assertEqual(factory.stats.handshakeTimeoutsTLS, 0)

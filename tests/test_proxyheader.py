@@ -291,7 +291,8 @@ class HeaderDeadlineTests(TestCase):
         self.assertEqual(transport.value(), b"Welcome!")
         self.assertEqual(factory.handshakes.unfinished, 0)
         # The deadline's timer is gone; only the close's is left.
-        self.assertEqual(len(clock.getDelayedCalls()), len(factory.idleTimer))
+        self.assertEqual(len(factory.closeDeadline), 1)
+        self.assertEqual(len(clock.getDelayedCalls()), 1)
 
     def test_countsAgainstMaxConnections(self) -> None:
         """

@@ -177,8 +177,11 @@ class KeepOpenAndTimeoutTests(TestCase):
         protocol, transport = server.welcomed()
         self.assertEqual(transport.value(), b"Welcome!")
         self.assertTrue(transport.disconnecting)
-        self.assertEqual(len(server.factory.idleTimer), 1)
+        self.assertEqual(len(server.factory.closeDeadline), 1)
         protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(len(server.factory.closeDeadline), 0)
+        server.clock.advance(CLOSE_GRACE + 300)
+        self.assertFalse(transport.disconnected)
         self.assertEqual(server.clock.getDelayedCalls(), [])
 
     def test_closeThatDoesNotEndIsAborted(self) -> None:

@@ -28,6 +28,7 @@ from twisted.python.failure import Failure
 
 from welcome_protocol.addresses import describeAddress, printable
 from welcome_protocol.admission.admission import Admission
+from welcome_protocol.closing.closedeadline import CloseDeadline
 from welcome_protocol.closing.idletimer import IdleTimer
 from welcome_protocol.greeting.message import Message
 from welcome_protocol.greeting.messageproducer import MessageProducer
@@ -165,20 +166,27 @@ class WelcomeProtocol(Protocol):
     def _closeWithin(self) -> None:
         """
         Close gracefully, but abort if the close has not ended within the
-        idle timeout (L{CLOSE_GRACE} without one).
+        idle timeout (L{CLOSE_GRACE} without one): the factory's
+        L{CloseDeadline}.
 
         A graceful close can wait for ever: TLS waits for the client's
         C{close_notify}, and any transport waits for a client that does not
         read to take what is buffered.  Whatever the path and the welcome's
         size, the connection is timed from here; on a transport that closes
-        at once, the timer is given back in the same turn.
+        at once, its entry goes in the same turn.
         """
         self._closing = True
         transport = self.transport
         assert transport is not None
         transport.loseConnection()
-        timeout = self.factory.settings.idleTimeout
-        self.factory.idleTimer.watch(self, CLOSE_GRACE if timeout is None else timeout)
+        self.factory.closeDeadline.closing(self)
+
+    def abortClosing(self) -> None:
+        """
+        The close did not end within its grace: abort.
+        """
+        # TCP, UNIX and TLS transports can all abort.
+        cast(ITCPTransport, self.transport).abortConnection()
 
     def _watchIdle(self) -> None:
         """
@@ -252,9 +260,11 @@ class WelcomeProtocol(Protocol):
         """
         Stop the timer and the producer, and let the factory count the ending.
         """
-        self.factory.idleTimer.forget(self)
+        factory = self.factory
+        factory.closeDeadline.closed(self)
         if self.refused:
             return
+        factory.idleTimer.forget(self)
         if self._producer is not None:
             self._producer.stopProducing()
             self._producer = None
@@ -325,6 +335,10 @@ class WelcomeFactory(ServerFactory):
         self.handshakes = admission.unfinished
         self.accessLog = accessLog
         self.idleTimer = IdleTimer(clock)
+        timeout = settings.idleTimeout
+        self.closeDeadline = CloseDeadline(
+            clock, CLOSE_GRACE if timeout is None else timeout
+        )
         self._renderLog = RateLimitedLog(
             self._log,
             clock,
@@ -458,5 +472,6 @@ class WelcomeFactory(ServerFactory):
         unfinished; every listener has stopped.
         """
         self.handshakes.stop()
+        self.closeDeadline.stop()
         self.limits.flushLog()
         self._renderLog.flush()
