@@ -151,7 +151,10 @@ class WelcomeProtocol(Protocol):
             factory.stats.bytesSent += len(message)
             self.greeted = True
             if self.closeAfterWelcome:
-                self._closeWithin()
+                # _closeWithin(), inlined: this is every greeting's path.
+                self._closing = True
+                transport.loseConnection()
+                factory.closeDeadline.closing(self)
             else:
                 self._watchIdle()
             return
@@ -261,7 +264,8 @@ class WelcomeProtocol(Protocol):
         Stop the timer and the producer, and let the factory count the ending.
         """
         factory = self.factory
-        factory.closeDeadline.closed(self)
+        if self._closing:
+            factory.closeDeadline.closed(self)
         if self.refused:
             return
         factory.idleTimer.forget(self)
