@@ -342,6 +342,42 @@ class HAProxyTests(EndToEndCase):
             result = runClient(["--connect", f"tcp:host=127.0.0.1:port={frontend}"])
             self.assertRegex(result.stdout, r"^You are 127\.0\.0\.1 port \d+\n$")
 
+    def test_headersAsTheNetworkSplitsThem(self) -> None:
+        """
+        Over real TCP, a version 2 header whose first segment is 13 bytes
+        and a bare C{PROXY UNKNOWN} sent a byte per segment are read whole
+        and greeted; a port written C{+80} or C{8_0} is refused unwelcomed.
+        """
+        server = self.startServer(
+            "--listen",
+            "haproxy:tcp:0:interface=127.0.0.1",
+            "--message",
+            "You are {peer_host}\n",
+        )
+        port = server.tcpPort()
+        v2 = (
+            b"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c"
+            + bytes([192, 0, 2, 7, 127, 0, 0, 1])
+            + b"\x9c\x40\x2e\xe0"
+        )
+        cases = [
+            ([v2[:13], v2[13:15], v2[15:]], b"You are 192.0.2.7\n"),
+            ([bytes([b]) for b in b"PROXY UNKNOWN\r\n"], b"You are 127.0.0.1\n"),
+            ([b"PROXY TCP4 192.0.2.7 127.0.0.1 +80 12000\r\n"], b""),
+            ([b"PROXY TCP4 192.0.2.7 127.0.0.1 8_0 12000\r\n"], b""),
+        ]
+        for pieces, expected in cases:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                for piece in pieces:
+                    s.sendall(piece)
+                    time.sleep(0.02)
+                self.assertEqual(readAll(s), expected, pieces)
+        server.waitForLine(
+            r"invalid PROXY header \(a port is not a decimal number from 0 to 65535\)"
+        )
+        self.assertNotIn("Traceback", "\n".join(server.output))
+
     def test_unixClientsGreeted(self) -> None:
         """
         For a client on a UNIX socket HAProxy has no address to send: a

@@ -102,14 +102,23 @@ class PrometheusTests(_Servers):
 
     def test_promtoolChecksExposition(self) -> None:
         """
-        C{promtool check metrics} finds nothing wrong with the exposition.
+        C{promtool check metrics} finds nothing wrong with the exposition,
+        whatever the idle timeout (the longest accepted adds a duration
+        bucket), and the duration histogram has one C{+Inf} bucket.
         """
-        _, port, metricsPort = self.startServer()
-        _greet(port)
-        checked = _promtool("check", "metrics", stdin=scrape(metricsPort))
-        self.assertEqual(
-            (checked.returncode, checked.stdout, checked.stderr), (0, "", "")
-        )
+        for idle in ["300", "0", "604800"]:
+            _, port, metricsPort = self.startServer("--idle-timeout", idle)
+            _greet(port)
+            text = scrape(metricsPort)
+            checked = _promtool("check", "metrics", stdin=text)
+            self.assertEqual(
+                (checked.returncode, checked.stdout, checked.stderr), (0, "", ""), idle
+            )
+            self.assertEqual(
+                text.count('welcome_connection_duration_seconds_bucket{le="+Inf"}'),
+                1,
+                idle,
+            )
 
     def test_contribFilesValid(self) -> None:
         """

@@ -340,6 +340,21 @@ class HeaderDeadlineTests(TestCase):
         self.assertEqual(results, [b"Welcome!", b"Welcome!", b""])
         self.assertEqual(factory.stats.refusedMaxPerIP, 1)
 
+    def test_perIPKeyAcrossVersions(self) -> None:
+        """
+        A client named as version 1 C{TCP4 192.0.2.7} and as version 2
+        C{::ffff:192.0.2.7} is one client for C{--max-per-ip}.
+        """
+        factory, wrapping = _guarded(Clock(), maxPerIP=1, keepOpen=True)
+        results = []
+        for port, header in [(1, PROXY_V1), (2, PROXY_V2_MAPPED), (3, PROXY_V2_IPV4)]:
+            wrapper, transport = _connectGuarded(wrapping, port=port)
+            wrapper.dataReceived(header)
+            results.append(transport.value())
+        self.assertEqual(results, [b"Welcome!", b"", b""])
+        self.assertEqual(factory.stats.refusedMaxPerIP, 2)
+        self.assertEqual(factory.limits.perHost, {"192.0.2.7": 1})
+
     def test_capFullRealClientGreeted(self) -> None:
         """
         With the cap full of silent clients, a proxy that sends its header

@@ -61,7 +61,12 @@ from welcome_protocol.settings import (
     ServerSettings,
 )
 from welcome_protocol.startup import WelcomeService
-from welcome_protocol.workers.pool import WorkerPool, parseWorkers, workerArguments
+from welcome_protocol.workers.pool import (
+    MAX_WORKERS,
+    WorkerPool,
+    parseWorkers,
+    workerArguments,
+)
 
 _WORKER_KINDS = frozenset({"tcp", "tcp6"})
 """
@@ -118,7 +123,8 @@ class Options(usage.Options):
             "port",
             "p",
             None,
-            "TCP port to listen on, on all IPv4 interfaces (0 picks a free port), "
+            "TCP port to listen on, 0 to 65535, on all IPv4 interfaces (0 picks "
+            "a free port), "
             f"when there is no --listen [default: {DEFAULT_PORT}].",
         ],
         [
@@ -219,8 +225,8 @@ class Options(usage.Options):
             None,
             "0",
             "Serve from this many worker processes sharing the listening "
-            "socket, e.g. one per CPU core (0: serve in this process). Needs "
-            "one plain tcp: or tcp6: listener.",
+            f"socket, 0 to {MAX_WORKERS}, e.g. one per CPU core (0: serve in "
+            "this process). Needs one plain tcp: or tcp6: listener.",
         ],
     ]
     optFlags = [
@@ -348,7 +354,7 @@ class Options(usage.Options):
         @raise usage.UsageError: If both are given.
         @raise MessageError: If the message cannot be used.
         """
-        encoding = self["encoding"] = checkEncoding(str(self["encoding"]))
+        encoding = checkEncoding(str(self["encoding"]))
         text, path = self["message"], self["message-file"]
         if text is not None and path is not None:
             raise usage.UsageError("--message and --message-file cannot be combined")
