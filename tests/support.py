@@ -363,25 +363,3 @@ def temporaryPath(case: TestCase) -> str:
     base = tempfile.mkdtemp(prefix="welcome-test-")
     case.addCleanup(shutil.rmtree, base, True)
     return os.path.join(base, "scratch")
-
-
-def hasTLSServerEndpoint() -> bool:
-    """
-    @return: Whether the installed Twisted parses C{tls:} server
-        descriptions (Twisted 24.7 and later); the oldest Twisted the
-        service supports has only C{ssl:}.
-    """
-    from twisted.internet.endpoints import serverFromString
-    from twisted.internet.testing import MemoryReactor
-
-    try:
-        serverFromString(MemoryReactor(), "tls:.:port=0")
-    except ValueError as e:
-        return "Unknown endpoint type" not in str(e)
-    except Exception:
-        return True
-    return True
-
-
-#: Why a C{tls:} test does not run, on a Twisted without C{tls:} servers.
-NO_TLS_SERVER = "this Twisted has no tls: server endpoint (ssl: has the same tests)"

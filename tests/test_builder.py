@@ -16,10 +16,10 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactorClock
 from twisted.protocols.tls import TLSMemoryBIOFactory
-from twisted.trial.unittest import SkipTest, TestCase
+from twisted.trial.unittest import TestCase
 
 from tests.certificates import makeCertificate
-from tests.support import NO_TLS_SERVER, hasTLSServerEndpoint, temporaryPath
+from tests.support import temporaryPath
 from welcome_protocol.admission.admission import Admission
 from welcome_protocol.descriptions import DescriptionError, checkServerDescription
 from welcome_protocol.handshaking.handshakes import HandshakeFirstWrappingFactory
@@ -96,8 +96,6 @@ class BuildEndpointTests(TestCase):
         scratch.mkdir()
         cert, key = makeCertificate(scratch)
         (scratch / "localhost.pem").write_bytes(key.read_bytes() + cert.read_bytes())
-        if not hasTLSServerEndpoint():
-            raise SkipTest(NO_TLS_SERVER)
         admission = Admission(ServerSettings(), ServerStats(0), reactor)
         self.addCleanup(admission.unfinished.stop)
         port = _listen(

@@ -32,13 +32,7 @@ from twisted.trial.unittest import TestCase
 
 from tests.certificates import makeCertificate
 from tests.hostileclients import closeAll, cpuSeconds, rssKiB, waitClosedByServer
-from tests.support import (
-    NO_TLS_SERVER,
-    ServerProcess,
-    freePort,
-    hasTLSServerEndpoint,
-    temporaryPath,
-)
+from tests.support import ServerProcess, freePort, temporaryPath
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.listening.builder import buildEndpoint
 from welcome_protocol.settings import ServerSettings
@@ -607,9 +601,6 @@ class OneLineErrorsMixin:
         )
 
 
-_TLS_SERVER = hasTLSServerEndpoint()
-
-
 def makePathTestCases(
     mixin: type,
     paths: list[ListenerPath],
@@ -633,8 +624,6 @@ def makePathTestCases(
             "__module__": __name__,
             "__qualname__": name,
         }
-        if path.kind == "tls" and not _TLS_SERVER:
-            attributes["skip"] = NO_TLS_SERVER
         classes[name] = type(name, (mixin, PathCase), attributes)
     return classes
 
