@@ -17,6 +17,9 @@ from welcome_protocol.client.probe import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
 from welcome_protocol.client.target import addressFamily, splitHostPort
 from welcome_protocol.client.thresholds import Range
 from welcome_protocol.client.tls import CertificateDays, loadTrustRoots
+from welcome_protocol.client.udpoptions import FLAGS as UDP_FLAGS
+from welcome_protocol.client.udpoptions import PARAMETERS as UDP_PARAMETERS
+from welcome_protocol.client.udpoptions import checkUDP
 from welcome_protocol.commandline import (
     parseCount,
     parsePort,
@@ -72,6 +75,7 @@ class Options(usage.Options):
             "Behave as a Nagios/Icinga plugin: one line with performance data, "
             "exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for bad options).",
         ],
+        *UDP_FLAGS,
     ]
     optParameters = [
         [
@@ -169,6 +173,7 @@ class Options(usage.Options):
             "crit",
             "With --nagios: state for a refused connection: ok, warn or crit.",
         ],
+        *UDP_PARAMETERS,
     ]
 
     def __init__(self) -> None:
@@ -226,6 +231,7 @@ class Options(usage.Options):
         """
         self._checkModes()
         self._checkTarget()
+        checkUDP(self)
         self._checkConnect()
         if self["port"] is None:
             self["port"] = str(DEFAULT_PORT)
