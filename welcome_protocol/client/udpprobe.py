@@ -32,6 +32,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from typing import cast
 
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
@@ -273,7 +274,7 @@ class UDPProbeProtocol(DatagramProtocol):
         code = 0
         transport = self._udpPort
         if ISystemHandle.providedBy(transport):
-            handle: socket.socket = transport.getHandle()
+            handle = cast(socket.socket, transport.getHandle())
             with contextlib.suppress(OSError):
                 code = handle.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if code == errno.ECONNREFUSED:
