@@ -9,6 +9,7 @@ import io
 
 from twisted.trial.unittest import TestCase
 
+from welcome_protocol.client.options import Options
 from welcome_protocol.client.script import parseArguments, usageStatus
 
 
@@ -17,7 +18,7 @@ class UDPOptionsTests(TestCase):
     The UDP options are checked with the others, in one line each.
     """
 
-    def parse(self, *argv: str) -> tuple[object, str]:
+    def parse(self, *argv: str) -> tuple[Options | None, str]:
         """
         @return: The parsed options (or L{None}) and what went to stderr.
         """
