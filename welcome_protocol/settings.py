@@ -11,6 +11,7 @@ from attrs import field, frozen
 
 from welcome_protocol.backlog import defaultBacklog
 from welcome_protocol.message import Message
+from welcome_protocol.udp.settings import DatagramSettings
 
 DEFAULT_PORT = 12000
 DEFAULT_MESSAGE = "Welcome!"
@@ -80,3 +81,4 @@ class ServerSettings:
     maxHandshakes: int = DEFAULT_MAX_HANDSHAKES
     proxyFrom: tuple[IPv4Network | IPv6Network, ...] | None = None
     timeConnections: bool = False
+    datagrams: DatagramSettings = field(factory=DatagramSettings)

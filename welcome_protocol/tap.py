@@ -56,6 +56,10 @@ from welcome_protocol.settings import (
 )
 from welcome_protocol.startup import WelcomeService
 from welcome_protocol.stats import StatsReporter
+from welcome_protocol.udp.description import isUDP, parseUDPDescription
+from welcome_protocol.udp.options import PARAMETERS as UDP_PARAMETERS
+from welcome_protocol.udp.options import datagramSettings
+from welcome_protocol.udp.service import datagramListeners
 from welcome_protocol.workers import WorkerPool, parseWorkers, workerArguments
 
 _WORKER_KINDS = frozenset({"tcp", "tcp6"})
@@ -105,7 +109,10 @@ class Options(usage.Options):
         "tcp:12000:interface=127.0.0.1, tcp6:12000:interface=\\:\\:1, "
         "unix:/run/welcome.sock, ssl:12443:privateKey=key.pem:certKey=cert.pem, "
         "systemd:domain=INET:index=0, haproxy:tcp:12000 (clients behind a proxy "
-        "sending the PROXY protocol, such as HAProxy with send-proxy). "
+        "sending the PROXY protocol, such as HAProxy with send-proxy), "
+        "udp:12000 (datagrams, each answered with the welcome if larger than "
+        "it, within the --udp-* rate limits; udp:12000:interface=\\:\\:1 "
+        "for IPv6). "
         "On SIGHUP, the message file is read again."
     )
     optParameters = [
@@ -210,6 +217,7 @@ class Options(usage.Options):
             "socket, e.g. one per CPU core (0: serve in this process). Needs "
             "one plain tcp: or tcp6: listener.",
         ],
+        *UDP_PARAMETERS,
     ]
     optFlags = [
         [
@@ -258,7 +266,10 @@ class Options(usage.Options):
         listeners = listen or (f"tcp:{self['port']}",)
         for description in listen:
             try:
-                checkServerDescription(description)
+                if isUDP(description):
+                    parseUDPDescription(description)
+                else:
+                    checkServerDescription(description)
             except DescriptionError as e:
                 raise usage.UsageError(f"--listen {description!r}: {e}") from None
         try:
@@ -273,6 +284,11 @@ class Options(usage.Options):
                 f"in UTF-8, not {len(busyMessage)}"
             )
         self["workers"] = parseWorkers(str(self["workers"]))
+        if self["workers"] and any(isUDP(d) for d in listeners):
+            raise usage.UsageError(
+                "--workers cannot serve a udp: listener: its rate limits must "
+                "see every datagram in one process"
+            )
         if self["workers"] and not (
             len(listeners) == 1 and endpointType(listeners[0]) in _WORKER_KINDS
         ):
@@ -323,6 +339,7 @@ class Options(usage.Options):
             ),
             proxyFrom=proxyFrom,
             timeConnections=metrics is not None,
+            datagrams=datagramSettings(self),
         )
 
     def _loadMessage(self) -> Message:
@@ -386,6 +403,8 @@ def makeService(config: Options, reactor: ServiceReactor | None = None) -> IServ
     listeners = []
     pauses: list[tuple[str, Callable[[], int]]] = []
     for description in settings.listen:
+        if isUDP(description):
+            continue
         endpoint = PausingAcceptEndpoint(
             directIfTCP(
                 serverEndpoint(
@@ -402,6 +421,11 @@ def makeService(config: Options, reactor: ServiceReactor | None = None) -> IServ
         listener.setServiceParent(parent)  # type: ignore[no-untyped-call]
         listeners.append(listener)
         pauses.append((description, _pausesOf(endpoint)))
+    udp = [description for description in settings.listen if isUDP(description)]
+    for service in datagramListeners(
+        udp, settings.datagrams, reactor, factory, factory.stats
+    ):
+        service.setServiceParent(parent)  # type: ignore[no-untyped-call]
     if workers:
         totals = WorkerTotals(newStats(settings, reactor))
         pool = WorkerPool(
