@@ -155,14 +155,20 @@ class UDPProbeProtocol(DatagramProtocol):
         pad: int,
         maxBytes: int,
         now: Now,
+        budget: float | None = None,
     ) -> None:
+        """
+        @param timeout: The probe's timeout, as the messages name it.
+        @param budget: Seconds left for the tries (the timeout less the time
+            resolving took); the timeout by default.
+        """
         self._address = address
         self._port = port
         self._target = target
         self._clock = clock
         self._timeout = timeout
         self._tries = retries + 1
-        self._wait = timeout / self._tries
+        self._wait = (timeout if budget is None else budget) / self._tries
         self._datagram = probeDatagram(pad)
         self._maxBytes = maxBytes
         self._now = now
@@ -355,7 +361,7 @@ def udpProbe(
             return
         left = max(0.001, timeout - (now() - started))
         protocol = UDPProbeProtocol(
-            address, port, target, clock, left, retries, pad, maxBytes, now
+            address, port, target, clock, timeout, retries, pad, maxBytes, now, left
         )
         state["protocol"] = protocol
         interface = "::" if ":" in address else ""
