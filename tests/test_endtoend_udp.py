@@ -212,11 +212,13 @@ class UDPServerTests(TestCase):
         self.assertGreaterEqual(replies, 200)
         self.assertLessEqual(bytesReceived, bytesSent)
         self.assertLessEqual(counts["bytesOut"], counts["bytesIn"])
-        self.assertEqual(counts["received"], sent)
-        self.assertEqual(counts["bytesIn"], bytesSent)
+        # The kernel may drop what a busy server does not read in time.
+        self.assertLessEqual(counts["received"], sent)
+        self.assertLessEqual(counts["bytesIn"], bytesSent)
         self.assertEqual(counts["answered"], replies)
         self.assertEqual(
-            counts["answered"] + counts["tooSmall"] + counts["limited"], sent
+            counts["answered"] + counts["tooSmall"] + counts["limited"],
+            counts["received"],
         )
         self.assertLessEqual(len(server.udpLines()), 4, server.udpLines())
 
