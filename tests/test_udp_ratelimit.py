@@ -248,6 +248,18 @@ class ReplyLimiterTests(TestCase):
             [one.slotOf(h) for h in hosts], [other.slotOf(h) for h in hosts]
         )
 
+    def test_sameSourceTwice(self) -> None:
+        """
+        A source seen again (its slot remembered) and one seen after another
+        source still map to their own buckets.
+        """
+        replies = limiter(Clock())
+        first = replies.slotOf("192.0.2.1")
+        self.assertEqual(replies.slotOf("192.0.2.1"), first)
+        other = replies.slotOf("198.51.100.1")
+        self.assertEqual(replies.slotOf("192.0.2.9"), first)
+        self.assertNotEqual(other, first)
+
     def test_notAnAddressRefused(self) -> None:
         """
         A source that is not an IP address is never answered.

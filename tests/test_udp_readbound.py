@@ -53,16 +53,18 @@ class TurnBoundTests(TestCase):
         bound.read()
         self.assertEqual(port.maxThroughput, 0)
 
-    def test_shareIsPerTurn(self) -> None:
+    def test_noTimerUntilCut(self) -> None:
         """
-        Datagrams of an earlier turn do not count against this one.
+        Datagrams below the share cost no timer: one is scheduled only when
+        a turn is cut.
         """
         port, clock = FakePort(), Clock()
-        bound = TurnBound(port, clock, 2)
+        bound = TurnBound(port, clock, 3)
         bound.read()
-        clock.advance(0)
         bound.read()
-        self.assertEqual(port.maxThroughput, 256 * 1024)
+        self.assertEqual(clock.getDelayedCalls(), [])
+        bound.read()
+        self.assertEqual(len(clock.getDelayedCalls()), 1)
 
     def test_closedPortLeftClosed(self) -> None:
         """
@@ -81,7 +83,7 @@ class TurnBoundTests(TestCase):
         Stopping leaves no call behind.
         """
         port, clock = FakePort(), Clock()
-        bound = TurnBound(port, clock, 5)
+        bound = TurnBound(port, clock, 1)
         bound.read()
         bound.stop()
         self.assertEqual(clock.getDelayedCalls(), [])

@@ -150,6 +150,11 @@ class ReplyLimiter:
         self.ipv4Length = ipv4Length
         self.ipv6Length = ipv6Length
         self._key = os.urandom(16) if key is None else key
+        # The slot of the last source: a source that sends many datagrams in
+        # a row (a flood, a --count loop) is hashed once.  One entry, so it
+        # cannot grow.
+        self._lastHost = ""
+        self._lastSlot: int | None = None
 
     @property
     def tableSize(self) -> int:
@@ -163,11 +168,15 @@ class ReplyLimiter:
         @return: The index of the bucket C{host}'s prefix uses, or L{None}
             if C{host} is not an IP address.
         """
+        if host == self._lastHost:
+            return self._lastSlot
         prefix = prefixOf(host, self.ipv4Length, self.ipv6Length)
-        if prefix is None:
-            return None
-        digest = blake2b(prefix, digest_size=8, key=self._key).digest()
-        return int.from_bytes(digest, "big") % len(self._prefixes)
+        slot = None
+        if prefix is not None:
+            digest = blake2b(prefix, digest_size=8, key=self._key).digest()
+            slot = int.from_bytes(digest, "big") % len(self._prefixes)
+        self._lastHost, self._lastSlot = host, slot
+        return slot
 
     def allow(self, host: str) -> bool:
         """

@@ -64,16 +64,22 @@ class TurnBound:
 
     def read(self) -> None:
         """
-        Count one datagram read; at the turn's last, end the read loop.
+        Count one datagram read; at the share's last, end the read loop.
+
+        The count is not reset at every turn (nothing tells a protocol that
+        a turn began, and a timer per turn would cost more than it saves),
+        only when the share is used up: so a turn reads at most C{perTurn}
+        datagrams, and now and then fewer.
         """
-        if self._nextTurn is None:
-            # The turn's first datagram.  A call due now runs at the start
-            # of the next turn, before its poll.
-            self._nextTurn = self._clock.callLater(0, self._newTurn)
         self._left -= 1
-        if self._left == 0:
-            self._port.maxThroughput = 0
-            self.turnsCut += 1
+        if self._left > 0:
+            return
+        self._port.maxThroughput = 0
+        self.turnsCut += 1
+        if self._nextTurn is None:
+            # A call due now runs at the start of the next turn, before its
+            # poll.
+            self._nextTurn = self._clock.callLater(0, self._newTurn)
 
     def _newTurn(self) -> None:
         self._nextTurn = None
