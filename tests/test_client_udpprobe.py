@@ -186,6 +186,55 @@ class UDPProbeProtocolTests(TestCase):
         self.assertEqual(len(transport.sent), 1)
 
 
+class NeverResolves:
+    """
+    A reactor whose name resolver never answers, on a L{Clock}.
+    """
+
+    def __init__(self) -> None:
+        self.clock = Clock()
+        self.callLater = self.clock.callLater
+        self.nameResolver = self
+
+    def resolveHostName(self, receiver: object, *args: object) -> None:
+        """
+        Never call the receiver back.
+        """
+
+
+class ResolvingTests(TestCase):
+    """
+    Resolving a name counts against the probe's timeout.
+    """
+
+    def test_resolvingTimesOut(self) -> None:
+        """
+        A name whose resolution never ends gives a timeout, at the timeout.
+        """
+        reactor = NeverResolves()
+        result = udpProbe(reactor, "example.test", 1, "example.test:1/udp", 5.0)
+        reactor.clock.advance(4.9)
+        self.assertNoResult(result)
+        reactor.clock.advance(0.1)
+        outcome = self.successResultOf(result)
+        self.assertEqual((outcome.kind, outcome.tries), (TIMEOUT, 0))
+        self.assertEqual(
+            outcome.message,
+            "cannot probe example.test:1/udp: timed out after 5 s resolving the "
+            "host name",
+        )
+
+    def test_cancel(self) -> None:
+        """
+        Cancelling a probe leaves no timer behind.
+        """
+        reactor = NeverResolves()
+        result = udpProbe(reactor, "example.test", 1, "example.test:1/udp", 5.0)
+        result.cancel()
+        self.failureResultOf(result)
+        self.assertEqual(reactor.clock.getDelayedCalls(), [])
+
+
 class LoopbackTests(TestCase):
     """
     L{udpProbe} with real datagrams on loopback.

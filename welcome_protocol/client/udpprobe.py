@@ -32,7 +32,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
@@ -41,6 +41,7 @@ from twisted.internet.interfaces import (
     IAddress,
     IDelayedCall,
     IHostResolution,
+    IReactorPluggableNameResolver,
     IReactorTime,
     IResolutionReceiver,
     ISystemHandle,
@@ -111,7 +112,7 @@ class _FirstAddress:
 
 
 def resolveForUDP(
-    reactor: object, host: str, port: int, family: int | None
+    reactor: IReactorPluggableNameResolver, host: str, port: int, family: int | None
 ) -> Deferred[str | None]:
     """
     The address to send to: C{host} itself if it is one, else the first
@@ -127,7 +128,7 @@ def resolveForUDP(
         return found
     receiver = _FirstAddress()
     types = None if family is None else [FAMILIES[family]]
-    reactor.nameResolver.resolveHostName(  # type: ignore[attr-defined]
+    reactor.nameResolver.resolveHostName(
         receiver, host.encode("idna").decode("ascii"), port, types, "UDP"
     )
     return receiver.done
@@ -310,8 +311,97 @@ class UDPProbeProtocol(DatagramProtocol):
         self.outcome.callback(result)
 
 
+class _UDPProbe:
+    """
+    One probe's steps: resolve, listen, let the protocol send and wait;
+    whichever ends first (an outcome, the deadline, a cancel) ends it.
+    """
+
+    def __init__(
+        self,
+        reactor: Any,
+        target: str,
+        timeout: float,
+        now: Now,
+    ) -> None:
+        self._reactor = reactor
+        self._target = target
+        self._timeout = timeout
+        self._now = now
+        self._started = now()
+        self._protocol: UDPProbeProtocol | None = None
+        self._listening: Any = None
+        self.result: Deferred[ProbeResult] = Deferred(lambda _: self._stop())
+        # Bounds resolving, which the protocol's own tries do not cover.
+        self._deadline = reactor.callLater(timeout, self._resolvingTimedOut)
+
+    def resolved(
+        self, address: str | None, port: int, retries: int, pad: int, maxBytes: int
+    ) -> None:
+        """
+        Start sending to C{address}, or report that the name has none.
+        """
+        if self.result.called:
+            return
+        if self._deadline.active():
+            self._deadline.cancel()
+        if address is None:
+            why = "host name does not resolve"
+            self._deliver(
+                ProbeResult(DNS, f"cannot probe {self._target}: {why}", why, tries=0)
+            )
+            return
+        left = max(0.001, self._timeout - (self._now() - self._started))
+        protocol = self._protocol = UDPProbeProtocol(
+            address,
+            port,
+            self._target,
+            self._reactor,
+            self._timeout,
+            retries,
+            pad,
+            maxBytes,
+            self._now,
+            left,
+        )
+        interface = "::" if ":" in address else ""
+        try:
+            self._listening = self._reactor.listenUDP(
+                0, protocol, interface, min(maxBytes, 65535)
+            )
+        except (CannotListenError, OSError) as e:
+            why = str(e).lower()
+            self._deliver(
+                ProbeResult(
+                    UNREACHABLE, f"cannot probe {self._target}: {why}", why, tries=0
+                )
+            )
+            return
+        protocol.outcome.addCallback(self._deliver)
+
+    def _resolvingTimedOut(self) -> None:
+        why = f"timed out after {self._timeout:g} s resolving the host name"
+        self._deliver(
+            ProbeResult(TIMEOUT, f"cannot probe {self._target}: {why}", why, tries=0)
+        )
+
+    def _deliver(self, outcome: ProbeResult) -> None:
+        self._stop()
+        if not self.result.called:
+            self.result.callback(outcome)
+
+    def _stop(self) -> None:
+        if self._deadline.active():
+            self._deadline.cancel()
+        if self._protocol is not None:
+            self._protocol.cancel()
+        listening, self._listening = self._listening, None
+        if listening is not None:
+            listening.stopListening()
+
+
 def udpProbe(
-    reactor: object,
+    reactor: Any,
     host: str,
     port: int,
     target: str,
@@ -336,53 +426,8 @@ def udpProbe(
     @return: A L{Deferred} that always fires with a L{ProbeResult};
         cancelling it stops the probe.
     """
-    clock: IReactorTime = reactor  # type: ignore[assignment]
-    started = now()
-    state: dict[str, object] = {}
-
-    def cancelled(_: Deferred[ProbeResult]) -> None:
-        protocol = state.get("protocol")
-        if isinstance(protocol, UDPProbeProtocol):
-            protocol.cancel()
-        listening = state.get("port")
-        if listening is not None:
-            listening.stopListening()  # type: ignore[attr-defined]
-
-    result: Deferred[ProbeResult] = Deferred(cancelled)
-
-    def resolved(address: str | None) -> None:
-        if result.called:
-            return
-        if address is None:
-            why = "host name does not resolve"
-            result.callback(
-                ProbeResult(DNS, f"cannot probe {target}: {why}", why, tries=0)
-            )
-            return
-        left = max(0.001, timeout - (now() - started))
-        protocol = UDPProbeProtocol(
-            address, port, target, clock, timeout, retries, pad, maxBytes, now, left
-        )
-        state["protocol"] = protocol
-        interface = "::" if ":" in address else ""
-        try:
-            listening = reactor.listenUDP(  # type: ignore[attr-defined]
-                0, protocol, interface, min(maxBytes, 65535)
-            )
-        except (CannotListenError, OSError) as e:
-            why = str(e).lower()
-            result.callback(
-                ProbeResult(UNREACHABLE, f"cannot probe {target}: {why}", why, tries=0)
-            )
-            return
-        state["port"] = listening
-
-        def done(outcome: ProbeResult) -> None:
-            listening.stopListening()
-            if not result.called:
-                result.callback(outcome)
-
-        protocol.outcome.addCallback(done)
-
-    resolveForUDP(reactor, host, port, family).addCallback(resolved)
-    return result
+    probe = _UDPProbe(reactor, target, timeout, now)
+    resolveForUDP(reactor, host, port, family).addCallback(
+        probe.resolved, port, retries, pad, maxBytes
+    )
+    return probe.result
