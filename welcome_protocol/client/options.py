@@ -85,7 +85,12 @@ class Options(usage.Options):
             "Server host name or address [default: this host's name, "
             "resolved as the tutorial's client does].",
         ],
-        ["port", "p", None, f"Server TCP port [default: {DEFAULT_PORT}]."],
+        [
+            "port",
+            "p",
+            None,
+            f"Server port, TCP (UDP with --udp) [default: {DEFAULT_PORT}].",
+        ],
         [
             "timeout",
             "t",
