@@ -8,7 +8,9 @@ Floods here are loopback only and bounded in count and time.
 
 from __future__ import annotations
 
+import os
 import re
+import selectors
 import shutil
 import signal
 import socket
@@ -283,20 +285,33 @@ class RealPeerTests(TestCase):
     Debian's socat and ncat exchange datagrams with the service.
     """
 
-    def peer(self, name: str, port: int, data: bytes) -> bytes:
+    def peer(self, name: str, port: int, data: bytes, wait: float) -> bytes:
         """
-        Send C{data} as one datagram with peer C{name}; return its output.
+        Send C{data} as one datagram with peer C{name}, and return what it
+        prints within C{wait} seconds.  Its input stays open meanwhile: ncat
+        stops reading the socket once its input ends.
         """
         path = shutil.which(name)
         if path is None:
             self.fail(f"{name} is not installed (apt-get install {name})")
         command = {
-            "socat": [path, "-T1", "-", f"UDP:127.0.0.1:{port}"],
-            "ncat": [path, "-u", "-w1", "--idle-timeout", "1", "127.0.0.1", str(port)],
+            "socat": [path, "-", f"UDP:127.0.0.1:{port}"],
+            "ncat": [path, "-u", "127.0.0.1", str(port)],
         }[name]
-        result = subprocess.run(command, input=data, capture_output=True, timeout=30)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        return result.stdout
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        self.addCleanup(process.kill)
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(data)
+        process.stdin.flush()
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            ready = selector.select(wait)
+        output = os.read(process.stdout.fileno(), 65535) if ready else b""
+        process.kill()
+        process.wait(10)
+        return output
 
     def check_peer(self, name: str) -> None:
         """
@@ -304,8 +319,8 @@ class RealPeerTests(TestCase):
         nothing.
         """
         server = UDPServer(self)
-        self.assertEqual(self.peer(name, server.udpPort, b"0" * 64), b"Welcome!")
-        self.assertEqual(self.peer(name, server.udpPort, b"hi"), b"")
+        self.assertEqual(self.peer(name, server.udpPort, b"0" * 64, 10), b"Welcome!")
+        self.assertEqual(self.peer(name, server.udpPort, b"hi", 1), b"")
 
     def test_socat(self) -> None:
         """
