@@ -6,6 +6,7 @@ UDP listeners, on a a memory reactor and on real loopback sockets.
 from __future__ import annotations
 
 import socket
+from itertools import pairwise
 from typing import cast
 
 from attrs import define
@@ -14,6 +15,7 @@ from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.interfaces import IAddress, IReactorUDP
 from twisted.internet.protocol import DatagramProtocol
+from twisted.internet.task import deferLater
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import TestCase
 
@@ -200,6 +202,28 @@ class DatagramListeningServiceTests(TestCase):
         The same on an IPv6 listener.
         """
         return self.check_paddedAnsweredShortNot("::1")
+
+    @inlineCallbacks
+    def test_readsBoundedPerTurn(self):  # type: ignore[no-untyped-def]
+        """
+        With 200 empty datagrams waiting, one reactor turn reads 64 of them
+        and the next turns the rest.  Twisted's own bound counts bytes, so
+        without ours it would read every empty datagram in one turn, and a
+        flood of them would keep the loop going while TCP clients wait.
+        """
+        stats, port = self.listen("127.0.0.1")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            for _ in range(200):
+                sock.sendto(b"", ("127.0.0.1", port))
+        # A call due now runs at the start of a turn: between two of them,
+        # one poll and its reads.
+        seen = [0]
+        for _ in range(20):
+            yield deferLater(reactor, 0, lambda: None)
+            seen.append(stats.datagramsTooSmall)
+        perTurn = [after - before for before, after in pairwise(seen)]
+        self.assertEqual(seen[-1], 200)
+        self.assertEqual(max(perTurn), 64, perTurn)
 
     def test_portInUse(self) -> None:
         """
