@@ -41,7 +41,7 @@ from welcome_protocol.client.probe import (
     probe,
 )
 from welcome_protocol.client.script import parseArguments, run
-from welcome_protocol.server import WelcomeFactory
+from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
 
 SERVER = IPv4Address("TCP", "127.0.0.1", 12000)
@@ -352,8 +352,8 @@ class OptionsTests(TestCase):
         )
         self.assertEqual(
             self.parseFails("--timeout", "soon"),
-            "welcome-client: --timeout must be a number above 0, not 'soon' "
-            "(see --help)\n",
+            "welcome-client: --timeout must be a number from 0.001 to 86400, "
+            "not 'soon' (see --help)\n",
         )
         for bad in ["0", "-1", "nan", "inf"]:
             self.assertIn("--timeout must be", self.parseFails("--timeout", bad))

@@ -59,17 +59,16 @@ class UDPOptionsTests(TestCase):
             self.assertIsNone(config)
             self.assertIn(message, err)
 
-    def test_needUDP(self) -> None:
+    def test_checkedWithoutUDP(self) -> None:
         """
-        C{--retries} and C{--pad} mean nothing over TCP.
+        Without C{--udp}, C{--retries} and C{--pad} are still checked (they
+        have no effect over TCP).
         """
-        for option in ("--retries=3", "--pad=100"):
-            config, err = self.parse(option, "127.0.0.1")
-            self.assertIsNone(config)
-            self.assertEqual(
-                err,
-                f"welcome-client: {option.split('=')[0]} needs --udp (see --help)\n",
-            )
+        config, err = self.parse("--pad", "0", "127.0.0.1")
+        self.assertIsNone(config)
+        self.assertIn("--pad must be an integer from 1 to 65507", err)
+        config, _ = self.parse("--pad", "100", "127.0.0.1")
+        self.assertIsNotNone(config)
 
     def test_notWithTCPOptions(self) -> None:
         """

@@ -19,6 +19,7 @@ from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
+from tests.test_udp_listener import datagramListeners
 from welcome_protocol.client.probe import DNS, REFUSED, TIMEOUT, ProbeResult
 from welcome_protocol.client.script import ClientRun, parseArguments
 from welcome_protocol.client.udpprobe import (
@@ -27,9 +28,8 @@ from welcome_protocol.client.udpprobe import (
     probeDatagram,
     udpProbe,
 )
-from welcome_protocol.message import Message
-from welcome_protocol.stats import ServerStats
-from welcome_protocol.udp.service import datagramListeners
+from welcome_protocol.greeting.message import Message
+from welcome_protocol.observing.stats import ServerStats
 from welcome_protocol.udp.settings import DatagramSettings
 
 

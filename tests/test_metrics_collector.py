@@ -23,6 +23,7 @@ from tests.metricshelpers import (
 )
 from tests.support import parseServerOptions
 from welcome_protocol import __version__
+from welcome_protocol.greeting.server import WelcomeFactory, WelcomeProtocol
 from welcome_protocol.metrics.collector import (
     COUNTERS,
     GAUGES,
@@ -30,8 +31,7 @@ from welcome_protocol.metrics.collector import (
     gaugeFields,
 )
 from welcome_protocol.metrics.source import MetricsSource
-from welcome_protocol.server import WelcomeFactory, WelcomeProtocol
-from welcome_protocol.stats import ServerStats
+from welcome_protocol.observing.stats import ServerStats
 from welcome_protocol.tap import makeService
 
 
@@ -247,6 +247,23 @@ class CollectorTests(TestCase):
             ("welcome_connection_duration_seconds_bucket", (("le", "14400.0"),)),
             found,
         )
+
+    def test_oneInfiniteBucketAtEveryIdleTimeout(self) -> None:
+        """
+        At the smallest and largest idle timeouts accepted, and with none,
+        the duration histogram has one C{+Inf} bucket, after finite bounds
+        that ascend: valid exposition.
+        """
+        for timeout in ["0", "0.001", "604800"]:
+            found = _Service(self, "--idle-timeout", timeout).scrape()
+            bounds = [
+                dict(labels)["le"]
+                for name, labels in found
+                if name == "welcome_connection_duration_seconds_bucket"
+            ]
+            self.assertEqual(bounds.count("+Inf"), 1, (timeout, bounds))
+            finite = [float(bound) for bound in bounds if bound != "+Inf"]
+            self.assertEqual(finite, sorted(set(finite)), timeout)
 
 
 class TableTests(TestCase):

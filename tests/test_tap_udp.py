@@ -14,7 +14,7 @@ from twisted.trial.unittest import TestCase
 
 from tests.support import parseServerOptions
 from tests.test_udp_listener import UDPMemoryReactor
-from welcome_protocol.server import WelcomeFactory
+from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.tap import makeService
 from welcome_protocol.udp.protocol import WelcomeDatagramProtocol
 from welcome_protocol.udp.ratelimit import RateLimit
@@ -38,7 +38,8 @@ class UDPOptionsTests(TestCase):
     def test_udpBesideTCP(self) -> None:
         """
         C{udp:} listeners are repeatable and sit beside TCP ones; the TCP
-        listener is not given the UDP descriptions.
+        listener is not given the UDP descriptions; the UDP listeners share
+        the factory's counters and one rate limiter.
         """
         options = parseServerOptions(
             "--listen",
@@ -62,6 +63,9 @@ class UDPOptionsTests(TestCase):
         factory = reactor.tcpServers[0][1]
         assert isinstance(factory, WelcomeFactory)
         self.assertIs(protocol.stats, factory.stats)
+        other = reactor.udpServers[1][1]
+        assert isinstance(other, WelcomeDatagramProtocol)
+        self.assertIs(protocol._limiter, other._limiter)
 
     def test_limitsReachSettings(self) -> None:
         """

@@ -1,5 +1,6 @@
 """
-Tests for L{welcome_protocol.udp.listener} and L{welcome_protocol.udp.service}:
+Tests for L{welcome_protocol.udp.listener} and the builder's
+L{buildDatagramListener<welcome_protocol.listening.builder.buildDatagramListener>}:
 UDP listeners, on a a memory reactor and on real loopback sockets.
 """
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import socket
 from itertools import pairwise
-from typing import cast
+from typing import Any, cast
 
 from attrs import define
 from twisted.internet import reactor
@@ -19,12 +20,12 @@ from twisted.internet.task import deferLater
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.listening import ListenFailed
-from welcome_protocol.message import Message
-from welcome_protocol.stats import ServerStats
+from welcome_protocol.greeting.message import Message
+from welcome_protocol.listening.builder import buildDatagramListener, replyLimiter
+from welcome_protocol.listening.service import ListenFailed
+from welcome_protocol.observing.stats import ServerStats
 from welcome_protocol.udp.listener import DatagramListeningService
-from welcome_protocol.udp.protocol import WelcomeDatagramProtocol
-from welcome_protocol.udp.service import datagramListeners
+from welcome_protocol.udp.protocol import WelcomeDatagramProtocol, WelcomeSource
 from welcome_protocol.udp.settings import MAX_DATAGRAM, DatagramSettings
 
 
@@ -62,6 +63,24 @@ class Collector(DatagramProtocol):
         """
         self.waiting = Deferred()
         return self.waiting.addTimeout(timeout, reactor)
+
+
+def datagramListeners(
+    descriptions: list[str],
+    settings: DatagramSettings,
+    reactor: Any,
+    source: WelcomeSource,
+    stats: ServerStats,
+) -> list[DatagramListeningService]:
+    """
+    Build a listener for each C{udp:} description, as C{makeService} does:
+    with the builder, all sharing one limiter.
+    """
+    limiter = replyLimiter(reactor, settings)
+    return [
+        buildDatagramListener(reactor, d, source, stats, limiter, settings)
+        for d in descriptions
+    ]
 
 
 class UDPMemoryReactor(MemoryReactorClock):
@@ -104,7 +123,7 @@ class _FakeUDPPort:
 
 class DatagramListenersTests(TestCase):
     """
-    L{datagramListeners} makes one port per C{udp:} description.
+    The builder makes one port per C{udp:} description.
     """
 
     def test_listensAsDescribed(self) -> None:

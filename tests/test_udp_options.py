@@ -66,9 +66,12 @@ class DatagramSettingsTests(TestCase):
         A bad value is a usage error naming the option and the value.
         """
         cases = [
-            ("--udp-rate=0", "--udp-rate must be a number above 0, not '0'"),
+            (
+                "--udp-rate=0",
+                "--udp-rate must be a number from 0.001 to 1000000, not '0'",
+            ),
             ("--udp-burst=0", "--udp-burst must be an integer from 1"),
-            ("--udp-global-rate=x", "--udp-global-rate must be a number above 0"),
+            ("--udp-global-rate=x", "--udp-global-rate must be a number from 0.001"),
             (
                 "--udp-ipv4-prefix=33",
                 "--udp-ipv4-prefix must be an integer from 0 to 32",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from twisted.internet.address import IPv4Address
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.message import parseMessage
+from welcome_protocol.greeting.message import parseMessage
 from welcome_protocol.udp.sizerule import mayAnswer, smallestWelcome
 
 

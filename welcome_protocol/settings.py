@@ -9,8 +9,8 @@ from ipaddress import IPv4Network, IPv6Network
 
 from attrs import field, frozen
 
-from welcome_protocol.backlog import defaultBacklog
-from welcome_protocol.message import Message
+from welcome_protocol.greeting.message import Message
+from welcome_protocol.listening.backlog import defaultBacklog
 from welcome_protocol.udp.settings import DatagramSettings
 
 DEFAULT_PORT = 12000
@@ -20,6 +20,19 @@ DEFAULT_MAX_CONNECTIONS = 10000
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
 DEFAULT_MAX_HANDSHAKES = 1000
+
+MAX_IDLE_TIMEOUT = 7 * 86400.0
+"""
+The longest C{--idle-timeout}: a week of silence.
+"""
+MAX_SHUTDOWN_TIMEOUT = 3600.0
+"""
+The longest C{--shutdown-timeout}: an hour.
+"""
+MAX_HANDSHAKE_TIMEOUT = 3600.0
+"""
+The longest C{--handshake-timeout}: an hour.
+"""
 
 
 @frozen

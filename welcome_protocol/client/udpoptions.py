@@ -52,15 +52,14 @@ def checkUDP(options: MutableMapping[str, Any]) -> None:
     """
     Check the UDP options, and that nothing needing TCP comes with C{--udp}.
 
+    C{--retries} and C{--pad} are checked on their own, as every numeric
+    option is, and have no effect without C{--udp}.
+
     @param options: The client's options, partly parsed; C{retries} and
         C{pad} are made integers.
     @raise usage.UsageError: Naming the problem.
     """
-    if not options["udp"]:
-        for name, default in (("retries", DEFAULT_RETRIES), ("pad", DEFAULT_PAD)):
-            if str(options[name]) != str(default):
-                raise usage.UsageError(f"--{name} needs --udp")
-    else:
+    if options["udp"]:
         for name in _NOT_WITH_UDP:
             if options[name]:
                 raise usage.UsageError(f"--{name} cannot be combined with --udp")

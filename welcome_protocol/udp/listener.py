@@ -19,7 +19,7 @@ from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
 from welcome_protocol.addresses import describeAddress
-from welcome_protocol.listening import ListenFailed, explainListenFailure
+from welcome_protocol.listening.service import ListenFailed, explainListenFailure
 from welcome_protocol.udp.description import UDPDescription
 
 

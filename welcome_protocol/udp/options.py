@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from welcome_protocol.commandline import parseCount, parsePositive
+from welcome_protocol.commandline import LONGEST_COUNT, parseCount, parsePositive
 from welcome_protocol.udp.ratelimit import RateLimit
 from welcome_protocol.udp.settings import (
     DEFAULT_BURST,
@@ -23,6 +23,12 @@ from welcome_protocol.udp.settings import (
     DEFAULT_RATE,
     DatagramSettings,
 )
+
+MAX_RATE = 1e6
+"""
+The highest C{--udp-rate} and C{--udp-global-rate}: replies a second, far
+beyond what one process answers (tens of thousands).
+"""
 
 #: C{usage.Options.optParameters} rows.
 PARAMETERS: list[list[Any]] = [
@@ -75,12 +81,16 @@ def datagramSettings(options: Mapping[str, Any]) -> DatagramSettings:
     """
     return DatagramSettings(
         perPrefix=RateLimit(
-            parsePositive("--udp-rate", options["udp-rate"], float),
-            parseCount("udp-burst", str(options["udp-burst"]), 1, 10**9),
+            parsePositive("--udp-rate", options["udp-rate"], float, MAX_RATE),
+            parseCount("udp-burst", str(options["udp-burst"]), 1, LONGEST_COUNT),
         ),
         overall=RateLimit(
-            parsePositive("--udp-global-rate", options["udp-global-rate"], float),
-            parseCount("udp-global-burst", str(options["udp-global-burst"]), 1, 10**9),
+            parsePositive(
+                "--udp-global-rate", options["udp-global-rate"], float, MAX_RATE
+            ),
+            parseCount(
+                "udp-global-burst", str(options["udp-global-burst"]), 1, LONGEST_COUNT
+            ),
         ),
         ipv4Prefix=parseCount(
             "udp-ipv4-prefix", str(options["udp-ipv4-prefix"]), 0, 32

@@ -22,7 +22,7 @@ their first datagram), so it never meets the rule.
 
 from __future__ import annotations
 
-from welcome_protocol.message import Message
+from welcome_protocol.greeting.message import Message
 
 
 def mayAnswer(replySize: int, datagramSize: int) -> bool:
