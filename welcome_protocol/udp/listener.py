@@ -2,7 +2,7 @@
 """
 A service that listens on one UDP port, and explains in one line why not.
 
-The datagram counterpart of L{welcome_protocol.listening.ListeningService}:
+The datagram counterpart of L{welcome_protocol.listening.service.ListeningService}:
 it listens before twistd drops privileges, fails the start with the same
 one-line explanation, and logs where it listens.
 """
