@@ -33,15 +33,15 @@ PARAMETERS: list[list[Any]] = [
         "retries",
         None,
         str(DEFAULT_RETRIES),
-        "With --udp: datagrams sent again after the first without a reply; "
-        "--timeout is shared evenly between the tries.",
+        "With --udp: datagrams sent again after the first without a reply, "
+        "0 to 100; --timeout is shared evenly between the tries.",
     ],
     [
         "pad",
         None,
         str(DEFAULT_PAD),
-        "With --udp: the probe's size in bytes; the server answers only "
-        "datagrams larger than its welcome.",
+        f"With --udp: the probe's size in bytes, 1 to {MAX_PAD}; the server "
+        "answers only datagrams larger than its welcome.",
     ],
 ]
 

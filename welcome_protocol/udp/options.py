@@ -37,37 +37,42 @@ PARAMETERS: list[list[Any]] = [
         None,
         f"{DEFAULT_RATE:g}",
         "On udp: listeners, replies a second to one source prefix (see "
-        "--udp-ipv4-prefix), sustained.",
+        "--udp-ipv4-prefix), sustained: 0.001 to 1000000.",
     ],
     [
         "udp-burst",
         None,
         str(DEFAULT_BURST),
-        "On udp: listeners, replies to one source prefix in a burst.",
+        "On udp: listeners, replies to one source prefix in a burst, 1 to "
+        f"{LONGEST_COUNT}.",
     ],
     [
         "udp-global-rate",
         None,
         f"{DEFAULT_GLOBAL_RATE:g}",
-        "On udp: listeners, replies a second to all sources together.",
+        "On udp: listeners, replies a second to all sources together: 0.001 "
+        "to 1000000.",
     ],
     [
         "udp-global-burst",
         None,
         str(DEFAULT_GLOBAL_BURST),
-        "On udp: listeners, replies to all sources together in a burst.",
+        "On udp: listeners, replies to all sources together in a burst, 1 "
+        f"to {LONGEST_COUNT}.",
     ],
     [
         "udp-ipv4-prefix",
         None,
         str(DEFAULT_IPV4_PREFIX),
-        "IPv4 sources whose first this many bits agree share a UDP rate limit.",
+        "IPv4 sources whose first this many bits (0 to 32) agree share a UDP "
+        "rate limit.",
     ],
     [
         "udp-ipv6-prefix",
         None,
         str(DEFAULT_IPV6_PREFIX),
-        "IPv6 sources whose first this many bits agree share a UDP rate limit.",
+        "IPv6 sources whose first this many bits (0 to 128) agree share a UDP "
+        "rate limit.",
     ],
 ]
 
