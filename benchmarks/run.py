@@ -44,6 +44,7 @@ from benchmarks.servers import (
     ServerSpec,
     allowed_cpus,
 )
+from benchmarks.udp import UDPResult, measure_udp, udp_markdown, udp_specs
 
 HERE = Path(__file__).resolve().parent
 PEERS = HERE / "peers"
@@ -154,6 +155,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(twistd welcome --keep-open and the peers' --keep-open) and report "
         "the memory per held connection (default 0: no hold rows)",
     )
+    p.add_argument(
+        "--udp-datagrams",
+        type=int,
+        default=50_000,
+        metavar="N",
+        help="UDP rows (twistd welcome --listen udp: and a Python echo loop): "
+        "replies measured per row (default 50000; 0: no UDP rows)",
+    )
     p.add_argument("--json", type=Path, metavar="FILE", help="save raw results")
     p.add_argument(
         "--plot", type=Path, metavar="FILE.png", help="bar chart (needs matplotlib)"
@@ -206,6 +215,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--hold must be 0 or more")
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
+    if args.udp_datagrams < 0:
+        p.error("--udp-datagrams must be 0 or more")
     if any(n < 1 for n in args.workers):
         p.error("--workers must be at least 1")
     for name in ("greetings", "concurrency", "warmup", "latency_greetings"):
@@ -607,6 +618,24 @@ def main(argv: list[str] | None = None) -> int:
                     notes.append(f"{spec.name} FAILED: {why}")
                     log(f"[{spec.name}] FAILED: {e}")
         results = [median_result(rs) for rs in rounds.values() if rs]
+        udpResults: list[UDPResult] = []
+        if args.udp_datagrams:
+            for spec in udp_specs(tmp, find_twistd()):
+                log(f"[{spec.name}] {args.udp_datagrams:,} datagrams")
+                try:
+                    udpResult = measure_udp(
+                        spec, server_cpu, tmp, args.udp_datagrams, args.max_seconds
+                    )
+                except (ServerError, RuntimeError, OSError) as e:
+                    failed += 1
+                    notes.append(f"{spec.name} FAILED: {str(e).splitlines()[0]}")
+                    log(f"[{spec.name}] FAILED: {e}")
+                    continue
+                log(
+                    f"[{spec.name}] {udpResult.rate_per_s:,.0f} answered/s, "
+                    f"{udpResult.cpu_us_per_answer:.1f} µs server CPU per answer"
+                )
+                udpResults.append(udpResult)
         held: list[HoldResult] = []
         if args.hold:
             held, holdFailed = run_hold(args, tmp, server_cpu, notes)
@@ -635,9 +664,13 @@ def main(argv: list[str] | None = None) -> int:
         "repeat": args.repeat,
         "servers": args.server_list,
         "hold": args.hold,
+        "udp_datagrams": args.udp_datagrams,
+        "udp": [dataclasses.asdict(r) for r in udpResults],
     }
     notes = list(dict.fromkeys(notes))  # each round repeats the same notes
     print(markdown(results, info, config, notes, held), end="")
+    if udpResults:
+        print(udp_markdown(udpResults, args.udp_datagrams), end="")
     if args.json is not None:
         write_json(args.json, results, info, config, notes, held)
         log(f"raw results written to {args.json}")

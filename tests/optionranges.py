@@ -9,12 +9,14 @@ from __future__ import annotations
 from attrs import frozen
 
 from welcome_protocol.client.options import MAX_BYTES, MAX_COUNT, MAX_SECONDS
+from welcome_protocol.client.udpprobe import MAX_PAD
 from welcome_protocol.commandline import LONGEST_COUNT
 from welcome_protocol.settings import (
     MAX_HANDSHAKE_TIMEOUT,
     MAX_IDLE_TIMEOUT,
     MAX_SHUTDOWN_TIMEOUT,
 )
+from welcome_protocol.udp.options import MAX_RATE
 from welcome_protocol.workers.pool import MAX_WORKERS
 
 NOT_DECIMAL = ["nan", "inf", "1_0", "+1", "0x10", "ten"]
@@ -91,6 +93,12 @@ SERVER = [
     OptionRange("max-per-ip", "count", 1, LONGEST_COUNT),
     OptionRange("max-handshakes", "count", 1, LONGEST_COUNT),
     OptionRange("workers", "count", 0, MAX_WORKERS),
+    OptionRange("udp-rate", "positive", 0.001, MAX_RATE),
+    OptionRange("udp-burst", "count", 1, LONGEST_COUNT),
+    OptionRange("udp-global-rate", "positive", 0.001, MAX_RATE),
+    OptionRange("udp-global-burst", "count", 1, LONGEST_COUNT),
+    OptionRange("udp-ipv4-prefix", "count", 0, 32),
+    OptionRange("udp-ipv6-prefix", "count", 0, 128),
 ]
 """
 Every numeric option of C{twistd welcome}.
@@ -102,6 +110,8 @@ CLIENT = [
     OptionRange("interval", "positive", 0.001, MAX_SECONDS),
     OptionRange("max-bytes", "count", 1, MAX_BYTES),
     OptionRange("count", "count", 0, MAX_COUNT),
+    OptionRange("retries", "count", 0, 100),
+    OptionRange("pad", "count", 1, MAX_PAD),
 ]
 """
 Every numeric option of C{welcome-client}.

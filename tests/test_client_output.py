@@ -137,6 +137,8 @@ class JSONLinesTests(TestCase):
         "tls_version",
         "certificate_not_after",
         "certificate_days_left",
+        "transport",
+        "tries",
     }
 
     def write(self, *results: ProbeResult) -> list[dict[str, object]]:
@@ -178,6 +180,8 @@ class JSONLinesTests(TestCase):
                 "tls_version": None,
                 "certificate_not_after": None,
                 "certificate_days_left": None,
+                "transport": "tcp",
+                "tries": None,
             },
         )
         self.assertEqual(
@@ -190,6 +194,7 @@ class JSONLinesTests(TestCase):
                 "type": "summary",
                 "host": "127.0.0.1",
                 "port": 12000,
+                "transport": "tcp",
                 "attempts": 2,
                 "welcomed": 1,
                 "failed": 1,

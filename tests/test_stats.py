@@ -102,6 +102,30 @@ class FormatTests(TestCase):
             " accept pauses 6, bytes sent 56, up 1m30s",
         )
 
+    def test_formatStatsWithDatagrams(self) -> None:
+        """
+        With a UDP listener, the line also counts datagrams by outcome, and
+        their bytes in and out, before the uptime.
+        """
+        stats = ServerStats(
+            100.0,
+            datagramsAnswered=5,
+            datagramsTooSmall=1,
+            datagramsRateLimited=2,
+            datagramsDropped=3,
+            datagramBytesIn=13200,
+            datagramBytesOut=45,
+        )
+        line = formatStats(stats, 0, 101.0, datagrams=True)
+        self.assertTrue(
+            line.endswith(
+                ", bytes sent 0, datagrams 11 (answered 5, too small 1, "
+                "rate limited 2, dropped 3), datagram bytes in 13200, out 45, up 1s"
+            ),
+            line,
+        )
+        self.assertNotIn("datagram", formatStats(stats, 0, 101.0))
+
 
 class StatsReporterTests(TestCase):
     """

@@ -21,6 +21,7 @@ from twisted.internet.interfaces import (
     IReactorTCP,
     IReactorThreads,
     IReactorTime,
+    IReactorUDP,
 )
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
@@ -39,18 +40,21 @@ from welcome_protocol.observing.stats import (
 from welcome_protocol.rlimits import FileLimitService
 from welcome_protocol.settings import ServerSettings
 from welcome_protocol.shutdown import GracefulShutdown
+from welcome_protocol.udp.description import isUDP
 
 
 class ServiceReactor(
     IReactorTCP,
+    IReactorUDP,
     IReactorPluggableNameResolver,
     IReactorTime,
     IReactorThreads,
     IReactorFromThreads,
 ):
     """
-    What the service needs of a reactor: to listen, to resolve names, to
-    tell the time, and threads to re-read the message file in.
+    What the service needs of a reactor: to listen (TCP and UDP), to
+    resolve names, to tell the time, and threads to re-read the message
+    file in.
     """
 
 
@@ -91,6 +95,7 @@ def makeServing(
             reactor,
             reactor,
             unfinishedConnections=lambda: factory.handshakes.unfinished,
+            datagrams=any(isUDP(d) for d in settings.listen),
         ),
         GracefulShutdown(factory, reactor, settings.shutdownTimeout),
         HangupService(reactor, _onHangup(reactor, settings, factory)),

@@ -11,6 +11,7 @@ from attrs import field, frozen
 
 from welcome_protocol.greeting.message import Message
 from welcome_protocol.listening.backlog import defaultBacklog
+from welcome_protocol.udp.settings import DatagramSettings
 
 DEFAULT_PORT = 12000
 DEFAULT_MESSAGE = "Welcome!"
@@ -93,3 +94,4 @@ class ServerSettings:
     maxHandshakes: int = DEFAULT_MAX_HANDSHAKES
     proxyFrom: tuple[IPv4Network | IPv6Network, ...] | None = None
     timeConnections: bool = False
+    datagrams: DatagramSettings = field(factory=DatagramSettings)

@@ -38,7 +38,11 @@ from welcome_protocol.greeting.message import (
 )
 from welcome_protocol.greeting.server import DIRECT_WRITE_LIMIT, WelcomeFactory
 from welcome_protocol.listening.backlog import defaultBacklog
-from welcome_protocol.listening.builder import buildEndpoint
+from welcome_protocol.listening.builder import (
+    buildDatagramListener,
+    buildEndpoint,
+    replyLimiter,
+)
 from welcome_protocol.listening.fdexhaustion import PausingAcceptEndpoint
 from welcome_protocol.listening.service import ListeningService
 from welcome_protocol.metrics.source import MetricsSource
@@ -61,6 +65,9 @@ from welcome_protocol.settings import (
     ServerSettings,
 )
 from welcome_protocol.startup import WelcomeService
+from welcome_protocol.udp.description import isUDP, parseUDPDescription
+from welcome_protocol.udp.options import PARAMETERS as UDP_PARAMETERS
+from welcome_protocol.udp.options import datagramSettings
 from welcome_protocol.workers.pool import (
     MAX_WORKERS,
     WorkerPool,
@@ -115,7 +122,10 @@ class Options(usage.Options):
         "tcp:12000:interface=127.0.0.1, tcp6:12000:interface=\\:\\:1, "
         "unix:/run/welcome.sock, ssl:12443:privateKey=key.pem:certKey=cert.pem, "
         "systemd:domain=INET:index=0, haproxy:tcp:12000 (clients behind a proxy "
-        "sending the PROXY protocol, such as HAProxy with send-proxy). "
+        "sending the PROXY protocol, such as HAProxy with send-proxy), "
+        "udp:12000 (datagrams, each answered with the welcome if larger than "
+        "it, within the --udp-* rate limits; udp:12000:interface=\\:\\:1 "
+        "for IPv6). "
         "On SIGHUP, the message file is read again."
     )
     optParameters = [
@@ -228,6 +238,7 @@ class Options(usage.Options):
             f"socket, 0 to {MAX_WORKERS}, e.g. one per CPU core (0: serve in "
             "this process). Needs one plain tcp: or tcp6: listener.",
         ],
+        *UDP_PARAMETERS,
     ]
     optFlags = [
         [
@@ -276,7 +287,10 @@ class Options(usage.Options):
         listeners = listen or (f"tcp:{self['port']}",)
         for description in listen:
             try:
-                checkServerDescription(description)
+                if isUDP(description):
+                    parseUDPDescription(description)
+                else:
+                    checkServerDescription(description)
             except DescriptionError as e:
                 raise usage.UsageError(f"--listen {description!r}: {e}") from None
         try:
@@ -295,6 +309,11 @@ class Options(usage.Options):
                 f"in {self['encoding']}, not {len(busyMessage)}"
             )
         self["workers"] = parseWorkers(str(self["workers"]))
+        if self["workers"] and any(isUDP(d) for d in listeners):
+            raise usage.UsageError(
+                "--workers cannot serve a udp: listener: its rate limits must "
+                "see every datagram in one process"
+            )
         if self["workers"] and not (
             len(listeners) == 1 and endpointType(listeners[0]) in _WORKER_KINDS
         ):
@@ -345,6 +364,7 @@ class Options(usage.Options):
             ),
             proxyFrom=proxyFrom,
             timeConnections=metrics is not None,
+            datagrams=datagramSettings(self),
         )
 
     def _loadMessage(self) -> Message:
@@ -412,7 +432,18 @@ def makeService(config: Options, reactor: ServiceReactor | None = None) -> IServ
         factory = makeServing(settings, reactor, parent, accessLog)
     listeners = []
     pauses: list[tuple[str, Callable[[], int]]] = []
+    limiter = replyLimiter(reactor, settings.datagrams)
     for description in settings.listen:
+        if isUDP(description):
+            buildDatagramListener(
+                reactor,
+                description,
+                factory,
+                factory.stats,
+                limiter,
+                settings.datagrams,
+            ).setServiceParent(parent)  # type: ignore[no-untyped-call]
+            continue
         endpoint = buildEndpoint(
             reactor,
             description,

@@ -17,6 +17,9 @@ from welcome_protocol.client.probe import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
 from welcome_protocol.client.target import addressFamily, splitHostPort
 from welcome_protocol.client.thresholds import Range
 from welcome_protocol.client.tls import CertificateDays, loadTrustRoots
+from welcome_protocol.client.udpoptions import FLAGS as UDP_FLAGS
+from welcome_protocol.client.udpoptions import PARAMETERS as UDP_PARAMETERS
+from welcome_protocol.client.udpoptions import checkUDP
 from welcome_protocol.commandline import (
     parseCount,
     parsePort,
@@ -80,6 +83,7 @@ class Options(usage.Options):
             "Behave as a Nagios/Icinga plugin: one line with performance data, "
             "exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for bad options).",
         ],
+        *UDP_FLAGS,
     ]
     optParameters = [
         [
@@ -89,7 +93,12 @@ class Options(usage.Options):
             "Server host name or address [default: this host's name, "
             "resolved as the tutorial's client does].",
         ],
-        ["port", "p", None, f"Server TCP port [default: {DEFAULT_PORT}]."],
+        [
+            "port",
+            "p",
+            None,
+            f"Server port, TCP (UDP with --udp) [default: {DEFAULT_PORT}].",
+        ],
         [
             "timeout",
             "t",
@@ -184,6 +193,7 @@ class Options(usage.Options):
             "crit",
             "With --nagios: state for a refused connection: ok, warn or crit.",
         ],
+        *UDP_PARAMETERS,
     ]
 
     def __init__(self) -> None:
@@ -241,6 +251,7 @@ class Options(usage.Options):
         """
         self._checkModes()
         self._checkTarget()
+        checkUDP(self)
         self._checkConnect()
         if self["port"] is None:
             self["port"] = str(DEFAULT_PORT)

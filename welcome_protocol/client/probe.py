@@ -93,6 +93,9 @@ class ProbeResult:
     @ivar tls: The handshake's details, for TLS connections that completed it.
     @ivar certificateLevel: C{"warning"} or C{"critical"} when the checks
         found the certificate expiring soon (kind C{certificate}).
+    @ivar tries: For a UDP probe, the datagrams sent (its C{welcomeSeconds}
+        is the time from the last one to the reply, and there is no
+        connection to time); L{None} for TCP.
     """
 
     kind: str | None
@@ -104,6 +107,7 @@ class ProbeResult:
     welcome: bytes = b""
     tls: TLSDetails | None = None
     certificateLevel: str | None = None
+    tries: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -116,9 +120,14 @@ class ProbeResult:
     def totalSeconds(self) -> float | None:
         """
         Seconds from the start to the welcome: what thresholds and summaries
-        measure, like C{check_tcp}'s response time.
+        measure, like C{check_tcp}'s response time.  For UDP, there is no
+        connection: it is the reply's round trip.
         """
-        if self.connectSeconds is None or self.welcomeSeconds is None:
+        if self.welcomeSeconds is None:
+            return None
+        if self.tries is not None:
+            return self.welcomeSeconds
+        if self.connectSeconds is None:
             return None
         return self.connectSeconds + self.welcomeSeconds
 

@@ -37,6 +37,7 @@ from welcome_protocol.client.probe import ProbeResult, probe
 from welcome_protocol.client.repeat import Repeater, Summary
 from welcome_protocol.client.target import Target, describeTarget, hostEndpoint
 from welcome_protocol.client.tls import clientTLSOptions
+from welcome_protocol.client.udpprobe import udpProbe
 from welcome_protocol.descriptions import clientEndpoint
 
 
@@ -56,6 +57,8 @@ def _target(config: Options) -> Target:
         return Target(config["connect"])
     host: str = config["host"]
     port: int = config["port"]
+    if config["udp"]:
+        return Target(f"{describeTarget(host, port)}/udp", host, port, "udp")
     return Target(describeTarget(host, port), host, port)
 
 
@@ -109,10 +112,24 @@ class ClientRun:
         self._stderr = stderr
         self._target = _target(config)
         self._utcNow = utcNow
-        if endpoint is None:
+        if endpoint is None and not config["udp"]:
             endpoint = _endpoint(reactor, config)
 
-        def attempt() -> Deferred[ProbeResult]:
+        def fetch() -> Deferred[ProbeResult]:
+            if config["udp"]:
+                return udpProbe(
+                    reactor,
+                    config["host"],
+                    config["port"],
+                    self._target.label,
+                    config["timeout"],
+                    config["retries"],
+                    config["pad"],
+                    config["max-bytes"],
+                    config["family"],
+                    now,
+                )
+            assert endpoint is not None
             return probe(
                 endpoint,
                 reactor,
@@ -120,7 +137,10 @@ class ClientRun:
                 config["timeout"],
                 config["max-bytes"],
                 now=now,
-            ).addCallback(
+            )
+
+        def attempt() -> Deferred[ProbeResult]:
+            return fetch().addCallback(
                 assess,
                 self._target.label,
                 config["expectations"],

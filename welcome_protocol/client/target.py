@@ -67,11 +67,13 @@ class Target:
     @ivar label: C{host:port}, or the C{--connect} description.
     @ivar host: The host name or address, or L{None} with C{--connect}.
     @ivar port: The port, or L{None} with C{--connect}.
+    @ivar transport: C{tcp}, or C{udp} with C{--udp}.
     """
 
     label: str
     host: str | None = None
     port: int | None = None
+    transport: str = "tcp"
 
 
 def describeTarget(host: str, port: int) -> str:

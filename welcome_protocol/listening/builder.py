@@ -17,6 +17,11 @@ through the same stages on every path:
     (L{HandshakeFirstEndpoint}, L{HeaderFirstEndpoint});
  3. the factory's protocol: the welcome, then the idle timer and a close
     that ends.
+
+A C{udp:} listener is built here too (L{buildDatagramListener}), through
+the same stages for a datagram: I{accept}, a bounded number of datagrams
+per reactor turn; I{admission}, the size rule and the reply rate limits;
+the welcome, the factory's message and counters.
 """
 
 from __future__ import annotations
@@ -44,10 +49,16 @@ from welcome_protocol.listening.backlog import withBacklog
 from welcome_protocol.listening.directreactor import DirectListeningReactor
 from welcome_protocol.listening.fdexhaustion import PausingAcceptEndpoint
 from welcome_protocol.listening.systemdsockets import systemdEndpoint
+from welcome_protocol.udp.description import parseUDPDescription
+from welcome_protocol.udp.listener import DatagramListeningService
+from welcome_protocol.udp.protocol import WelcomeDatagramProtocol, WelcomeSource
+from welcome_protocol.udp.ratelimit import ReplyLimiter
+from welcome_protocol.udp.settings import DatagramSettings
 
 if TYPE_CHECKING:
     from welcome_protocol.admission.admission import Admission
     from welcome_protocol.handshaking.proxyheader import Network
+    from welcome_protocol.observing.stats import ServerStats
 
 _TLS_KINDS = frozenset({"ssl", "tls"})
 
@@ -129,3 +140,51 @@ def endpointLayers(
 
         endpoint = HeaderFirstEndpoint(endpoint, guard, proxyFrom)
     return endpoint
+
+
+def replyLimiter(reactor: Any, settings: DatagramSettings) -> ReplyLimiter:
+    """
+    The rate limiter every C{udp:} listener of a service shares, so that
+    its global bucket bounds them all and a source prefix has one budget
+    whichever port it sends to.
+
+    @param reactor: Tells the time the buckets refill by.
+    @param settings: The limits.
+    """
+    return ReplyLimiter(
+        reactor,
+        settings.perPrefix,
+        settings.overall,
+        settings.tableSize,
+        settings.ipv4Prefix,
+        settings.ipv6Prefix,
+    )
+
+
+def buildDatagramListener(
+    reactor: Any,
+    description: str,
+    source: WelcomeSource,
+    stats: ServerStats,
+    limiter: ReplyLimiter,
+    settings: DatagramSettings,
+) -> DatagramListeningService:
+    """
+    Build the listener a C{udp:} description names.
+
+    @param reactor: Listens (C{listenUDP}) and keeps time.
+    @param description: A C{udp:} description, checked already.
+    @param source: Holds the welcome: the factory, so that a reload of the
+        message file reaches datagrams too.
+    @param stats: The counters the datagrams are counted in: the factory's.
+    @param limiter: The service's one L{replyLimiter}.
+    @param settings: The limits.
+    @raise DescriptionError: If the description is bad, saying why.
+    """
+    return DatagramListeningService(
+        description,
+        parseUDPDescription(description),
+        reactor,
+        WelcomeDatagramProtocol(source, limiter, stats, reactor, settings.perTurn),
+        settings.maxDatagram,
+    )

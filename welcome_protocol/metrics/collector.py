@@ -114,6 +114,23 @@ COUNTERS: tuple[StatsMetric, ...] = (
         "result",
         {"ok": "messageReloads", "failed": "messageReloadFailures"},
     ),
+    StatsMetric(
+        "welcome_datagrams_total",
+        "UDP datagrams received, by what became of them.",
+        "outcome",
+        {
+            "answered": "datagramsAnswered",
+            "too_small": "datagramsTooSmall",
+            "rate_limited": "datagramsRateLimited",
+            "dropped": "datagramsDropped",
+        },
+    ),
+    StatsMetric(
+        "welcome_datagram_bytes_total",
+        "Bytes of UDP datagrams received (in) and of the replies sent (out).",
+        "direction",
+        {"in": "datagramBytesIn", "out": "datagramBytesOut"},
+    ),
 )
 
 #: Gauges held in L{ServerStats} fields (counts of what is under way now).

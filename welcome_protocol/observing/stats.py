@@ -140,6 +140,16 @@ class ServerStats:
     @ivar messageReloadFailures: Times reading it again failed (the old
         message was kept).
     @ivar durations: How long admitted connections lasted, accept to close.
+    @ivar datagramsAnswered: UDP datagrams answered with the welcome.
+    @ivar datagramsTooSmall: UDP datagrams not answered because the welcome
+        is not smaller than they are.
+    @ivar datagramsRateLimited: UDP datagrams not answered because their
+        source prefix's or the global bucket was empty.
+    @ivar datagramsDropped: UDP datagrams not answered because they came
+        from a port that makes reflection loops, or the reply could not be
+        sent.
+    @ivar datagramBytesIn: Bytes of all UDP datagrams received.
+    @ivar datagramBytesOut: Bytes of all UDP replies sent.
     """
 
     started: float
@@ -159,6 +169,12 @@ class ServerStats:
     messageReloads: int = 0
     messageReloadFailures: int = 0
     durations: DurationHistogram = field(factory=DurationHistogram)
+    datagramsAnswered: int = 0
+    datagramsTooSmall: int = 0
+    datagramsRateLimited: int = 0
+    datagramsDropped: int = 0
+    datagramBytesIn: int = 0
+    datagramBytesOut: int = 0
 
 
 def formatDuration(seconds: float) -> str:
@@ -180,7 +196,11 @@ def formatDuration(seconds: float) -> str:
 
 
 def formatStats(
-    stats: ServerStats, openNow: int, now: float, unfinishedNow: int = 0
+    stats: ServerStats,
+    openNow: int,
+    now: float,
+    unfinishedNow: int = 0,
+    datagrams: bool = False,
 ) -> str:
     """
     @param stats: The counters.
@@ -211,7 +231,30 @@ def formatStats(
         f"invalid PROXY headers {stats.invalidProxyHeaders}, "
         f"closed at shutdown {stats.closedAtShutdown}, errors {stats.errors}, "
         f"accept pauses {stats.acceptPauses}, bytes sent {stats.bytesSent}, "
+        f"{formatDatagrams(stats) if datagrams else ''}"
         f"up {formatDuration(now - stats.started)}"
+    )
+
+
+def formatDatagrams(stats: ServerStats) -> str:
+    """
+    @return: The stats line's UDP part, e.g. C{datagrams 9 (answered 5, too
+        small 1, rate limited 2, dropped 1), datagram bytes in 9000, out
+        40, }.
+    """
+    received = (
+        stats.datagramsAnswered
+        + stats.datagramsTooSmall
+        + stats.datagramsRateLimited
+        + stats.datagramsDropped
+    )
+    return (
+        f"datagrams {received} (answered {stats.datagramsAnswered}, "
+        f"too small {stats.datagramsTooSmall}, "
+        f"rate limited {stats.datagramsRateLimited}, "
+        f"dropped {stats.datagramsDropped}), "
+        f"datagram bytes in {stats.datagramBytesIn}, "
+        f"out {stats.datagramBytesOut}, "
     )
 
 
@@ -239,6 +282,7 @@ class StatsReporter(Service):
         getsignal: Callable[[int], _Handler] = signal.getsignal,
         setsignal: Callable[[int, _Handler], _Handler] = signal.signal,
         unfinishedConnections: Callable[[], int] = lambda: 0,
+        datagrams: bool = False,
     ) -> None:
         """
         @param stats: The counters to report.
@@ -251,6 +295,7 @@ class StatsReporter(Service):
         @param setsignal: L{signal.signal}, replaceable in tests.
         @param unfinishedConnections: Returns how many open connections
             have not reached their welcome yet.
+        @param datagrams: Whether the line reports the UDP counters.
         """
         self.stats = stats
         self._openConnections = openConnections
@@ -260,6 +305,7 @@ class StatsReporter(Service):
         self._getsignal = getsignal
         self._setsignal = setsignal
         self._unfinishedConnections = unfinishedConnections
+        self._datagrams = datagrams
         self._previous: _Handler = None
         self._installed = False
 
@@ -274,6 +320,7 @@ class StatsReporter(Service):
             self._openConnections(),
             self._clock.seconds(),
             self._unfinishedConnections(),
+            self._datagrams,
         )
         self._log.info("{line}", line=line)
         return line

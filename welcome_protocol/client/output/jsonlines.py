@@ -55,6 +55,8 @@ def attemptObject(
         "certificate_days_left": (
             round(daysLeft(notAfter, now), 3) if notAfter is not None else None
         ),
+        "transport": target.transport,
+        "tries": result.tries,
     }
 
 
@@ -69,6 +71,7 @@ def summaryObject(target: Target, summary: Summary) -> dict[str, Any]:
         "type": "summary",
         "host": target.host if target.host is not None else target.label,
         "port": target.port,
+        "transport": target.transport,
         "attempts": summary.attempts,
         "welcomed": summary.welcomed,
         "failed": summary.failed,

@@ -57,7 +57,8 @@ def _safe(text: str) -> str:
 
 def _where(target: Target) -> str:
     if target.host is not None and target.port is not None:
-        return f"{target.host} port {target.port}"
+        udp = "UDP " if target.transport == "udp" else ""
+        return f"{target.host} {udp}port {target.port}"
     return target.label
 
 
@@ -100,6 +101,8 @@ def judge(target: Target, result: ProbeResult, policy: NagiosPolicy) -> tuple[in
     if result.kind == REFUSED:
         state = policy.refused
         text = f"connection refused by {_where(target)}"
+        if target.transport == "udp":
+            text = f"ICMP port unreachable from {_where(target)}"
     else:
         state = CRITICAL
         text = result.message

@@ -52,9 +52,15 @@ def attemptLine(target: Target, result: ProbeResult) -> str:
     """
     One attempt, e.g. C{Welcome from 127.0.0.1:12000: 8 bytes, connect
     0.21 ms, welcome 0.43 ms} or C{No welcome from 127.0.0.1:12000:
-    connection refused}.
+    connection refused}; over UDP, C{Welcome from 127.0.0.1:12000/udp: 8
+    bytes, reply 0.12 ms, try 1}.
     """
     where = answered(target, result)
+    if result.ok and result.tries is not None:
+        return (
+            f"Welcome from {where}: {len(result.welcome)} bytes, "
+            f"reply {_milliseconds(result.welcomeSeconds)} ms, try {result.tries}"
+        )
     if result.ok:
         return (
             f"Welcome from {where}: {len(result.welcome)} bytes, "

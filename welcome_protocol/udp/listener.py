@@ -1,0 +1,113 @@
+# -*- test-case-name: tests.test_udp_listener -*-
+"""
+A service that listens on one UDP port, and explains in one line why not.
+
+The datagram counterpart of L{welcome_protocol.listening.service.ListeningService}:
+it listens before twistd drops privileges, fails the start with the same
+one-line explanation, and logs where it listens.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred
+from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import IListeningPort
+from twisted.internet.protocol import DatagramProtocol
+from twisted.logger import Logger
+
+from welcome_protocol.addresses import describeAddress
+from welcome_protocol.listening.service import ListenFailed, explainListenFailure
+from welcome_protocol.udp.description import UDPDescription
+
+
+class DatagramReactor(Protocol):
+    """
+    What a UDP listener needs of the reactor (C{IReactorUDP.listenUDP}).
+    """
+
+    def listenUDP(
+        self,
+        port: int,
+        protocol: DatagramProtocol,
+        interface: str = "",
+        maxPacketSize: int = 8192,
+    ) -> IListeningPort: ...
+
+
+class DatagramListeningService(Service):
+    """
+    Listen on a UDP port with a datagram protocol.
+
+    @ivar port: The listening port once listening, else L{None}.
+    """
+
+    _log = Logger()
+
+    def __init__(
+        self,
+        description: str,
+        parsed: UDPDescription,
+        reactor: DatagramReactor,
+        protocol: DatagramProtocol,
+        maxPacketSize: int,
+    ) -> None:
+        """
+        @param description: The listener as the user wrote it, for messages.
+        @param parsed: Its port and interface.
+        @param reactor: Listens.
+        @param protocol: Answers the datagrams.
+        @param maxPacketSize: Bytes read of each datagram.
+        """
+        self.description = description
+        self._parsed = parsed
+        self._reactor = reactor
+        self._protocol = protocol
+        self._maxPacketSize = maxPacketSize
+        self.port: IListeningPort | None = None
+
+    def privilegedStartService(self) -> None:
+        """
+        Listen now, so that a low port is bound before privileges drop.
+
+        @raise ListenFailed: Explaining in one line why it cannot.
+        """
+        super().privilegedStartService()  # type: ignore[no-untyped-call]
+        self._listen()
+
+    def startService(self) -> None:
+        """
+        Listen, unless L{privilegedStartService} already did.
+        """
+        super().startService()  # type: ignore[no-untyped-call]
+        if self.port is None:
+            self._listen()
+
+    def _listen(self) -> None:
+        parsed = self._parsed
+        interface = parsed.interface
+        try:
+            port = self._reactor.listenUDP(
+                parsed.port, self._protocol, interface, self._maxPacketSize
+            )
+        except (CannotListenError, OSError) as e:
+            raise ListenFailed(explainListenFailure(self.description, e)) from None
+        self.port = port
+        self._log.info(
+            "Listening on {address}/udp ({description})",
+            address=describeAddress(port.getHost()),
+            description=self.description,
+        )
+
+    def stopService(self) -> Deferred[None] | None:
+        """
+        Stop listening.
+        """
+        super().stopService()  # type: ignore[no-untyped-call]
+        if self.port is None:
+            return None
+        port, self.port = self.port, None
+        stopped = port.stopListening()
+        return stopped if isinstance(stopped, Deferred) else None

@@ -1,0 +1,222 @@
+# -*- test-case-name: tests.test_udp_protocol -*-
+"""
+The welcome for datagrams: each datagram answered with the welcome, filled
+in for its source, unless a rule says no.
+
+The rules, in the order they are applied (the cheapest first, and none of
+them costs a token of the rate limiter unless the reply could be sent):
+
+  1. a datagram from port 0, or from the port of a service that answers
+     anything (echo 7, qotd 17, chargen 19), is dropped: answering it
+     would start a loop between the two services, each answering the other;
+  2. a datagram not larger than the welcome gets no reply (L{sizerule});
+  3. a reply needs a token from its prefix's bucket and the global one
+     (L{ratelimit}).
+
+Every datagram is counted under one outcome, in L{ServerStats}, with the
+bytes in and out; what is refused is logged through L{RateLimitedLog}s, a
+line per incident and a summary per interval, never a line per datagram.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, cast
+
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.error import MessageLengthError
+from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.protocol import DatagramProtocol
+from twisted.logger import Logger, LogLevel
+
+from welcome_protocol.greeting.message import Message
+from welcome_protocol.observing.ratelimitedlog import RateLimitedLog
+from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.udp.ratelimit import ReplyLimiter
+from welcome_protocol.udp.readbound import (
+    DEFAULT_PER_TURN,
+    ThroughputBounded,
+    TurnBound,
+)
+from welcome_protocol.udp.sizerule import mayAnswer, smallestWelcome
+
+#: Source ports never answered: port 0 (no real sender uses it) and the
+#: services of RFC 862, 865 and 864, which answer whatever they receive.
+REFLECTION_PORTS = frozenset({0, 7, 17, 19})
+
+
+class WelcomeSource(Protocol):
+    """
+    Where the welcome comes from: the TCP factory has these, and updates
+    them when the message file is read again.
+
+    @ivar welcome: The welcome when it has no placeholders.
+    @ivar template: The message when it has placeholders, else L{None}.
+    """
+
+    welcome: bytes
+    template: Message | None
+
+
+def _source(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class WelcomeDatagramProtocol(DatagramProtocol):
+    """
+    Answer datagrams with the welcome, within the size rule and the rate
+    limits, counting each datagram's outcome.
+    """
+
+    _log = Logger()
+    noisy = False
+
+    def __init__(
+        self,
+        source: WelcomeSource,
+        limiter: ReplyLimiter,
+        stats: ServerStats,
+        clock: IReactorTime,
+        perTurn: int = DEFAULT_PER_TURN,
+    ) -> None:
+        """
+        @param source: Holds the welcome (and its template) to send.
+        @param limiter: Grants the tokens replies need; one is shared by
+            every UDP listener, so the global bucket bounds them all.
+        @param stats: The counters of the stats line and the metrics.
+        @param clock: Fills in C{{time}}, and times the logs and the
+            per-turn bound.
+        @param perTurn: Datagrams read per reactor turn at most.
+        """
+        self._welcomeSource = source
+        self._limiter = limiter
+        self.stats = stats
+        self._clock = clock
+        self._perTurn = perTurn
+        self._bound: TurnBound | None = None
+        self._host: IAddress | None = None
+        self._smallest: tuple[Message | None, int] = (None, 0)
+        self._limitedLog = RateLimitedLog(
+            self._log,
+            clock,
+            "UDP: {count} more datagrams not answered in the last {interval:g} s: "
+            "over the reply rate limits",
+        )
+        self._droppedLog = RateLimitedLog(
+            self._log,
+            clock,
+            "UDP: {count} more datagrams dropped in the last {interval:g} s",
+        )
+        self._tooSmallLog = RateLimitedLog(
+            self._log,
+            clock,
+            "UDP: {count} more datagrams too small to answer in the last "
+            "{interval:g} s",
+            level=LogLevel.info,
+        )
+
+    def startProtocol(self) -> None:
+        """
+        Bound the port's reads per turn, and note its address for
+        C{{server_host}} and C{{server_port}}.
+        """
+        transport = self.transport
+        assert transport is not None
+        self._host = transport.getHost()
+        # The transport is Twisted's udp.Port, whose read loop checks
+        # maxThroughput (a public attribute, not part of IUDPTransport).
+        self._bound = TurnBound(
+            cast(ThroughputBounded, transport), self._clock, self._perTurn
+        )
+
+    def stopProtocol(self) -> None:
+        """
+        Stop the per-turn bound and log what the rate-limited logs hold.
+        """
+        if self._bound is not None:
+            self._bound.stop()
+        for log in (self._limitedLog, self._droppedLog, self._tooSmallLog):
+            log.flush()
+
+    def datagramReceived(self, datagram: bytes, addr: tuple[str, int]) -> None:
+        """
+        Answer one datagram, or count why not.
+        """
+        stats = self.stats
+        size = len(datagram)
+        stats.datagramBytesIn += size
+        if self._bound is not None:
+            self._bound.read()
+        host, port = addr[0], addr[1]
+        if port in REFLECTION_PORTS:
+            stats.datagramsDropped += 1
+            self._droppedLog.emit(
+                "UDP: dropped a datagram from {source}: port {port} would make a "
+                "reflection loop",
+                source=_source(host, port),
+                port=port,
+            )
+            return
+        source = self._welcomeSource
+        template = source.template
+        welcome = source.welcome
+        smallest = len(welcome) if template is None else self._smallestOf(template)
+        if not mayAnswer(smallest, size):
+            self._tooSmall(host, port, size, smallest)
+            return
+        if not self._limiter.allow(host):
+            stats.datagramsRateLimited += 1
+            self._limitedLog.emit(
+                "UDP: not answering {source}: over the reply rate limit "
+                "(its prefix's or the global one)",
+                source=_source(host, port),
+            )
+            return
+        if template is not None:
+            welcome = template.render(
+                self._peer(host, port), self._hostAddress(), self._clock.seconds()
+            )
+            if not mayAnswer(len(welcome), size):
+                self._tooSmall(host, port, size, len(welcome))
+                return
+        transport = self.transport
+        assert transport is not None
+        try:
+            transport.write(welcome, (host, port))
+        except (OSError, MessageLengthError) as e:
+            # A full send buffer (EAGAIN) or a local error: the datagram is
+            # lost, as UDP allows; a flood must not raise per datagram.
+            stats.datagramsDropped += 1
+            self._droppedLog.emit(
+                "UDP: cannot answer {source}: {why}",
+                source=_source(host, port),
+                why=(getattr(e, "strerror", None) or str(e)).lower(),
+            )
+            return
+        stats.datagramsAnswered += 1
+        stats.datagramBytesOut += len(welcome)
+
+    def _tooSmall(self, host: str, port: int, size: int, welcome: int) -> None:
+        self.stats.datagramsTooSmall += 1
+        self._tooSmallLog.emit(
+            "UDP: not answering {source}: its {size}-byte datagram is not larger "
+            "than the {welcome}-byte welcome (pad the probe)",
+            source=_source(host, port),
+            size=size,
+            welcome=welcome,
+        )
+
+    def _smallestOf(self, template: Message) -> int:
+        cached, smallest = self._smallest
+        if cached is not template:
+            smallest = smallestWelcome(template)
+            self._smallest = (template, smallest)
+        return smallest
+
+    def _peer(self, host: str, port: int) -> IAddress:
+        if ":" in host:
+            return IPv6Address("UDP", host, port)
+        return IPv4Address("UDP", host, port)
+
+    def _hostAddress(self) -> IAddress:
+        assert self._host is not None
+        return self._host
