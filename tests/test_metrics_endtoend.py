@@ -56,12 +56,15 @@ class _Servers(TestCase):
     Start the installed server with metrics on a loopback port.
     """
 
-    def startServer(self, *args: str) -> tuple[ServerProcess, int, int]:
+    def startServer(
+        self, *args: str, metrics: str = METRICS
+    ) -> tuple[ServerProcess, int, int]:
         """
+        @param metrics: The metrics port's description.
         @return: The server, its greeting port and its metrics port.
         """
         server = ServerProcess(
-            ["--port", "0", "--metrics", METRICS, "--no-log-connections", *args]
+            ["--port", "0", "--metrics", metrics, "--no-log-connections", *args]
         )
         self.addCleanup(server.kill)
         greeting, metrics = server.waitListening(2)
@@ -445,6 +448,27 @@ class HostileScraperTests(_Servers):
                 self.assertIn(b"text/plain; version=0.0.4", response)
             server._readFor(0.5)
             self.assertNotIn("Traceback", "\n".join(server.output), mode)
+
+    def test_silentBeforeProxyHeaderBounded(self) -> None:
+        """
+        On a C{haproxy:} metrics port, 20 clients that never send their
+        PROXY header cannot lock out a scraper that does, and are closed at
+        the request deadline.
+        """
+        for mode in MODES:
+            server, _, metricsPort = self.startServer(
+                *mode, metrics="haproxy:tcp:0:interface=127.0.0.1"
+            )
+            silent = holdOpen(metricsPort, 20)
+            self.addCleanup(closeAll, silent)
+            response = _exchange(
+                metricsPort,
+                b"PROXY TCP4 192.0.2.1 127.0.0.1 5000 9112\r\n"
+                b"GET /metrics HTTP/1.0\r\n\r\n",
+            )
+            self.assertTrue(response.startswith(b"HTTP/1.0 200 OK"), (mode, response))
+            self.assertEqual(waitClosedByServer(silent, REQUEST_DEADLINE + 5), 20, mode)
+            self.assertNotIn("Traceback", "\n".join(server.output))
 
     def test_drippersCannotLockOut(self) -> None:
         """

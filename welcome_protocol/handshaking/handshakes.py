@@ -116,6 +116,8 @@ class HandshakeGuard:
         clock: IReactorTime,
         limits: ConnectionLimits | None = None,
         logInterval: float = 10.0,
+        deadlineOption: str = "--handshake-timeout",
+        capOption: str = "--max-handshakes",
     ) -> None:
         """
         @param timeout: Seconds from accept to the welcome; L{None} or 0 for
@@ -126,9 +128,13 @@ class HandshakeGuard:
         @param limits: Where an unfinished connection holds its place from
             accept; L{None} to hold none.
         @param logInterval: Seconds between two lines of each kind, at most.
+        @param deadlineOption: What sets the deadline, for the log lines.
+        @param capOption: What sets the cap, for the log lines.
         """
         self.timeout = timeout or None
         self.maxUnfinished = maxUnfinished
+        self._deadlineOption = deadlineOption
+        self._capOption = capOption
         self.stats = stats
         self.clock = clock
         self._limits = limits
@@ -142,7 +148,7 @@ class HandshakeGuard:
                 clock,
                 f"Closed {{count}} more connections in the last {{interval:g}} s "
                 f"whose {phase} was not complete {deadline} after accept "
-                f"(--handshake-timeout)",
+                f"({deadlineOption})",
                 logInterval,
             )
             for phase in (PROXY_HEADER, TLS_HANDSHAKE)
@@ -152,7 +158,7 @@ class HandshakeGuard:
             clock,
             f"Closed {{count}} more unfinished connections in the last "
             f"{{interval:g}} s to make room: {maxUnfinished} unfinished "
-            f"(--max-handshakes)",
+            f"({capOption})",
             logInterval,
         )
         self._fullLog = RateLimitedLog(
@@ -189,7 +195,7 @@ class HandshakeGuard:
         if len(unfinished) >= self.maxUnfinished:
             self.stats.refusedMaxHandshakes += 1
             self._evictOldest(
-                self._capLog, f"{self.maxUnfinished} unfinished", "--max-handshakes"
+                self._capLog, f"{self.maxUnfinished} unfinished", self._capOption
             )
         unfinished[connection] = (self.clock.seconds(), placeFor)
         if self.timeout is not None and self._timer is None:
@@ -311,10 +317,11 @@ class HandshakeGuard:
                 self.stats.handshakeTimeoutsProxy += 1
             self._timeoutLogs[connection.phase].emit(
                 "Closed a connection from {peer}: its {phase} was not complete "
-                "{timeout:g} s after accept (--handshake-timeout)",
+                "{timeout:g} s after accept ({option})",
                 peer=describeAddress(connection.rawPeer),
                 phase=connection.phase,
                 timeout=timeout,
+                option=self._deadlineOption,
             )
             connection.abortUnfinished()
         if self._unfinished:

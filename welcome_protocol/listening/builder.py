@@ -70,6 +70,7 @@ def buildEndpoint(
     proxyFrom: Sequence[Network] | None = None,
     backlog: int | None = None,
     adoptedFD: int | None = None,
+    unfinished: HandshakeGuard | None = None,
 ) -> PausingAcceptEndpoint:
     """
     Build the endpoint C{description} names, with every stage of the
@@ -87,11 +88,14 @@ def buildEndpoint(
     @param adoptedFD: A listening socket inherited from the parent process
         to accept on instead of the one C{description} names (a
         C{--workers} process); the description still says what goes on top.
+    @param unfinished: For a listener without an admission (the metrics
+        port), the deadline and cap on its connections until their PROXY
+        header or TLS handshake is complete.
     @raise DescriptionError: If the description is bad, saying why.
     """
     if backlog is not None:
         description = withBacklog(description, backlog)
-    guard = None if admission is None else admission.unfinished
+    guard = unfinished if admission is None else admission.unfinished
     endpoint = endpointLayers(
         DirectListeningReactor(reactor), description, guard, proxyFrom, adoptedFD
     )

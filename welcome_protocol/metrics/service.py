@@ -16,11 +16,14 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThreadPool
 
+from welcome_protocol.handshaking.handshakes import HandshakeGuard
 from welcome_protocol.listening.builder import buildEndpoint
 from welcome_protocol.listening.service import ListeningService
+from welcome_protocol.metrics.boundedhttp import MAX_SCRAPERS, REQUEST_DEADLINE
 from welcome_protocol.metrics.collector import WelcomeCollector
 from welcome_protocol.metrics.resource import MetricsPage, metricsSite
 from welcome_protocol.metrics.source import MetricsSource
+from welcome_protocol.observing.stats import ServerStats
 
 
 def processRegistry() -> CollectorRegistry:
@@ -64,8 +67,20 @@ def metricsService(
         started; like the greeting listeners, it stops the service with one
         line if it cannot listen.
     """
+    # Until its TLS handshake or PROXY header is complete, a connection is
+    # not yet the site's: the same deadline and cap bound it, under a guard
+    # of the metrics port's own, so that scrapers never compete with the
+    # welcome's unfinished connections.
+    unfinished = HandshakeGuard(
+        REQUEST_DEADLINE,
+        MAX_SCRAPERS,
+        ServerStats(reactor.seconds()),
+        reactor,
+        deadlineOption="the metrics port's request deadline",
+        capOption="the metrics port's connection cap",
+    )
     return ListeningService(
         f"--metrics {description}",
-        buildEndpoint(reactor, description),
+        buildEndpoint(reactor, description, unfinished=unfinished),
         metricsSite(metricsPage(reactor, source), reactor),
     )
