@@ -12,6 +12,7 @@ from typing import Any
 from twisted.python import usage
 
 from welcome_protocol.client.expectations import Expectations
+from welcome_protocol.client.hostnames import hostNameProblem
 from welcome_protocol.client.output.nagios import STATE_OPTIONS
 from welcome_protocol.client.probe import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
 from welcome_protocol.client.target import addressFamily, splitHostPort
@@ -233,6 +234,9 @@ class Options(usage.Options):
             self["host"] = thisHostName()
         if not str(self["host"]).strip():
             raise usage.UsageError("--host must not be empty")
+        problem = hostNameProblem("--host", str(self["host"]))
+        if problem is not None:
+            raise usage.UsageError(problem)
         self["port"] = parsePort(str(self["port"]), minimum=1)
         self["timeout"] = parsePositive("--timeout", self["timeout"], float)
         self["max-bytes"] = parsePositive("--max-bytes", self["max-bytes"], int)
@@ -307,6 +311,10 @@ class Options(usage.Options):
                 raise usage.UsageError(f"--{option} needs --tls")
         if self["sni"] is not None and not self["sni"].strip():
             raise usage.UsageError("--sni must not be empty")
+        if self["sni"] is not None:
+            problem = hostNameProblem("--sni", self["sni"], check=False)
+            if problem is not None:
+                raise usage.UsageError(problem)
         if self["ca-file"] is not None:
             try:
                 loadTrustRoots(self["ca-file"])

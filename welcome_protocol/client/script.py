@@ -10,6 +10,7 @@ an object per attempt and a summary; C{--nagios} prints a plugin's line.
 from __future__ import annotations
 
 import datetime
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ from twisted.python import usage
 
 from welcome_protocol.client.checks import assess
 from welcome_protocol.client.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Options
-from welcome_protocol.client.output.jsonlines import JSONLinesOutput
+from welcome_protocol.client.output.jsonlines import JSONLinesOutput, usageErrorObject
 from welcome_protocol.client.output.nagios import (
     UNKNOWN,
     NagiosOutput,
@@ -228,6 +229,10 @@ def parseArguments(
             out.write(usageLine(f"{e} (see --help)") + "\n")
         else:
             stderr.write(f"{PROGRAM}: {e} (see --help)\n")
+            if "--json" in argv:
+                out = sys.stdout if stdout is None else stdout
+                line = json.dumps(usageErrorObject(str(e), EXIT_USAGE))
+                out.write(line + "\n")
         return None
     return config
 
