@@ -36,6 +36,7 @@ from welcome_protocol.client.output.plain import (
 )
 from welcome_protocol.client.probe import ProbeResult, probe
 from welcome_protocol.client.repeat import Repeater, Summary
+from welcome_protocol.client.scan.run import ScanRun
 from welcome_protocol.client.target import Target, describeTarget, hostEndpoint
 from welcome_protocol.client.tls import clientTLSOptions
 from welcome_protocol.descriptions import clientEndpoint
@@ -206,6 +207,8 @@ def run(
 
     @return: A L{Deferred} firing with the process's exit status.
     """
+    if config["scan"] is not None:
+        return ScanRun(reactor, config, stdout, utcNow).start()
     return ClientRun(reactor, config, stdout, stderr, endpoint).start()
 
 
@@ -257,7 +260,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(usageStatus(args))
 
     def runAndExit(reactor: Any) -> Deferred[None]:
-        clientRun = ClientRun(reactor, config, sys.stdout, sys.stderr)
+        clientRun: ClientRun | ScanRun
+        if config["scan"] is not None:
+            clientRun = ScanRun(reactor, config, sys.stdout, utcNow)
+        else:
+            clientRun = ClientRun(reactor, config, sys.stdout, sys.stderr)
         if clientRun.repeating:
             # Registered once running, so after react's own trigger: the
             # summary is printed and the status kept when Ctrl-C stops it.
