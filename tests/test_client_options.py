@@ -55,7 +55,8 @@ class OptionsTests(TestCase):
         """
         Options may follow the target, as with C{tcping} and C{check_tcp};
         they mean what they mean before it, C{--} still ends them, and an
-        unknown one after the target is still a usage error.
+        unknown one after the target is still a usage error (after C{--},
+        a second target, which no host name can spell).
         """
         after = self.parse("example.org:1234", "--count", "3", "-i", "0.5", "--json")
         before = self.parse("--count", "3", "-i", "0.5", "--json", "example.org:1234")
@@ -66,7 +67,10 @@ class OptionsTests(TestCase):
             self.parse("--expect", "a", "h:1", "--expect", "b")["expect"], ["a", "b"]
         )
         self.assertIn("option --bogus not recognized", self.fails("h:1", "--bogus"))
-        self.assertIn("Wrong number of arguments", self.fails("--", "h:1", "--json"))
+        self.assertIn(
+            "'--json' is not a valid host name: it starts with '-'",
+            self.fails("--", "h:1", "--json"),
+        )
 
     def test_positionalConflicts(self) -> None:
         """

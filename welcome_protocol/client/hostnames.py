@@ -37,6 +37,9 @@ def checkHostName(host: str) -> str | None:
         return None
     if not host.strip():
         return "it is empty"
+    if host.startswith("-"):
+        # No label starts with a hyphen; this is an option given after "--".
+        return "it starts with '-'"
     try:
         host.encode("idna")
     except UnicodeError as e:
