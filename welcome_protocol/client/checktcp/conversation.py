@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
     IHandshakeListener,
     IProtocol,
@@ -20,8 +21,10 @@ from twisted.internet.interfaces import (
     IStreamClientEndpoint,
 )
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
+_lost = Failure(ConnectionDone())
 ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\"}
 
 
@@ -73,6 +76,15 @@ class _Conversation(ProtocolWrapper):
             self.transport.write(self.factory.quit)
         super().loseConnection()  # type: ignore[no-untyped-call]
 
+    def connectionLost(self, reason: Failure = _lost) -> None:
+        """
+        The connection is closed: the quit string, if any, went out.
+        """
+        super().connectionLost(reason)  # type: ignore[no-untyped-call]
+        closed, self.factory.closed = self.factory.closed, None
+        if closed is not None:
+            closed.callback(None)
+
 
 class _ConversationFactory(WrappingFactory):
     protocol = _Conversation
@@ -81,6 +93,7 @@ class _ConversationFactory(WrappingFactory):
         super().__init__(wrapped)  # type: ignore[no-untyped-call]
         self.send = send
         self.quit = quit
+        self.closed: Deferred[None] | None = Deferred()
 
 
 @implementer(IStreamClientEndpoint)
@@ -94,16 +107,27 @@ class ConversationEndpoint:
         self._endpoint = endpoint
         self._send = send
         self._quit = quit
+        self._closed: list[Deferred[None]] = []
+
+    def whenClosed(self) -> Deferred[None]:
+        """
+        @return: Fires once every connection made is closed, so the quit
+            string is written before the process exits.
+        """
+        pending = [d for d in self._closed if not d.called]
+        return gatherResults(pending).addCallback(lambda _: None)
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
         """
         Connect; fire with the wrapped protocol, as the plain endpoint would.
         """
         factory = _ConversationFactory(protocolFactory, self._send, self._quit)
+        connecting = self._endpoint.connect(factory)
 
-        def unwrap(wrapper: IProtocol) -> IProtocol:
-            assert isinstance(wrapper, _Conversation)
+        def connected(wrapper: IProtocol) -> IProtocol:
+            assert isinstance(wrapper, _Conversation) and factory.closed is not None
+            self._closed.append(factory.closed)
             inner: IProtocol = wrapper.wrappedProtocol
             return inner
 
-        return self._endpoint.connect(factory).addCallback(unwrap)
+        return connecting.addCallback(connected)

@@ -95,6 +95,7 @@ def check(
     )
     if endpoint is None:
         endpoint = checkEndpoint(reactor, config)
+    conversation = endpoint if isinstance(endpoint, ConversationEndpoint) else None
 
     def report(result: Any) -> int:
         state, line = checkLine(where, result, policy, config["jail"])
@@ -104,6 +105,13 @@ def check(
         stdout.write("\n".join(lines) + "\n")
         stdout.flush()
         return state
+
+    def closed(state: int) -> Deferred[int] | int:
+        # Let -q's string go out before the process exits, within -t.
+        if conversation is None:
+            return state
+        waiting = conversation.whenClosed().addTimeout(config["timeout"], reactor)
+        return waiting.addBoth(lambda _: state)
 
     return (
         probe(endpoint, reactor, label, config["timeout"], config["maxbytes"])
@@ -115,6 +123,7 @@ def check(
             datetime.datetime.now(datetime.timezone.utc),
         )
         .addCallback(report)
+        .addCallback(closed)
     )
 
 
