@@ -192,7 +192,7 @@ class BesideCheckTCPTests(TestCase):
         for args, sent in [
             (["-s", "PING", "-q", "QUIT"], b"PINGQUIT\r\n"),
             (["-E", "-s", "PING\\n", "-q", "BYE\\r\\n"], b"PING\nBYE\r\n"),
-            (["-s", "A\\n", "-E", "-q", "B\\t"], b"A\\nB\t"),
+            (["-j", "-s", "A\\t", "-E", "-q", "B\\t"], b"A\\tB\t"),
         ]:
             server = threadedServer(self, "echo")
             common = ["-H", "127.0.0.1", "-p", str(server.port), "-e", "PING"]
