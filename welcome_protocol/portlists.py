@@ -19,13 +19,11 @@ def isPortList(text: str) -> bool:
     return "," in text or "-" in text
 
 
-def _port(text: str, whole: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PORT:
-        raise ValueError(
-            f"{whole!r}: {text!r} is not a port from 1 to {MAX_PORT}"
-            if text
-            else f"{whole!r} is not a port list such as 22,80,20000-20099"
-        )
+def _port(text: str) -> int:
+    if not text:
+        raise ValueError("not a port list such as 22,80,20000-20099")
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PORT:
+        raise ValueError(f"{text!r} is not a port from 1 to {MAX_PORT}")
     return int(text)
 
 
@@ -38,16 +36,17 @@ def parsePorts(text: str) -> tuple[int, ...]:
 
     @return: The ports, in the order written.
     @raise ValueError: For an empty item, a port outside 1-65535 or a range
-        whose start is above its end, naming it.
+        whose start is above its end, naming the item (the caller names the
+        option or the target).
     """
     ports: dict[int, None] = {}
     for item in text.split(","):
         item = item.strip()
         first, dash, last = item.partition("-")
-        start = _port(first.strip(), text)
-        end = _port(last.strip(), text) if dash else start
+        start = _port(first.strip())
+        end = _port(last.strip()) if dash else start
         if start > end:
-            raise ValueError(f"{text!r}: the range {item!r} ends before it starts")
+            raise ValueError(f"the range {item!r} ends before it starts")
         for port in range(start, end + 1):
             ports.setdefault(port)
     return tuple(ports)

@@ -135,7 +135,7 @@ def _ports(option: str, text: str) -> tuple[int, ...]:
     try:
         return parsePorts(text)
     except ValueError as e:
-        raise ValueError(f"{option} {e}") from None
+        raise ValueError(f"{option} {text!r}: {e}") from None
 
 
 def _target(
@@ -178,13 +178,15 @@ def makePlan(
         raise ValueError("--port and --ports cannot be combined")
     if host is not None and targets:
         raise ValueError(f"{targets[0]!r} cannot be combined with --host")
-    defaultPorts: tuple[int, ...] = (defaultPort,)
+    # "HOST --expect-closed 22" checks that 22 is closed, not also 12000.
+    onlyClosed = expectClosed is not None and port is None
+    defaultPorts: tuple[int, ...] = () if onlyClosed else (defaultPort,)
     if ports is not None:
         defaultPorts = _ports("--ports", ports)
     elif port is not None:
         defaultPorts = _ports("--port", port)
         if len(defaultPorts) > 1:
-            raise ValueError(f"--port {port!r} is not one port; use --ports")
+            raise ValueError(f"--port {port!r}: one port only; use --ports")
     closed = () if expectClosed is None else _ports("--expect-closed", expectClosed)
     given = [(text, repr(text)) for text in targets]
     if host is not None:

@@ -2,8 +2,9 @@
 """
 Resolve each host of a scan once, without blocking.
 
-A scan checks one address per host (the first the resolver gives, as nmap
-does), so a thousand ports cost one name lookup, not a thousand.
+A scan checks one address per host, as nmap does: the first IPv4 address
+the resolver gives, else the first IPv6 one (C{-4} and C{-6} choose the
+family); so a thousand ports cost one name lookup, not a thousand.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from welcome_protocol.client.target import FAMILIES, addressFamily
 @implementer(IResolutionReceiver)
 class _FirstAddress:
     """
-    Collect the addresses of one resolution; fire with the first.
+    Collect the addresses of one resolution; fire with the one to check.
     """
 
     def __init__(self) -> None:
@@ -47,9 +48,11 @@ class _FirstAddress:
 
     def resolutionComplete(self) -> None:
         """
-        Fire with the first address, or L{None} if there was none.
+        Fire with the first IPv4 address, else the first IPv6 one, or
+        L{None} if there was none.
         """
-        self.done.callback(self.addresses[0] if self.addresses else None)
+        ranked = sorted(self.addresses, key=lambda a: addressFamily(a) != 4)
+        self.done.callback(ranked[0] if ranked else None)
 
 
 def resolveHost(
@@ -57,8 +60,8 @@ def resolveHost(
 ) -> Deferred[str | None]:
     """
     @param family: 4 or 6 to ask for that family only.
-    @return: Fires with the host's first address (C{host} itself if it is
-        an address), or L{None} if the name does not resolve.
+    @return: Fires with the address to check (C{host} itself if it is an
+        address), or L{None} if the name does not resolve.
     """
     if addressFamily(host) is not None:
         return succeed(host)
