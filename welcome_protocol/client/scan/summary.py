@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_client_scan_summary -*-
+# -*- test-case-name: tests.test_client_scan_output -*-
 """
 The sums every output of a scan ends with: how many ports showed what, and
 which were not as expected.
