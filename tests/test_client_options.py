@@ -176,3 +176,26 @@ class OptionsTests(TestCase):
             f"--ca-file {missing}: no such file or directory",
             self.fails("--tls", "--ca-file", missing, "a"),
         )
+
+
+class CheckTCPCriticalTests(TestCase):
+    """
+    C{-c} stays C{--connect}; check_tcp's C{-c TIME} gets a line pointing to
+    C{--critical} and C{check_welcome}.
+    """
+
+    def test_numberIsNotAnEndpoint(self) -> None:
+        """
+        C{welcome-client --nagios host -w 0.5 -c 1}, as a check_tcp user
+        writes it: UNKNOWN, naming the way out.
+        """
+        stderr, stdout = io.StringIO(), io.StringIO()
+        argv = ["--nagios", "host", "-w", "0.5", "-c", "1"]
+        self.assertIsNone(parseArguments(argv, stderr, stdout))
+        self.assertEqual(
+            stdout.getvalue(),
+            "WELCOME UNKNOWN - -c is --connect (an endpoint description), not a "
+            "time: '1'; the critical time is --critical, or use check_welcome, "
+            "which takes check_tcp's options (see --help)\n",
+        )
+        self.assertEqual(usageStatus(argv), 3)

@@ -42,6 +42,14 @@ MAX_COUNT = 10**9
 _REPEATABLE = ("expect", "expect-regex")
 
 
+def _isNumber(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 class Options(usage.Options):
     """
     Command-line options of C{welcome-client}.
@@ -328,6 +336,14 @@ class Options(usage.Options):
         return plan
 
     def _checkModes(self) -> None:
+        connect = self["connect"]
+        if connect is not None and _isNumber(connect):
+            # check_tcp's -c is the critical time; here -c is --connect.
+            raise usage.UsageError(
+                f"-c is --connect (an endpoint description), not a time: {connect!r}; "
+                "the critical time is --critical, or use check_welcome, which "
+                "takes check_tcp's options"
+            )
         if self["json"] and self["nagios"]:
             raise usage.UsageError("--json and --nagios cannot be combined")
         if len(self["targets"]) > 1 and self["host"] is not None:
