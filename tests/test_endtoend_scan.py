@@ -30,10 +30,20 @@ from tests.support import (
 from welcome_protocol.rlimits import SPARE_DESCRIPTORS
 
 
-def closedPorts(count: int) -> list[int]:
+def closedPorts(count: int, case: TestCase | None = None) -> list[int]:
     """
     Ports nothing listens on (each was free a moment ago).
+
+    @param case: If given, the ports are held for its duration (bound, not
+        listening: they refuse connections, and no other process on the
+        machine can take them meanwhile).
     """
+    if case is not None:
+        held = [socket.socket() for _ in range(count)]
+        for s in held:
+            case.addCleanup(s.close)
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in held]
     sockets = [socket.socket() for _ in range(count)]
     try:
         for s in sockets:
@@ -100,7 +110,7 @@ class ScanTests(TestCase):
 
     def setUp(self) -> None:
         self.open = welcomeServer(self, 3)
-        self.closed = closedPorts(2)
+        self.closed = closedPorts(2, self)
 
     def test_tableSortedWithSummary(self) -> None:
         """
