@@ -19,7 +19,7 @@ from welcome_protocol.client.scan.scanner import PortResult
 from welcome_protocol.client.scan.summary import ScanSummary, sortedResults
 from welcome_protocol.client.target import describeTarget
 
-EXCERPT = 40
+EXCERPT = 60
 HEADINGS = ("PORT", "STATE", "TIME", "WELCOME")
 
 
