@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import socket
 import subprocess
 import tempfile
@@ -252,6 +253,43 @@ class TimeoutTests(TestCase):
         self.assertEqual(result.returncode, 0, result.stdout)
         row = result.stdout.splitlines()[2].split()
         self.assertEqual(row[:2], [str(port), "timeout"])
+
+
+class InterruptTests(TestCase):
+    """
+    Ctrl-C during a scan prints what was checked so far.
+    """
+
+    def test_sigintPrintsTable(self) -> None:
+        """
+        SIGINT while ports are still timing out: the table of the ports
+        already checked, the summary saying it was interrupted, status 1.
+        """
+        filtered = [fullBacklog(self) for _ in range(3)]
+        closed = closedPorts(1, self)
+        process = subprocess.Popen(
+            [
+                installedScript("welcome-client"),
+                "-t",
+                "30",
+                "127.0.0.1",
+                "--ports",
+                portList(closed + filtered),
+            ],
+            cwd=tempfile.gettempdir(),
+            env=_environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(2)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=20)
+        self.assertEqual(process.returncode, 1, stderr)
+        lines = stdout.splitlines()
+        self.assertEqual(lines[2].split()[:2], [str(closed[0]), "refused"])
+        self.assertRegex(lines[-1], r"\A1 port on 1 host in .*, interrupted\Z")
+        self.assertNotIn("Traceback", stderr)
 
 
 class DescriptorTests(TestCase):

@@ -66,15 +66,26 @@ def checkServerName(name: str) -> str | None:
     return None
 
 
-def hostNameProblem(option: str, host: str, check: bool = True) -> str | None:
-    """
-    @param option: How the user gave the name (C{--host}, C{--sni}).
-    @param check: L{checkHostName} if true, L{checkServerName} if false.
-    @return: The one-line usage error for a name that cannot be used, e.g.
-        C{--host 'a..b' is not a valid host name: label empty or too long},
-        or L{None}.
-    """
-    reason = checkHostName(host) if check else checkServerName(host)
+def _problem(option: str, name: str, reason: str | None) -> str | None:
     if reason is None:
         return None
-    return f"{option} {host!r} is not a valid host name: {reason}"
+    return f"{option} {name!r} is not a valid host name: {reason}"
+
+
+def hostNameProblem(option: str, host: str) -> str | None:
+    """
+    @param option: How the user gave the name (C{--host}, C{-H}).
+    @return: The one-line usage error for a host name L{checkHostName}
+        refuses, e.g. C{--host 'a..b' is not a valid host name: label empty
+        or too long}, or L{None}.
+    """
+    return _problem(option, host, checkHostName(host))
+
+
+def serverNameProblem(option: str, name: str) -> str | None:
+    """
+    @param option: How the user gave the name (C{--sni}).
+    @return: The one-line usage error for a TLS server name
+        L{checkServerName} refuses, or L{None}.
+    """
+    return _problem(option, name, checkServerName(name))

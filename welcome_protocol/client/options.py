@@ -12,7 +12,7 @@ from typing import Any
 from twisted.python import usage
 
 from welcome_protocol.client.expectations import Expectations
-from welcome_protocol.client.hostnames import hostNameProblem
+from welcome_protocol.client.hostnames import hostNameProblem, serverNameProblem
 from welcome_protocol.client.output.nagios import STATE_OPTIONS
 from welcome_protocol.client.probe import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
 from welcome_protocol.client.scan.plan import ScanPlan, makePlan, wantsScan
@@ -409,7 +409,7 @@ class Options(usage.Options):
         if self["sni"] is not None and not self["sni"].strip():
             raise usage.UsageError("--sni must not be empty")
         if self["sni"] is not None:
-            problem = hostNameProblem("--sni", self["sni"], check=False)
+            problem = serverNameProblem("--sni", self["sni"])
             if problem is not None:
                 raise usage.UsageError(problem)
         if self["ca-file"] is not None:

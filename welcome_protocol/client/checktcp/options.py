@@ -21,7 +21,7 @@ from twisted.python import usage
 
 from welcome_protocol.client.checktcp.conversation import unescape
 from welcome_protocol.client.expectations import Expectations
-from welcome_protocol.client.hostnames import hostNameProblem
+from welcome_protocol.client.hostnames import hostNameProblem, serverNameProblem
 from welcome_protocol.client.output.nagios import (
     CRITICAL,
     OK,
@@ -261,7 +261,7 @@ class CheckTCPOptions(usage.Options):
             self["ssl"] or self["sni"] is not None or self["certificate"] is not None
         )
         if self["sni"] is not None:
-            problem = hostNameProblem("--sni", self["sni"], check=False)
+            problem = serverNameProblem("--sni", self["sni"])
             if problem is not None:
                 raise usage.UsageError(problem)
         if self["ca-file"] is not None:
