@@ -10,11 +10,24 @@ import re
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 from twisted.trial.unittest import TestCase
 
-from tests.clientpeers import runCheckTCP, threadedServer
-from tests.support import ServerProcess, _environment, freePort, installedScript
+from tests.certificates import makeCertificate
+from tests.clientpeers import (
+    OpenSSLServer,
+    openSSLServer,
+    runCheckTCP,
+    threadedServer,
+)
+from tests.support import (
+    ServerProcess,
+    _environment,
+    freePort,
+    installedScript,
+    temporaryPath,
+)
 
 NUMBER = re.compile(r"\d+\.\d+")
 
@@ -234,4 +247,54 @@ class BesideCheckTCPTests(TestCase):
             mine.stdout.startswith(
                 f"WELCOME CRITICAL - connect to file socket {missing}"
             )
+        )
+
+
+class TLSBesideCheckTCPTests(TestCase):
+    """
+    C{-S} and C{-D} against C{openssl s_server}, beside C{check_tcp}; only
+    C{check_welcome} is given C{--ca-file}, as it verifies the certificate.
+    """
+
+    def server(self, days: float) -> tuple[OpenSSLServer, Path]:
+        """
+        Start C{s_server} with a certificate for localhost valid C{days}.
+        """
+        cert, key = makeCertificate(Path(temporaryPath(self)), days=days)
+        return openSSLServer(self, cert, key), cert
+
+    def test_validAndExpiring(self) -> None:
+        """
+        A certificate valid 90 days passes C{-D 30}: OK in both; one
+        expiring in 2 days is WARNING in both with C{-D 7}, and CRITICAL
+        with C{-D 7,3}.
+        """
+        for days, certificate, state in [(90, "30", 0), (2, "7", 1), (2, "7,3", 2)]:
+            tls, cert = self.server(days)
+            args = ["-H", "localhost", "-p", str(tls.port), "-D", certificate]
+            tls.greetNext()
+            mine = runCheckWelcome(*args, "-e", "Welcome", "--ca-file", str(cert))
+            tls.greetNext()
+            theirs = runCheckTCP(*args, "-e", "Welcome")
+            self.assertEqual(
+                (mine.returncode, theirs.returncode), (state, state), (mine, theirs)
+            )
+            self.assertEqual(mine.stdout.count("\n"), 1, mine.stdout)
+            tls.stop()
+
+    def test_verified(self) -> None:
+        """
+        Unlike C{check_tcp -S}, a certificate no trusted authority signed is
+        CRITICAL.
+        """
+        tls, _ = self.server(90)
+        tls.greetNext()
+        mine = runCheckWelcome("-H", "localhost", "-p", str(tls.port), "-S")
+        self.assertEqual(mine.returncode, 2)
+        self.assertTrue(
+            mine.stdout.startswith(
+                "WELCOME CRITICAL - Cannot make SSL connection: TLS certificate "
+                "verification failed"
+            ),
+            mine.stdout,
         )

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from twisted.trial.unittest import TestCase
 
+from tests.certificates import makeCertificate
+from tests.clientpeers import openSSLServer
 from tests.support import (
     ServerProcess,
     _environment,
@@ -221,6 +223,39 @@ class ScanTests(TestCase):
         )
         self.assertEqual(objects[1]["address"], "127.0.0.1")
         self.assertEqual(result.returncode, 1)
+
+
+class TLSScanTests(TestCase):
+    """
+    C{--tls} applies to every port of a scan.
+    """
+
+    def test_tlsPorts(self) -> None:
+        """
+        Against C{openssl s_server}: the TLS port is welcomed over a
+        verified connection (its TLS version in the JSON), the closed one is
+        refused as expected.
+        """
+        cert, key = makeCertificate(Path(temporaryPath(self)), days=30)
+        tls = openSSLServer(self, cert, key)
+        tls.greetNext()
+        closed = closedPorts(1, self)
+        result = runClient(
+            [
+                "--json",
+                "--tls",
+                "--ca-file",
+                str(cert),
+                f"localhost:{tls.port}",
+                "--expect-closed",
+                str(closed[0]),
+            ]
+        )
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        byPort = {o["port"]: o for o in jsonObjects(result.stdout)[:-1]}
+        self.assertEqual(byPort[tls.port]["state"], "welcomed")
+        self.assertIn(byPort[tls.port]["tls_version"], ("TLSv1.2", "TLSv1.3"))
+        self.assertEqual(byPort[closed[0]]["state"], "refused")
 
 
 class TimeoutTests(TestCase):
