@@ -6,8 +6,8 @@ in the reactor thread; the process collector and the encoding run in a
 thread of the reactor's pool.  This measures both, with 10,000 connections
 held open (``--keep-open``) on loopback, next to the same server with none:
 
-- **scrape ms**: one scrape, from sending the request on a kept-alive
-  connection to the last byte of the answer (thread included);
+- **scrape ms**: one scrape, from connecting (the metrics port answers one
+  request per connection) to the last byte of the answer (thread included);
 - **reactor ms**: the time the reactor thread itself spends on a scrape
   (parsing the request and collecting the service's metrics, then writing
   the answer), measured in this process around the real page, with as many
@@ -116,7 +116,8 @@ def hold(port: int, count: int) -> list[socket.socket]:
 
 
 def scrape_times(port: int, scrapes: int) -> tuple[list[float], bytes]:
-    """Seconds for each of ``scrapes`` scrapes on one kept-alive connection."""
+    """Seconds for each of ``scrapes`` scrapes, a connection each (http.client
+    reconnects after the answer's ``Connection: close``)."""
     connection = http.client.HTTPConnection(LOOPBACK, port, timeout=10)
     times = []
     body = b""

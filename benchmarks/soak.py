@@ -55,6 +55,7 @@ from tests.hostileclients import (
     waitClosedByServer,
 )
 from tests.support import ServerProcess
+from welcome_protocol.message import MESSAGE_FILE_LIMIT
 
 
 @define
@@ -528,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
         help="run only the deadline phases (TLS, PROXY, dripping, cap)",
     )
     args = p.parse_args(argv)
+    if not 1 <= args.message_kib <= MESSAGE_FILE_LIMIT >> 10:
+        p.error(f"--message-kib must be from 1 to {MESSAGE_FILE_LIMIT >> 10}")
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import TestCase
 
+from tests import optionranges
 from tests.certificates import makeCertificate
 from tests.support import temporaryPath
 from welcome_protocol.client.options import Options
@@ -108,7 +109,10 @@ class OptionsTests(TestCase):
         self.assertEqual((config["count"], config["interval"]), (0, 1.0))
         self.assertIsNone(self.parse("a")["count"])
         self.assertIn("--count must be an integer", self.fails("-n", "-1", "a"))
-        self.assertIn("--interval must be a number above 0", self.fails("-i", "0", "a"))
+        self.assertIn(
+            "--interval must be a number from 0.001 to 86400",
+            self.fails("-i", "0", "a"),
+        )
 
     def test_nagiosValues(self) -> None:
         """
@@ -176,6 +180,39 @@ class OptionsTests(TestCase):
             f"--ca-file {missing}: no such file or directory",
             self.fails("--tls", "--ca-file", missing, "a"),
         )
+
+
+class OptionRangeTests(TestCase):
+    """
+    Every numeric option has a range; a value outside it is one line on
+    stderr naming the option, the range and the value.
+    """
+
+    def test_withinRange(self) -> None:
+        """
+        The bounds of each range are accepted.
+        """
+        for entry in optionranges.CLIENT:
+            for value in entry.accepted():
+                stderr = io.StringIO()
+                config = parseArguments([f"--{entry.option}", value, "a"], stderr)
+                self.assertIsNotNone(config, stderr.getvalue())
+
+    def test_outsideRange(self) -> None:
+        """
+        Values past either bound, absurd ones (1e308, NaN, infinity) and
+        numbers not written in plain decimal are refused in one line.
+        """
+        for entry in optionranges.CLIENT:
+            for value in entry.refused():
+                stderr, stdout = io.StringIO(), io.StringIO()
+                self.assertIsNone(
+                    parseArguments([f"--{entry.option}", value, "a"], stderr, stdout)
+                )
+                self.assertEqual(
+                    stderr.getvalue(),
+                    f"welcome-client: {entry.error(value)} (see --help)\n",
+                )
 
 
 class CheckTCPCriticalTests(TestCase):

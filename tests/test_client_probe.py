@@ -371,8 +371,8 @@ class OptionsTests(TestCase):
         )
         self.assertEqual(
             self.parseFails("--timeout", "soon"),
-            "welcome-client: --timeout must be a number above 0, not 'soon' "
-            "(see --help)\n",
+            "welcome-client: --timeout must be a number from 0.001 to 86400, "
+            "not 'soon' (see --help)\n",
         )
         for bad in ["0", "-1", "nan", "inf"]:
             self.assertIn("--timeout must be", self.parseFails("--timeout", bad))

@@ -11,7 +11,15 @@ from twisted.trial.unittest import TestCase
 
 from twisted import __version__ as twistedVersion
 from welcome_protocol import __version__
-from welcome_protocol.commandline import parsePort, parsePositive, versionText
+from welcome_protocol.commandline import (
+    LONGEST_COUNT,
+    SHORTEST_SECONDS,
+    parseCount,
+    parsePort,
+    parsePositive,
+    parseSeconds,
+    versionText,
+)
 
 
 class ParsePortTests(TestCase):
@@ -47,36 +55,129 @@ class ParsePortTests(TestCase):
             parsePort("0", minimum=1)
 
 
+NOT_PLAIN_DECIMAL = [
+    "nan",
+    "inf",
+    "-inf",
+    "+2",
+    "1_0",
+    "0x10",
+    "ten",
+    "",
+    "\u0661",
+    "2s",
+]
+"""
+Text that Python's C{float()} or C{int()} may read, but that is not a number
+written in plain ASCII decimal: refused by every numeric option.
+"""
+
+
 class ParsePositiveTests(TestCase):
     """
-    L{parsePositive} takes finite numbers above 0.
+    L{parsePositive} takes numbers from the shortest duration (or 1) up to a
+    maximum.
     """
 
     def test_accepted(self) -> None:
         """
-        Decimal and fractional values above 0 are read as given.
+        Decimal and fractional values in range are read as given, the
+        bounds included.
         """
-        self.assertEqual(parsePositive("--timeout", "0.5", float), 0.5)
-        self.assertEqual(parsePositive("--max-bytes", "10", int), 10)
+        for text, kind, value in [
+            ("0.5", float, 0.5),
+            ("1e1", float, 10.0),
+            ("0.001", float, SHORTEST_SECONDS),
+            ("60", float, 60.0),
+            ("10", int, 10),
+            ("1", int, 1),
+            ("100", int, 100),
+        ]:
+            self.assertEqual(parsePositive("--x", text, kind, 100), value)
 
     def test_rejected(self) -> None:
         """
-        Zero, negatives, NaN, infinity and words are usage errors naming
-        the option and the value.
+        Zero, negatives, values past either bound, NaN, infinity and words
+        are usage errors naming the option, the range and the value.
         """
-        for bad in ["0", "-2", "nan", "inf", "-inf", "ten", ""]:
+        for bad in ["0", "-2", "0.0009", "61", "1e308", *NOT_PLAIN_DECIMAL]:
             with self.assertRaises(UsageError) as caught:
-                parsePositive("--timeout", bad, float)
+                parsePositive("--timeout", bad, float, 60)
             self.assertEqual(
                 str(caught.exception),
-                f"--timeout must be a number above 0, not {bad!r}",
+                f"--timeout must be a number from 0.001 to 60, not {bad!r}",
             )
-        with self.assertRaises(UsageError) as caught:
-            parsePositive("--max-bytes", "1.5", int)
+        for bad in ["0", "1.5", "1025", *NOT_PLAIN_DECIMAL]:
+            with self.assertRaises(UsageError) as caught:
+                parsePositive("--max-bytes", bad, int, 1024)
+            self.assertEqual(
+                str(caught.exception),
+                f"--max-bytes must be an integer from 1 to 1024, not {bad!r}",
+            )
+
+    @given(st.text())
+    def test_anythingElseRejected(self, text: str) -> None:
+        """
+        Any text gives a finite number within the range, or a usage error;
+        never another exception.
+        """
+        try:
+            value = parsePositive("--x", text, float, 86400)
+        except UsageError:
+            return
+        self.assertTrue(SHORTEST_SECONDS <= value <= 86400, value)
+
+
+class ParseSecondsTests(TestCase):
+    """
+    L{parseSeconds} takes 0, or a duration from a millisecond to a maximum.
+    """
+
+    def test_accepted(self) -> None:
+        """
+        0 and the values in range are read as given.
+        """
+        for text, value in [("0", 0.0), ("0.0", 0.0), ("0.001", 0.001), ("2.5", 2.5)]:
+            self.assertEqual(parseSeconds("idle-timeout", text, 3600), value)
+        self.assertEqual(parseSeconds("idle-timeout", "3600", 3600), 3600.0)
+
+    def test_rejected(self) -> None:
+        """
+        Negatives, values between 0 and a millisecond, past the maximum
+        (1e308 among them), and anything not plain decimal are usage errors
+        naming the option, the range and the value.
+        """
+        for bad in ["-1", "1e-9", "3600.5", "1e308", "1e400", *NOT_PLAIN_DECIMAL]:
+            with self.assertRaises(UsageError) as caught:
+                parseSeconds("idle-timeout", bad, 3600)
+            self.assertEqual(
+                str(caught.exception),
+                "--idle-timeout must be 0 or a number of seconds from 0.001 to "
+                f"3600, not {bad!r}",
+            )
+
+
+class ParseCountTests(TestCase):
+    """
+    L{parseCount} takes whole numbers in a range.
+    """
+
+    def test_bounds(self) -> None:
+        """
+        Both bounds are in range; one past either is refused, as are
+        signs, underscores and non-ASCII digits.
+        """
+        self.assertEqual(parseCount("workers", "0", 0, LONGEST_COUNT), 0)
         self.assertEqual(
-            str(caught.exception),
-            "--max-bytes must be a whole number above 0, not '1.5'",
+            parseCount("workers", str(LONGEST_COUNT), 0, LONGEST_COUNT), LONGEST_COUNT
         )
+        for bad in ["-1", str(LONGEST_COUNT + 1), "1.0", *NOT_PLAIN_DECIMAL]:
+            with self.assertRaises(UsageError) as caught:
+                parseCount("workers", bad, 0, LONGEST_COUNT)
+            self.assertEqual(
+                str(caught.exception),
+                f"--workers must be an integer from 0 to {LONGEST_COUNT}, not {bad!r}",
+            )
 
 
 class VersionTextTests(TestCase):

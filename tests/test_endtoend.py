@@ -13,6 +13,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import TestCase
 
+from tests import optionranges
 from tests.support import ServerProcess, runClient
 
 
@@ -161,3 +162,46 @@ class ServerAndClientTests(TestCase):
             result.stderr,
             f"welcome-client: cannot connect to 127.0.0.1:{port}: connection refused\n",
         )
+
+
+class OptionRangeTests(TestCase):
+    """
+    The installed commands refuse a numeric option outside its range in
+    one line, with their usage status and no traceback.
+    """
+
+    @staticmethod
+    def absurd(entry: optionranges.OptionRange) -> list[str]:
+        """
+        @return: One value past the top of C{entry}'s range, and 1e308.
+        """
+        return [entry.refused()[1 if entry.kind == "count" else 3], "1e308"]
+
+    def test_server(self) -> None:
+        """
+        C{twistd welcome} stops with status 1, its last line naming the
+        option, the range and the value.
+        """
+        runs = []
+        for entry in optionranges.SERVER:
+            for value in self.absurd(entry):
+                server = ServerProcess([f"--{entry.option}", value])
+                self.addCleanup(server.kill)
+                runs.append((server, entry.error(value)))
+        for server, error in runs:
+            self.assertEqual(server.wait(30), 1, server.output)
+            self.assertTrue(server.output[-1].endswith(f": {error}"), server.output)
+            self.assertNotIn("Traceback", "\n".join(server.output))
+
+    def test_client(self) -> None:
+        """
+        C{welcome-client} exits 2 with one line on stderr naming the option,
+        the range and the value, and nothing on stdout.
+        """
+        for entry in optionranges.CLIENT:
+            for value in self.absurd(entry):
+                result = runClient([f"--{entry.option}", value, "127.0.0.1"])
+                self.assertEqual(
+                    (result.returncode, result.stdout, result.stderr),
+                    (2, "", f"welcome-client: {entry.error(value)} (see --help)\n"),
+                )

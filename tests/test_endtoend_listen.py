@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from twisted.trial.unittest import TestCase
@@ -287,10 +288,38 @@ class HAProxyTests(EndToEndCase):
     log name the client, not HAProxy.
     """
 
+    def startHAProxy(self, backend: int, frontend: str, sendProxy: str) -> None:
+        """
+        Run a real HAProxy with C{contrib/haproxy}'s configuration, its
+        C{send-proxy} changed to C{sendProxy}, in front of C{backend}.
+
+        @param frontend: Where clients connect: C{127.0.0.1:PORT}, or
+            C{unix@PATH} for a UNIX socket.
+        """
+        config = (CONTRIB / "haproxy" / "welcome.cfg").read_text()
+        self.assertEqual(config.count(" send-proxy\n"), 1)
+        path = self.scratch() / "welcome.cfg"
+        path.write_text(config.replace(" send-proxy\n", f" {sendProxy}\n"))
+        env = dict(
+            os.environ,
+            WELCOME_FRONTEND=frontend,
+            WELCOME_BACKEND=f"127.0.0.1:{backend}",
+        )
+        haproxy = subprocess.Popen(
+            [requireCommand("haproxy"), "-db", "-f", str(path)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.addCleanup(haproxy.wait, 10)
+        self.addCleanup(haproxy.terminate)
+
     def test_greetingNamesClient(self) -> None:
         """
         A client connecting through HAProxy (with C{contrib/haproxy}'s
-        configuration) is told its own address and port.
+        configuration, sending version 1 or version 2 headers) is told its
+        own address and port.
         """
         server = self.startServer(
             "--listen",
@@ -299,34 +328,83 @@ class HAProxyTests(EndToEndCase):
             "You are {peer_host} port {peer_port}\n",
         )
         backend = server.tcpPort()
-        frontend = freePort()
-        env = dict(
-            os.environ,
-            WELCOME_FRONTEND=f"127.0.0.1:{frontend}",
-            WELCOME_BACKEND=f"127.0.0.1:{backend}",
+        for sendProxy in ["send-proxy", "send-proxy-v2"]:
+            frontend = freePort()
+            self.startHAProxy(backend, f"127.0.0.1:{frontend}", sendProxy)
+            waitConnectable("127.0.0.1", frontend)
+            with socket.create_connection(("127.0.0.1", frontend)) as client:
+                clientPort = client.getsockname()[1]
+                greeting = readAll(client)
+            self.assertEqual(
+                greeting, f"You are 127.0.0.1 port {clientPort}\n".encode()
+            )
+            server.waitForLine(rf"Welcomed 127\.0\.0\.1:{clientPort}$")
+            result = runClient(["--connect", f"tcp:host=127.0.0.1:port={frontend}"])
+            self.assertRegex(result.stdout, r"^You are 127\.0\.0\.1 port \d+\n$")
+
+    def test_headersAsTheNetworkSplitsThem(self) -> None:
+        """
+        Over real TCP, a version 2 header whose first segment is 13 bytes
+        and a bare C{PROXY UNKNOWN} sent a byte per segment are read whole
+        and greeted; a port written C{+80} or C{8_0} is refused unwelcomed.
+        """
+        server = self.startServer(
+            "--listen",
+            "haproxy:tcp:0:interface=127.0.0.1",
+            "--message",
+            "You are {peer_host}\n",
         )
-        haproxy = subprocess.Popen(
-            [
-                requireCommand("haproxy"),
-                "-db",
-                "-f",
-                str(CONTRIB / "haproxy" / "welcome.cfg"),
-            ],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        port = server.tcpPort()
+        v2 = (
+            b"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c"
+            + bytes([192, 0, 2, 7, 127, 0, 0, 1])
+            + b"\x9c\x40\x2e\xe0"
         )
-        self.addCleanup(haproxy.wait, 10)
-        self.addCleanup(haproxy.terminate)
-        waitConnectable("127.0.0.1", frontend)
-        with socket.create_connection(("127.0.0.1", frontend)) as client:
-            clientPort = client.getsockname()[1]
-            greeting = readAll(client)
-        self.assertEqual(greeting, f"You are 127.0.0.1 port {clientPort}\n".encode())
-        server.waitForLine(rf"Welcomed 127\.0\.0\.1:{clientPort}$")
-        result = runClient(["--connect", f"tcp:host=127.0.0.1:port={frontend}"])
-        self.assertRegex(result.stdout, r"^You are 127\.0\.0\.1 port \d+\n$")
+        cases = [
+            ([v2[:13], v2[13:15], v2[15:]], b"You are 192.0.2.7\n"),
+            ([bytes([b]) for b in b"PROXY UNKNOWN\r\n"], b"You are 127.0.0.1\n"),
+            ([b"PROXY TCP4 192.0.2.7 127.0.0.1 +80 12000\r\n"], b""),
+            ([b"PROXY TCP4 192.0.2.7 127.0.0.1 8_0 12000\r\n"], b""),
+        ]
+        for pieces, expected in cases:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                for piece in pieces:
+                    s.sendall(piece)
+                    time.sleep(0.02)
+                self.assertEqual(readAll(s), expected, pieces)
+        server.waitForLine(
+            r"invalid PROXY header \(a port is not a decimal number from 0 to 65535\)"
+        )
+        self.assertNotIn("Traceback", "\n".join(server.output))
+
+    def test_unixClientsGreeted(self) -> None:
+        """
+        For a client on a UNIX socket HAProxy has no address to send: a
+        version 1 header is the bare C{PROXY UNKNOWN} the specification
+        defines, version 2 says as much in binary.  Either way the client is
+        greeted, with the address of the connection from HAProxy.
+        """
+        server = self.startServer(
+            "--listen",
+            "haproxy:tcp:0:interface=127.0.0.1",
+            "--message",
+            "You are {peer_host}\n",
+        )
+        backend = server.tcpPort()
+        for sendProxy in ["send-proxy", "send-proxy-v2"]:
+            path = self.scratch() / "front.sock"
+            self.startHAProxy(backend, f"unix@{path}", sendProxy)
+            greeting = b""
+            for _ in range(200):
+                if path.exists():
+                    with socket.socket(socket.AF_UNIX) as client:
+                        client.connect(str(path))
+                        greeting = readAll(client)
+                    break
+                time.sleep(0.05)
+            self.assertEqual(greeting, b"You are 127.0.0.1\n", sendProxy)
+        self.assertNotIn("invalid PROXY header", "\n".join(server.output))
 
 
 class ListenAnywhereTests(EndToEndCase):

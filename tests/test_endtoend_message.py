@@ -5,7 +5,10 @@ templates, message files and their edge cases, and SIGHUP reloads.
 
 from __future__ import annotations
 
+import os
 import random
+import re
+import shutil
 import signal
 import socket
 import time
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from tests.support import ServerProcess, readAll, runClient
 from tests.test_endtoend_listen import EndToEndCase
+from welcome_protocol.message import MESSAGE_FILE_LIMIT
 
 MIB = 1024 * 1024
 
@@ -267,3 +271,215 @@ class HangupTests(MessageCase):
             runClient(["--host", "127.0.0.1", "--port", str(port)]).stdout,
             "Welcome!\n",
         )
+
+
+def newLine(server: ServerProcess, after: int, pattern: str) -> str:
+    """
+    Wait for a line matching C{pattern} among those logged after the first
+    C{after}.
+
+    @return: The line.
+    """
+    compiled = re.compile(pattern)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        for line in server.output[after:]:
+            if compiled.search(line):
+                return line
+        server._readFor(0.1)
+    raise AssertionError(f"no new line matching {pattern!r}: {server.output}")
+
+
+def assertRefusedAtStart(
+    case: MessageCase, runs: list[tuple[ServerProcess, str]]
+) -> None:
+    """
+    Each server stopped at start with twistd's usage status, 1, its last
+    line ending in the expected one-line reason, and no traceback.
+
+    @param runs: The servers, started together, each with the end of its
+        last line.
+    """
+    for server, reason in runs:
+        status = server.wait(30)
+        output = "\n".join(server.output)
+        case.assertEqual(status, 1, output)
+        case.assertTrue(server.output[-1].endswith(reason), (server.output[-1], reason))
+        case.assertNotIn("Traceback", output)
+
+
+class MessageFileBoundsTests(MessageCase):
+    """
+    Only a regular file within the size limit is a message file; anything
+    else is refused in one line, at start or on SIGHUP, without blocking or
+    reading it.
+    """
+
+    def badFiles(self) -> list[tuple[str, str]]:
+        """
+        @return: Paths that are no message file, each with the reason.
+        """
+        base = self.scratch()
+        fifo = base / "fifo"
+        os.mkfifo(fifo)
+        large = base / "large"
+        with large.open("wb") as f:
+            f.truncate(MESSAGE_FILE_LIMIT + 1)
+        directory = base / "directory"
+        directory.mkdir()
+        return [
+            (str(fifo), "is a FIFO, not a regular file"),
+            ("/dev/zero", "is a character device, not a regular file"),
+            (str(directory), "is a directory"),
+            (
+                str(large),
+                f"it is {MESSAGE_FILE_LIMIT + 1} bytes, more than the limit of "
+                f"{MESSAGE_FILE_LIMIT} (64 MiB)",
+            ),
+        ]
+
+    def test_refusedAtStart(self) -> None:
+        """
+        A FIFO (with no writer), C{/dev/zero}, a directory and a file past
+        the limit each stop the server at once with a line naming the file
+        and the reason.
+        """
+        runs = [
+            (
+                self.startServer("--message-file", path),
+                f": cannot read message file {path}: {why}",
+            )
+            for path, why in self.badFiles()
+        ]
+        assertRefusedAtStart(self, runs)
+
+    def test_largestAllowedServed(self) -> None:
+        """
+        A file of the largest size allowed, above the 16 MiB welcome of the
+        soak test, is served whole.
+        """
+        self.assertGreater(MESSAGE_FILE_LIMIT, 16 * MIB)
+        path = self.scratch() / "message.txt"
+        with path.open("wb") as f:
+            f.truncate(MESSAGE_FILE_LIMIT - 1)
+            f.seek(MESSAGE_FILE_LIMIT - 1)
+            f.write(b"\n")
+        _server, port = self.startWith("--message-file", str(path))
+        with connect(port) as sock:
+            received = readAll(sock, 60)
+        self.assertEqual(len(received), MESSAGE_FILE_LIMIT)
+        self.assertEqual(received[-2:], b"\0\n")
+
+    def test_refusedOnHangup(self) -> None:
+        """
+        Renamed over the message file, each of them is refused on SIGHUP
+        with one line, and the previous message stays in service.
+        """
+        path = self.messageFile(b"kept\n")
+        server, port = self.startWith("--message-file", str(path))
+        server.waitRunning()
+        for bad, why in self.badFiles():
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            if bad == "/dev/zero":
+                path.symlink_to(bad)
+            else:
+                os.replace(bad, path)
+            server.process.send_signal(signal.SIGHUP)
+            server.waitForLine(
+                rf"Kept the previous message: cannot read message file "
+                rf"{re.escape(str(path))}: {re.escape(why)}$"
+            )
+            with connect(port) as sock:
+                self.assertEqual(readAll(sock), b"kept\n")
+        self.assertNotIn("Traceback", "\n".join(server.output))
+
+    def test_rewrittenInPlaceNeverTorn(self) -> None:
+        """
+        A SIGHUP that comes while the file is being rewritten in place
+        (truncated, then written in 4 KiB pieces, as C{cat > FILE} does)
+        never serves it torn: the reload waits until the file has settled,
+        and every welcome is one version whole.
+        """
+        versions = [bytes([letter]) * 16384 for letter in b"AB"]
+        path = self.messageFile(versions[0])
+        server, port = self.startWith("--message-file", str(path))
+        server.waitRunning()
+        for turn in range(1, 6):
+            content = versions[turn % 2]
+            seen = len(server.output)
+            with path.open("r+b", buffering=0) as f:
+                f.truncate(0)
+                f.write(content[:8192])
+                server.process.send_signal(signal.SIGHUP)
+                newLine(server, seen, r"Re-reading message file")
+                time.sleep(0.03)
+                f.write(content[8192:])
+            line = newLine(server, seen, r"Now sending the message|Kept the previous")
+            self.assertIn("Now sending the message", line)
+            # No signal in flight while a welcome is written: see the
+            # report on connections held open by a storm of signals.
+            with connect(port) as sock:
+                self.assertEqual(readAll(sock), content, turn)
+        self.assertNotIn("Traceback", "\n".join(server.output))
+
+
+class EncodingTests(MessageCase):
+    """
+    An encoding that cannot send the welcome, the busy message or a
+    filled-in template stops the server at start, in one line.
+    """
+
+    def test_refusedAtStart(self) -> None:
+        """
+        Each bad combination ends the start with twistd's usage status and
+        one line naming what is wrong; none starts, none a traceback.
+        """
+        cases = [
+            (
+                ["--encoding", "undefined"],
+                ": text encoding 'undefined' cannot be used: encoding with "
+                "'undefined' codec failed (UnicodeError: undefined encoding)",
+            ),
+            # The byte 0xff, as the shell's $'\xff' passes it.
+            (["--encoding", "\udcff"], ": unknown text encoding '\\udcff'"),
+            (["--encoding", "base64"], ": unknown text encoding 'base64'"),
+            (
+                ["--busy-message", "\udcff"],
+                ": cannot decode --busy-message as utf-8: byte 0xff at offset 0 "
+                "(invalid start byte)",
+            ),
+            (
+                ["--busy-message", "Caf\xe9", "--encoding", "ascii"],
+                ": --busy-message: '\xe9' cannot be encoded as ascii",
+            ),
+            (
+                ["--message", "hi {peer_host}", "--encoding", "idna"],
+                ": --message: cannot be encoded as idna once filled in for an "
+                "IPv4 address (encoding with 'idna' codec failed (UnicodeError: "
+                "unsupported error handling replace))",
+            ),
+        ]
+        runs = [(self.startServer(*args), reason) for args, reason in cases]
+        assertRefusedAtStart(self, runs)
+
+    def test_busyMessageInEncoding(self) -> None:
+        """
+        The busy message is sent in C{--encoding}, as the welcome is.
+        """
+        _server, port = self.startWith(
+            "--encoding",
+            "latin-1",
+            "--max-connections",
+            "1",
+            "--keep-open",
+            "--message",
+            "Caf\xe9",
+            "--busy-message",
+            "Occup\xe9",
+        )
+        with connect(port) as first, connect(port) as second:
+            self.assertEqual(first.recv(100), b"Caf\xe9")
+            self.assertEqual(readAll(second), b"Occup\xe9")

@@ -15,6 +15,7 @@ import signal
 import socket
 import threading
 import time
+from ipaddress import ip_address
 from pathlib import Path
 
 from twisted.trial.unittest import TestCase
@@ -216,6 +217,79 @@ class HostileClientsTests(TestCase):
         log = "\n".join(server.output)
         self.assertIn("(--max-per-ip)", log)
         self.assertIn("(--max-connections)", log)
+
+    def test_perIPCountsMappedAddressesOnce(self) -> None:
+        """
+        C{--max-per-ip 2} counts a host once however it arrives: as IPv4 on a
+        C{tcp:} listener or mapped into IPv6 on a dual-stack C{tcp6:} one, and
+        as a version 1 C{TCP4} or a version 2 IPv4-mapped PROXY header.  The
+        third connection of each host is refused, whichever path it takes.
+        """
+        server = ServerProcess(
+            [
+                "--listen",
+                "tcp:0:interface=127.0.0.1",
+                "--listen",
+                r"tcp6:0:interface=\:\:",
+                "--listen",
+                "haproxy:tcp:0:interface=127.0.0.1",
+                "--keep-open",
+                "--max-per-ip",
+                "2",
+                "--busy-message",
+                "Busy",
+                "--message",
+                "hi {peer_host}",
+            ],
+            logFile="twistd.log",
+        )
+        self.addCleanup(server.kill)
+        ports = [int(a.rsplit(":", 1)[1]) for a in server.waitListening(3)]
+        server.waitRunning()
+        v4, dual, proxied = ports
+        mapped = (
+            b"\r\n\r\n\x00\r\nQUIT\n\x21\x21\x00\x24"
+            + bytes(10)
+            + b"\xff\xff"
+            + bytes([192, 0, 2, 7])
+            + bytes(15)
+            + b"\x01\x9c\x40\x2e\xe0"
+        )
+        v1 = b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 12000\r\n"
+        opened: list[socket.socket] = []
+        self.addCleanup(closeAll, opened)
+
+        def greeting(port: int, header: bytes = b"") -> bytes:
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            opened.append(s)
+            s.sendall(header)
+            return s.recv(100)
+
+        self.assertEqual(
+            [
+                greeting(v4),
+                greeting(dual),
+                greeting(dual),
+                greeting(v4),
+                greeting(proxied, v1),
+                greeting(proxied, mapped),
+                greeting(proxied, mapped),
+                greeting(proxied, v1),
+            ],
+            [
+                b"hi 127.0.0.1",
+                b"hi " + ip_address("::ffff:127.0.0.1").compressed.encode(),
+                b"Busy",
+                b"Busy",
+                b"hi 192.0.2.7",
+                b"hi " + ip_address("::ffff:192.0.2.7").compressed.encode(),
+                b"Busy",
+                b"Busy",
+            ],
+        )
+        stats = self.reportStats(server)
+        self.assertEqual((stats["open"], stats["max-per-ip"]), (4, 4))
+        self.assertIn("2 open from 127.0.0.1 (--max-per-ip)", "\n".join(server.output))
 
     def test_descriptorExhaustion(self) -> None:
         """

@@ -85,3 +85,43 @@ class ConnectionLimitsTests(TestCase):
         self.assertEqual(peerHost(IPv6Address("TCP", "::1", 1)), "::1")
         self.assertIsNone(peerHost(UNIXAddress(b"/sock")))
         self.assertIsNone(peerHost(None))
+
+    def test_peerHostOneKeyPerHost(self) -> None:
+        """
+        However a host's address is written, it has one key: an IPv4 address
+        mapped into IPv6 is the IPv4 address (as a dual-stack listener or a
+        version 2 PROXY header gives it, in any spelling), and an IPv6
+        address is in its short form.
+        """
+        for host, key in [
+            ("::ffff:127.0.0.1", "127.0.0.1"),
+            ("0:0:0:0:0:ffff:7f00:1", "127.0.0.1"),
+            ("::FFFF:192.0.2.7", "192.0.2.7"),
+            ("0:0:0:0:0:0:0:1", "::1"),
+            ("2001:db8::1", "2001:db8::1"),
+            # IPv4-compatible (deprecated) and NAT64 addresses are not mapped.
+            ("::127.0.0.1", "::7f00:1"),
+            ("64:ff9b::c000:207", "64:ff9b::c000:207"),
+        ]:
+            self.assertEqual(peerHost(IPv6Address("TCP", host, 1)), key, host)
+
+    def test_mappedAddressSharesTheIPv4Quota(self) -> None:
+        """
+        C{--max-per-ip} counts a host once whether it came as IPv4 or as
+        IPv4 mapped into IPv6, and releasing either frees the same place.
+        """
+        stats = ServerStats(0)
+        limits = ConnectionLimits(100, 2, stats, Clock())
+        v4 = _addr("127.0.0.1")
+        mapped = IPv6Address("TCP", "::ffff:127.0.0.1", 2)
+        self.assertIsNone(limits.admit(v4))
+        self.assertIsNone(limits.admit(mapped))
+        self.assertEqual(
+            limits.admit(IPv6Address("TCP", "::ffff:7f00:1", 3)), MAX_PER_IP
+        )
+        self.assertEqual(limits.admit(_addr("127.0.0.1", 4)), MAX_PER_IP)
+        self.assertEqual(limits.perHost, {"127.0.0.1": 2})
+        limits.release(mapped)
+        self.assertEqual(limits.perHost, {"127.0.0.1": 1})
+        limits.release(v4)
+        self.assertEqual((limits.perHost, limits.open), ({}, 0))

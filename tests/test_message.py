@@ -5,6 +5,7 @@ Tests for L{welcome_protocol.message}: loading, checking and filling in.
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from hypothesis import given
@@ -14,12 +15,17 @@ from twisted.trial.unittest import TestCase
 
 from tests.support import temporaryPath
 from welcome_protocol.message import (
+    MESSAGE_FILE_LIMIT,
     PLACEHOLDERS,
+    READ_ATTEMPTS,
+    TEMPLATE_LIMIT,
     MessageError,
     checkEncoding,
     decodeMessage,
+    encodeText,
     formatTime,
     parseMessage,
+    readMessageBytes,
     readMessageFile,
 )
 
@@ -253,6 +259,115 @@ class ReadMessageFileTests(TestCase):
         e = self.assertRaises(MessageError, readMessageFile, path, "utf-8")
         self.assertEqual(str(e), f"cannot read message file {path}: is a directory")
 
+    def test_notRegularFilesRefusedUnread(self) -> None:
+        """
+        A FIFO (with no writer: reading it would wait for ever), a character
+        device that never ends (C{/dev/zero}), a directory and a socket are
+        refused at once, naming the file and what it is.
+        """
+        base = temporaryPath(self)
+        os.mkdir(base)
+        fifo = os.path.join(base, "fifo")
+        os.mkfifo(fifo)
+        sock = socket.socket(socket.AF_UNIX)
+        self.addCleanup(sock.close)
+        sockPath = os.path.join(base, "sock")
+        sock.bind(sockPath)
+        for path, why in [
+            (fifo, "is a FIFO, not a regular file"),
+            ("/dev/zero", "is a character device, not a regular file"),
+            (base, "is a directory"),
+            (sockPath, "is a socket, not a regular file"),
+        ]:
+            e = self.assertRaises(MessageError, readMessageFile, path, "utf-8")
+            self.assertEqual(str(e), f"cannot read message file {path}: {why}")
+
+    def test_sizeLimit(self) -> None:
+        """
+        A file of L{MESSAGE_FILE_LIMIT} bytes is read; one byte more is
+        refused before anything is read, naming the size and the limit.
+        """
+        self.assertEqual(MESSAGE_FILE_LIMIT, 64 * 1024 * 1024)
+        path = Path(temporaryPath(self))
+        with path.open("wb") as f:
+            f.truncate(MESSAGE_FILE_LIMIT)
+        self.assertEqual(len(readMessageBytes(str(path))), MESSAGE_FILE_LIMIT)
+        with path.open("ab") as f:
+            f.write(b"x")
+        self.patch(os, "read", self._readForbidden)
+        e = self.assertRaises(MessageError, readMessageBytes, str(path))
+        self.assertEqual(
+            str(e),
+            f"cannot read message file {path}: it is {MESSAGE_FILE_LIMIT + 1} "
+            f"bytes, more than the limit of {MESSAGE_FILE_LIMIT} (64 MiB)",
+        )
+
+    def _readForbidden(self, fd: int, size: int) -> bytes:
+        self.fail("read a file that is refused")
+
+    def _writerDuringReads(self, path: Path, rewrites: int) -> list[int]:
+        """
+        Rewrite C{path} in place while the first C{rewrites} reads of it
+        are under way, as C{cat >} does: truncated, then written again, in
+        two sizes by turns.
+
+        @return: A list that counts the reads.
+        """
+        reads: list[int] = []
+        realRead = os.read
+
+        def read(fd: int, size: int) -> bytes:
+            reads.append(size)
+            if len(reads) <= rewrites:
+                with path.open("r+b") as f:
+                    f.truncate(0)
+                    f.write(b"new " * (1024 + len(reads) % 2))
+                return realRead(fd, 4096)
+            return realRead(fd, size)
+
+        self.patch(os, "read", read)
+        return reads
+
+    def test_changedWhileReadIsReadAgain(self) -> None:
+        """
+        A file rewritten while it is read is read again: the result is the
+        whole new file, never the torn mixture.
+        """
+        path = Path(temporaryPath(self))
+        path.write_bytes(b"old " * 4096)
+        reads = self._writerDuringReads(path, 1)
+        self.assertEqual(readMessageBytes(str(path)), b"new " * 1025)
+        self.assertGreater(len(reads), 1)
+
+    def test_alwaysChangingRefused(self) -> None:
+        """
+        A file that changes during every one of L{READ_ATTEMPTS} reads is
+        refused, saying how to update it safely.
+        """
+        path = Path(temporaryPath(self))
+        path.write_bytes(b"old " * 4096)
+        reads = self._writerDuringReads(path, 10**6)
+        e = self.assertRaises(MessageError, readMessageBytes, str(path))
+        self.assertEqual(
+            str(e),
+            f"cannot read message file {path}: it kept changing while it was "
+            f"read ({READ_ATTEMPTS} tries); update it by renaming a complete file "
+            "over it",
+        )
+        self.assertGreaterEqual(len(reads), READ_ATTEMPTS)
+
+    def test_replacedByRenameRead(self) -> None:
+        """
+        A file replaced by renaming a complete one over it (the documented
+        way to update it) is read whole, old or new.
+        """
+        path = Path(temporaryPath(self))
+        path.write_bytes(b"old\n")
+        temporary = path.with_name("message.tmp")
+        temporary.write_bytes(b"new\n")
+        os.rename(temporary, path)
+        self.assertEqual(readMessageBytes(str(path)), b"new\n")
+
     def test_badPlaceholderNamesFile(self) -> None:
         """
         A bad placeholder in a file is reported with the file's path.
@@ -279,11 +394,119 @@ class CheckEncodingTests(TestCase):
 
     def test_unknown(self) -> None:
         """
-        Unknown names and codecs that are not text encodings are refused.
+        Unknown names, codecs that are not text encodings, and names made of
+        bytes the locale could not decode are refused.
         """
-        for name in ["klingon", "base64", "rot13", ""]:
+        for name in ["klingon", "base64", "rot13", "", "\udcff"]:
             e = self.assertRaises(MessageError, checkEncoding, name)
             self.assertEqual(str(e), f"unknown text encoding {name!r}")
+
+    def test_unusable(self) -> None:
+        """
+        A codec that exists but encodes nothing (C{undefined}) is refused in
+        one line.
+        """
+        e = self.assertRaises(MessageError, checkEncoding, "undefined")
+        self.assertTrue(
+            str(e).startswith("text encoding 'undefined' cannot be used: "), str(e)
+        )
+        self.assertNotIn("\n", str(e))
+
+
+class EncodeTextTests(TestCase):
+    """
+    L{encodeText} encodes text sent as it is, such as C{--busy-message}.
+    """
+
+    def test_encoded(self) -> None:
+        """
+        Text is encoded with the encoding.
+        """
+        self.assertEqual(encodeText("Caf\xe9", "latin-1", "--b"), b"Caf\xe9")
+        self.assertEqual(encodeText("", "utf-8", "--b"), b"")
+
+    def test_failures(self) -> None:
+        """
+        Text the encoding cannot represent, argument bytes that are not
+        text in it, and a codec that cannot encode are each one line
+        naming the option.
+        """
+        for text, encoding, message in [
+            ("Caf\xe9", "ascii", "--b: '\xe9' cannot be encoded as ascii"),
+            (
+                "\udcff",
+                "utf-8",
+                "cannot decode --b as utf-8: byte 0xff at offset 0 "
+                "(invalid start byte)",
+            ),
+            (
+                "busy",
+                "idna",
+                None,
+            ),
+        ]:
+            if encoding == "idna":
+                # idna encodes "busy", but not a label over 63 characters.
+                text = "b" * 64
+            e = self.assertRaises(MessageError, encodeText, text, encoding, "--b")
+            if message is not None:
+                self.assertEqual(str(e), message)
+            else:
+                self.assertTrue(str(e).startswith("--b: cannot be encoded as idna ("))
+
+    def test_undecodedArgumentBytes(self) -> None:
+        """
+        Argument bytes that are text in the encoding are sent as typed.
+        """
+        self.assertEqual(encodeText("\udce9", "latin-1", "--b"), b"\xe9")
+
+
+class TemplateCheckTests(TestCase):
+    """
+    A template is filled in with unlikely addresses when it is loaded, so
+    that no connection can make it fail or grow past L{TEMPLATE_LIMIT}.
+    """
+
+    def test_encodingThatCannotFillIn(self) -> None:
+        """
+        An encoding that cannot encode a filled-in template (idna, with its
+        strict error handling) is refused at load, in one line.
+        """
+        e = self.assertRaises(
+            MessageError, parseMessage, "hi {peer_host}", "idna", "--message"
+        )
+        self.assertTrue(
+            str(e).startswith(
+                "--message: cannot be encoded as idna once filled in for an "
+                "IPv4 address ("
+            ),
+            str(e),
+        )
+        self.assertNotIn("\n", str(e))
+
+    def test_narrowEncodingReplaces(self) -> None:
+        """
+        Under ASCII, a UNIX socket path with characters ASCII lacks is
+        filled in with replacements, and unprintable ones escaped.
+        """
+        message = parseMessage("{peer_host}", "ascii", "m")
+        peer = UNIXAddress("/run/w\xe9l\x1b".encode())
+        self.assertEqual(message.render(peer, HOST, NOW), b"/run/w?l\\x1b")
+
+    def test_growthLimit(self) -> None:
+        """
+        A template that could fill in to more than L{TEMPLATE_LIMIT} bytes
+        (a long UNIX path, escaped, for each placeholder) is refused.
+        """
+        e = self.assertRaises(
+            MessageError, parseMessage, "{peer_host}" * 200, "utf-8", "m"
+        )
+        self.assertRegex(
+            str(e),
+            r"^m: a message with placeholders can be \d+ bytes once filled in, "
+            rf"more than the limit of {TEMPLATE_LIMIT}$",
+        )
+        parseMessage("{peer_host}" * 100, "utf-8", "m")
 
 
 class FormatTimeTests(TestCase):

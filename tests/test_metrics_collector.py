@@ -248,6 +248,23 @@ class CollectorTests(TestCase):
             found,
         )
 
+    def test_oneInfiniteBucketAtEveryIdleTimeout(self) -> None:
+        """
+        At the smallest and largest idle timeouts accepted, and with none,
+        the duration histogram has one C{+Inf} bucket, after finite bounds
+        that ascend: valid exposition.
+        """
+        for timeout in ["0", "0.001", "604800"]:
+            found = _Service(self, "--idle-timeout", timeout).scrape()
+            bounds = [
+                dict(labels)["le"]
+                for name, labels in found
+                if name == "welcome_connection_duration_seconds_bucket"
+            ]
+            self.assertEqual(bounds.count("+Inf"), 1, (timeout, bounds))
+            finite = [float(bound) for bound in bounds if bound != "+Inf"]
+            self.assertEqual(finite, sorted(set(finite)), timeout)
+
 
 class TableTests(TestCase):
     """

@@ -5,6 +5,7 @@ by a real Prometheus server and checked by C{promtool}.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -15,10 +16,18 @@ from pathlib import Path
 
 from twisted.trial.unittest import TestCase
 
-from tests.hostileclients import WELCOME
+from tests.hostileclients import (
+    WELCOME,
+    closeAll,
+    cpuSeconds,
+    holdOpen,
+    rssKiB,
+    waitClosedByServer,
+)
 from tests.metricshelpers import SampleKey, samples, scrape, value
 from tests.prometheusserver import PrometheusServer, command
 from tests.support import ServerProcess, readAll
+from welcome_protocol.metrics.boundedhttp import REQUEST_DEADLINE
 
 CONTRIB = Path(__file__).resolve().parent.parent / "contrib" / "prometheus"
 METRICS = "tcp:0:interface=127.0.0.1"
@@ -102,14 +111,23 @@ class PrometheusTests(_Servers):
 
     def test_promtoolChecksExposition(self) -> None:
         """
-        C{promtool check metrics} finds nothing wrong with the exposition.
+        C{promtool check metrics} finds nothing wrong with the exposition,
+        whatever the idle timeout (the longest accepted adds a duration
+        bucket), and the duration histogram has one C{+Inf} bucket.
         """
-        _, port, metricsPort = self.startServer()
-        _greet(port)
-        checked = _promtool("check", "metrics", stdin=scrape(metricsPort))
-        self.assertEqual(
-            (checked.returncode, checked.stdout, checked.stderr), (0, "", "")
-        )
+        for idle in ["300", "0", "604800"]:
+            _, port, metricsPort = self.startServer("--idle-timeout", idle)
+            _greet(port)
+            text = scrape(metricsPort)
+            checked = _promtool("check", "metrics", stdin=text)
+            self.assertEqual(
+                (checked.returncode, checked.stdout, checked.stderr), (0, "", ""), idle
+            )
+            self.assertEqual(
+                text.count('welcome_connection_duration_seconds_bucket{le="+Inf"}'),
+                1,
+                idle,
+            )
 
     def test_contribFilesValid(self) -> None:
         """
@@ -349,3 +367,122 @@ class WorkersTests(_Servers):
         self.assertEqual(server.stop(), -signal.SIGTERM)
         final = [line for line in server.output if "Stats: " in line][-1]
         self.assertIn(f"Stats: served {served + 10}, open 0,", final)
+
+
+#: How the service serves its metrics: in-process, and in the parent of
+#: workers (the workers' totals).
+MODES: tuple[tuple[str, ...], ...] = ((), ("--workers", "2"))
+
+
+def _exchange(port: int, request: bytes) -> bytes:
+    """
+    @return: All the server sends back to C{request} until it closes.
+    """
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(request)
+        return readAll(client)
+
+
+def _writtenBytes(pid: int) -> int:
+    """
+    @return: The bytes process C{pid} has had written to storage.
+    """
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("write_bytes:"):
+            return int(line.split()[1])
+    raise ValueError(f"no write_bytes for {pid}")
+
+
+class HostileScraperTests(_Servers):
+    """
+    The metrics port of the installed server, in-process and with
+    C{--workers}, holds its bounds against hostile clients.
+    """
+
+    def test_bodyRefusedUnread(self) -> None:
+        """
+        A request that announces a body gets 413 and is closed before the
+        body is sent; 16 clients pushing chunked bodies get nothing written
+        to disk.
+        """
+        for mode in MODES:
+            server, _, metricsPort = self.startServer(*mode)
+            response = _exchange(
+                metricsPort,
+                b"POST /metrics HTTP/1.1\r\nHost: x\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n",
+            )
+            self.assertTrue(response.startswith(b"HTTP/1.1 413 "), (mode, response))
+            before = _writtenBytes(server.pid)
+            senders = holdOpen(metricsPort, 16)
+            self.addCleanup(closeAll, senders)
+            chunk = b"10000\r\n" + b"x" * 0x10000 + b"\r\n"
+            for sender in senders:
+                sender.sendall(
+                    b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                    b"1000000000\r\n\r\n"
+                )
+                with contextlib.suppress(OSError):
+                    for _ in range(100):
+                        sender.sendall(chunk)
+            self.assertEqual(waitClosedByServer(senders, 10), 16, mode)
+            self.assertLess(_writtenBytes(server.pid) - before, 1 << 20, mode)
+            self.assertNotIn("Traceback", "\n".join(server.output))
+
+    def test_badAcceptNoTraceback(self) -> None:
+        """
+        A hundred scrapes with an C{Accept} prometheus_client cannot parse
+        get the default text format, and the log no traceback.
+        """
+        for mode in MODES:
+            server, _, metricsPort = self.startServer(*mode)
+            for _ in range(100):
+                response = _exchange(
+                    metricsPort,
+                    b"GET /metrics HTTP/1.0\r\nAccept: text/plain; version=x\r\n\r\n",
+                )
+                self.assertTrue(response.startswith(b"HTTP/1.0 200 OK"), response)
+                self.assertIn(b"text/plain; version=0.0.4", response)
+            server._readFor(0.5)
+            self.assertNotIn("Traceback", "\n".join(server.output), mode)
+
+    def test_drippersCannotLockOut(self) -> None:
+        """
+        A scrape is answered while 20 clients drip unfinished requests.
+        """
+        for mode in MODES:
+            _, _, metricsPort = self.startServer(*mode)
+            drippers = holdOpen(metricsPort, 20)
+            self.addCleanup(closeAll, drippers)
+            for byte in b"GET /metrics":
+                for dripper in drippers:
+                    with contextlib.suppress(OSError):
+                        dripper.send(bytes([byte]))
+            found = samples(scrape(metricsPort))
+            self.assertEqual(value(found, "welcome_connections_open"), 0, mode)
+
+    def test_neverReadingPipelinersBounded(self) -> None:
+        """
+        16 clients that pipeline scrapes and never read cost the server
+        under 8 MiB and a second of CPU, and are closed at the deadline.
+        """
+        for mode in MODES:
+            server, _, metricsPort = self.startServer(*mode)
+            scrape(metricsPort)
+            rss, cpu = rssKiB(server.pid), cpuSeconds(server.pid)
+            clients = holdOpen(metricsPort, 16, receiveBuffer=4096)
+            self.addCleanup(closeAll, clients)
+            batch = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 100
+            for client in clients:
+                client.setblocking(False)
+            for _ in range(100):
+                for client in clients:
+                    with contextlib.suppress(OSError):
+                        client.send(batch)
+                time.sleep(0.01)
+            grown = rssKiB(server.pid) - rss
+            self.assertLess(grown, 8 * 1024, mode)
+            self.assertEqual(
+                waitClosedByServer(clients, REQUEST_DEADLINE + 10), 16, mode
+            )
+            self.assertLess(cpuSeconds(server.pid) - cpu, 1.0, mode)

@@ -17,15 +17,9 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from tests.metricshelpers import SCRAPER, request, samples, value
+from welcome_protocol.metrics.boundedhttp import BoundedSite
 from welcome_protocol.metrics.collector import WelcomeCollector
-from welcome_protocol.metrics.resource import (
-    IDLE_TIMEOUT,
-    MAX_SCRAPERS,
-    AtMostFactory,
-    InThread,
-    MetricsPage,
-    metricsSite,
-)
+from welcome_protocol.metrics.resource import InThread, MetricsPage, metricsSite
 from welcome_protocol.metrics.service import processRegistry
 from welcome_protocol.metrics.source import MetricsSource
 from welcome_protocol.stats import ServerStats
@@ -41,7 +35,7 @@ def _site(
     clock: Clock | None = None,
     stats: ServerStats | None = None,
     inThread: InThread = _atOnce,
-) -> AtMostFactory:
+) -> BoundedSite:
     source = MetricsSource(stats or ServerStats(0.0, served=4), lambda: 1, 10)
     page = MetricsPage(WelcomeCollector(source), processRegistry(), inThread)
     return metricsSite(page, clock or Clock())
@@ -146,6 +140,29 @@ class MetricsPageTests(TestCase):
         self.assertTrue(body.endswith(b"# EOF\n"), body[-50:])
         self.assertIn(b'welcome_connections_closed_total{outcome="served"} 4.0', body)
 
+    def test_badAcceptGetsDefaultFormat(self) -> None:
+        """
+        An C{Accept} header whose version prometheus_client cannot compare
+        (it raises) gets the default text format, not 500.
+        """
+        for accept in [
+            b"text/plain; version=x",
+            b"application/openmetrics-text; version=1.x",
+            b"application/openmetrics-text; version=a, text/plain; version=1.0.0",
+        ]:
+            _, response = request(
+                _site(), b"GET /metrics HTTP/1.0\r\nAccept: " + accept + b"\r\n\r\n"
+            )
+            head, _, body = response.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.0 200 OK"), (accept, head))
+            self.assertIn(
+                b"Content-Type: text/plain; version=0.0.4; charset=utf-8", head
+            )
+            found = samples(body.decode("utf-8"))
+            self.assertEqual(
+                value(found, "welcome_connections_closed_total", outcome="served"), 4
+            )
+
     def test_gzipWhenAccepted(self) -> None:
         """
         A scraper that accepts gzip (Prometheus does) gets the body gzipped.
@@ -195,37 +212,3 @@ class MetricsPageTests(TestCase):
             )
             self.assertTrue(response.startswith(b"HTTP/1.0 405 "), (method, response))
             self.assertIn(b"\r\nAllow: GET, HEAD\r\n", response)
-
-
-class ScraperBoundsTests(TestCase):
-    """
-    A scraper costs one connection for a bounded time; there are few.
-    """
-
-    def test_silentScraperClosed(self) -> None:
-        """
-        A connection that sends nothing is closed after L{IDLE_TIMEOUT}.
-        """
-        clock = Clock()
-        site = _site(clock)
-        transport, _ = request(site, b"")
-        clock.advance(IDLE_TIMEOUT - 1)
-        self.assertFalse(transport.disconnecting)
-        clock.advance(1)
-        self.assertTrue(transport.disconnecting)
-
-    def test_atMostSoManyScrapers(self) -> None:
-        """
-        Past L{MAX_SCRAPERS} open connections, a new one is refused (its
-        protocol is L{None}) until one closes.
-        """
-        site = _site()
-        opened = []
-        for _ in range(MAX_SCRAPERS):
-            protocol = site.buildProtocol(SCRAPER)
-            assert protocol is not None
-            protocol.makeConnection(StringTransport())
-            opened.append(protocol)
-        self.assertIsNone(site.buildProtocol(SCRAPER))
-        opened[0].connectionLost(Failure(ConnectionDone()))
-        self.assertIsNotNone(site.buildProtocol(SCRAPER))

@@ -338,6 +338,21 @@ class HeaderDeadlineTests(TestCase):
         self.assertEqual(results, [b"Welcome!", b"Welcome!", b""])
         self.assertEqual(factory.stats.refusedMaxPerIP, 1)
 
+    def test_perIPKeyAcrossVersions(self) -> None:
+        """
+        A client named as version 1 C{TCP4 192.0.2.7} and as version 2
+        C{::ffff:192.0.2.7} is one client for C{--max-per-ip}.
+        """
+        factory, wrapping = _guarded(Clock(), maxPerIP=1, keepOpen=True)
+        results = []
+        for port, header in [(1, PROXY_V1), (2, PROXY_V2_MAPPED), (3, PROXY_V2_IPV4)]:
+            wrapper, transport = _connectGuarded(wrapping, port=port)
+            wrapper.dataReceived(header)
+            results.append(transport.value())
+        self.assertEqual(results, [b"Welcome!", b"", b""])
+        self.assertEqual(factory.stats.refusedMaxPerIP, 2)
+        self.assertEqual(factory.limits.perHost, {"192.0.2.7": 1})
+
     def test_capFullRealClientGreeted(self) -> None:
         """
         With the cap full of silent clients, a proxy that sends its header
@@ -525,3 +540,141 @@ class ProxyFromTests(TestCase):
             wrapping.doStart()
             wrapping.doStop()
         self.assertEqual(events, [])
+
+
+PROXY_V2_IPV4 = (
+    b"\r\n\r\n\x00\r\nQUIT\n"
+    + b"\x21\x11\x00\x0c"  # v2 PROXY, TCP over IPv4, 12 bytes of addresses
+    + bytes([192, 0, 2, 7, 127, 0, 0, 1])
+    + b"\x9c\x40\x2e\xe0"  # ports 40000, 12000
+)
+PROXY_V2_MAPPED = (
+    b"\r\n\r\n\x00\r\nQUIT\n"
+    + b"\x21\x21\x00\x24"
+    + bytes(10)
+    + b"\xff\xff"
+    + bytes([192, 0, 2, 7])  # source ::ffff:192.0.2.7
+    + bytes(15)
+    + b"\x01"
+    + b"\x9c\x40\x2e\xe0"
+)
+PROXY_V2_LOCAL = b"\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00"
+PROXY_V2_WITH_TLV = (
+    PROXY_V2_IPV4[:14]
+    + b"\x00\x13"  # 12 bytes of addresses and a 7-byte TLV
+    + PROXY_V2_IPV4[16:]
+    + b"\x04\x00\x04none"  # PP2_TYPE_NOOP
+)
+LONGEST_UNKNOWN = (
+    b"PROXY UNKNOWN "
+    + b":".join([b"ffff"] * 8)
+    + b" "
+    + b":".join([b"ffff"] * 8)
+    + b" 65535 65535\r\n"
+)
+
+ACCEPTED = [
+    (PROXY_V1, "192.0.2.7:40000"),
+    (b"PROXY TCP4 192.0.2.7 127.0.0.1 0 12000\r\n", "192.0.2.7:0"),
+    (b"PROXY TCP6 2001:db8::7 ::1 65535 12000\r\n", "2001:db8::7:65535"),
+    (PROXY_V2_IPV4, "192.0.2.7:40000"),
+    (PROXY_V2_IPV6, "::1:40000"),
+    (PROXY_V2_MAPPED, "::ffff:c000:207:40000"),
+    (PROXY_V2_WITH_TLV, "192.0.2.7:40000"),
+    # No addresses: the connection's own, as the specification says.
+    (b"PROXY UNKNOWN\r\n", "127.0.0.1:50000"),
+    (b"PROXY UNKNOWN ignored 1 2 3 x\r\n", "127.0.0.1:50000"),
+    (LONGEST_UNKNOWN, "127.0.0.1:50000"),
+    (PROXY_V2_LOCAL, "127.0.0.1:50000"),
+]
+"""
+Valid headers, and the client each names, as C{{peer_host}:{peer_port}}.
+"""
+
+
+class HeaderReadingTests(TestCase):
+    """
+    A header is read to the letter of the PROXY protocol specification,
+    however the network splits it.
+    """
+
+    def greet(self, chunks: Sequence[bytes]) -> tuple[WelcomeFactory, bytes, str]:
+        """
+        Deliver C{chunks} one read each to a guarded listener whose welcome
+        names the client.
+
+        @return: The factory, what the client was sent, and the log.
+        """
+        factory, wrapping = _guarded(
+            Clock(),
+            template=parseMessage("{peer_host}:{peer_port}", "utf-8", "--message"),
+            logConnections=False,
+        )
+        wrapper, transport = _connectGuarded(wrapping)
+        with capturedLogs() as events:
+            for chunk in chunks:
+                wrapper.dataReceived(chunk)
+        return factory, transport.value(), "\n".join(formatEvent(e) for e in events)
+
+    def test_byteAtATime(self) -> None:
+        """
+        Every valid header, delivered a byte per read, greets the client it
+        names, once the last byte is in and not before.
+        """
+        for header, client in ACCEPTED:
+            chunks = [header[i : i + 1] for i in range(len(header))]
+            _, sent, log = self.greet(chunks[:-1])
+            self.assertEqual((sent, log), (b"", ""), header)
+            factory, sent, log = self.greet(chunks)
+            self.assertEqual(sent, client.encode(), header)
+            self.assertEqual(factory.stats.invalidProxyHeaders, 0, log)
+
+    def test_everySplit(self) -> None:
+        """
+        Every valid header split in two at any byte (a first read of 13 to
+        15 bytes of a version 2 header among them), with data after it,
+        greets the client it names, and the data reaches the protocol.
+        """
+        for header, client in ACCEPTED:
+            for split in range(1, len(header)):
+                factory, sent, log = self.greet(
+                    [header[:split], header[split:] + b"after"]
+                )
+                self.assertEqual(sent, client.encode(), (header, split))
+                self.assertEqual(factory.stats.invalidProxyHeaders, 0, log)
+
+    def test_invalid(self) -> None:
+        """
+        Loose numbers and broken lines are refused, saying why: ports with a
+        sign, an underscore, a leading zero or non-ASCII digits, past 65535;
+        a lone CR or LF; a line longer than the specification's 107 bytes; a
+        version 2 header of another version.  Delivered whole or a byte at
+        a time, the result is the same.
+        """
+        port = "a port is not a decimal number from 0 to 65535"
+        for header, why in [
+            (b"PROXY TCP4 192.0.2.7 127.0.0.1 +80 12000\r\n", port),
+            (b"PROXY TCP4 192.0.2.7 127.0.0.1 8_0 12000\r\n", port),
+            (b"PROXY TCP4 192.0.2.7 127.0.0.1 80 012000\r\n", port),
+            (b"PROXY TCP4 192.0.2.7 127.0.0.1 00 12000\r\n", port),
+            (b"PROXY TCP4 192.0.2.7 127.0.0.1 65536 1\r\n", port),
+            ("PROXY TCP4 192.0.2.7 127.0.0.1 \u0668\u0660 1\r\n".encode(), port),
+            (b"PROXY TCP4 192.0.2.7 127.0.0.1  80 1\r\n", "malformed"),
+            (b"PROXY TCP4 192.0.2.7 127.0.0.1 80 1 \r\n", "malformed"),
+            (b"PROXY TCP4 192.0.2.7 127.0.0.1 80\r\n", "malformed"),
+            (b"PROXY UDP4 192.0.2.7 127.0.0.1 80 1\r\n", "malformed"),
+            (b"PROXY UNKNOWNX\r\n", "malformed"),
+            (b"PROXY TCP4 192.0.2.7 127.0.0.1 80 1\n", "malformed"),
+            (b"PROXY TCP4 192.0.2.7\r127.0.0.1 80 1\r\n", "malformed"),
+            (
+                b"PROXY TCP4 010.0.2.7 127.0.0.1 80 1\r\n",
+                "an address is not an IPv4 address",
+            ),
+            (LONGEST_UNKNOWN[:-2] + b" \r\n", "longer than 107 bytes"),
+            (PROXY_V2_IPV4[:12] + b"\x11" + PROXY_V2_IPV4[13:], "unknown version"),
+        ]:
+            for chunks in ([header], [header[i : i + 1] for i in range(len(header))]):
+                factory, sent, log = self.greet(chunks)
+                self.assertEqual(sent, b"", header)
+                self.assertEqual(factory.stats.invalidProxyHeaders, 1, header)
+                self.assertIn(f"invalid PROXY header ({why})", log, header)

@@ -6,8 +6,11 @@ filled in per connection, and replaced on reload.
 from __future__ import annotations
 
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionAborted
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.logger import capturedLogs, formatEvent
+from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from welcome_protocol.message import Message, parseMessage
@@ -88,3 +91,54 @@ class TemplatedWelcomeTests(TestCase):
         transport = greet(factory)
         self.assertEqual(transport.value(), b"")
         self.assertTrue(transport.disconnecting)
+
+
+class TemplateFailureTests(TestCase):
+    """
+    A template that fails to fill in for one connection costs only that
+    connection: it is aborted unwelcomed, counted as an error, and logged a
+    few times however many there are.
+    """
+
+    def test_failureContained(self) -> None:
+        """
+        Each failing connection is aborted with nothing written and counted
+        as an error; only the first is logged in an interval, the rest are
+        summed up when it ends, and the factory goes on greeting.
+        """
+        # Not made by parseMessage, which refuses it: idna cannot replace.
+        broken = Message(None, (("hi ", "peer_host"),), "idna")
+        clock = Clock()
+        factory = WelcomeFactory(
+            ServerSettings(template=broken, logConnections=False), clock=clock
+        )
+        with capturedLogs() as events:
+            transports = []
+            for _ in range(3):
+                protocol = factory.buildProtocol(PEER)
+                assert protocol is not None
+                transport = StringTransport(hostAddress=HOST, peerAddress=PEER)
+                protocol.makeConnection(transport)
+                transports.append((protocol, transport))
+            for protocol, transport in transports:
+                self.assertEqual(transport.value(), b"")
+                self.assertTrue(transport.disconnecting)
+                protocol.connectionLost(Failure(ConnectionAborted()))
+            clock.advance(10)
+        lines = [formatEvent(event) for event in events]
+        self.assertEqual(len(lines), 2, lines)
+        self.assertTrue(
+            lines[0].startswith(
+                "Closed the connection from 192.0.2.7:40000 unwelcomed: the "
+                "message could not be filled in for it (UnicodeError: "
+            ),
+            lines[0],
+        )
+        self.assertEqual(
+            lines[1],
+            "Closed 2 more connections unwelcomed in the last 10 s: the "
+            "message could not be filled in for them",
+        )
+        self.assertEqual((factory.stats.errors, factory.limits.open), (3, 0))
+        factory.setMessage(parseMessage("fine\n", "utf-8", "m"))
+        self.assertEqual(greet(factory).value(), b"fine\n")

@@ -4,11 +4,14 @@ Tests for L{welcome_protocol.stats}.
 
 from __future__ import annotations
 
+import math
 import signal
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorFromThreads
 from twisted.internet.task import Clock
@@ -213,3 +216,22 @@ class DurationHistogramTests(TestCase):
         self.assertEqual(durationBounds(3600.0), (*DURATION_BOUNDS, 7200.0))
         for timeout in [0.5, 300.0, 3599.0, 3600.0, 86400.0]:
             self.assertGreater(durationBounds(timeout)[-1], timeout)
+
+    @given(st.floats(allow_nan=True, allow_infinity=True))
+    def test_boundsFiniteAndAscendingForAnyTimeout(self, timeout: float) -> None:
+        """
+        Whatever the idle timeout, even one no option accepts (1e308, whose
+        double overflows), the bounds are finite and ascending, so that
+        C{+Inf} is only ever the collector's last bucket.
+        """
+        bounds = DurationHistogram(durationBounds(timeout)).bounds
+        self.assertTrue(all(math.isfinite(bound) for bound in bounds), bounds)
+        self.assertEqual(list(bounds), sorted(set(bounds)))
+
+    def test_badBoundsRefused(self) -> None:
+        """
+        A histogram cannot be made with infinite, repeated or descending
+        bounds.
+        """
+        for bounds in [(1.0, math.inf), (1.0, 1.0), (2.0, 1.0), (math.nan,)]:
+            self.assertRaises(ValueError, DurationHistogram, bounds)

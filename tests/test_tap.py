@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import TestCase
 
+from tests import optionranges
 from tests.certificates import makeCertificate
 from tests.support import parseServerOptions, temporaryPath
 from welcome_protocol.accesslog import AccessLog
@@ -209,23 +210,26 @@ class HostileNetworkOptionsTests(TestCase):
         cases = [
             (
                 ["--idle-timeout", "soon"],
-                "--idle-timeout must be a number of seconds, 0 or more, not 'soon'",
+                "--idle-timeout must be 0 or a number of seconds from 0.001 to "
+                "604800, not 'soon'",
             ),
             (
                 ["--idle-timeout", "-1"],
-                "--idle-timeout must be a number of seconds, 0 or more, not '-1'",
+                "--idle-timeout must be 0 or a number of seconds from 0.001 to "
+                "604800, not '-1'",
             ),
             (
                 ["--shutdown-timeout", "nan"],
-                "--shutdown-timeout must be a number of seconds, 0 or more, not 'nan'",
+                "--shutdown-timeout must be 0 or a number of seconds from 0.001 "
+                "to 3600, not 'nan'",
             ),
             (
                 ["--max-connections", "0"],
-                "--max-connections must be an integer from 1 to 1000000000, not '0'",
+                "--max-connections must be an integer from 1 to 1048576, not '0'",
             ),
             (
                 ["--max-per-ip", "x"],
-                "--max-per-ip must be an integer from 1 to 1000000000, not 'x'",
+                "--max-per-ip must be an integer from 1 to 1048576, not 'x'",
             ),
             (
                 ["--backlog", "70000"],
@@ -233,7 +237,7 @@ class HostileNetworkOptionsTests(TestCase):
             ),
             (
                 ["--busy-message", "x" * 4097],
-                "--busy-message must be at most 4096 bytes in UTF-8, not 4097",
+                "--busy-message must be at most 4096 bytes in utf-8, not 4097",
             ),
         ]
         for args, message in cases:
@@ -330,20 +334,21 @@ class DeadlineOptionsTests(TestCase):
         cases = [
             (
                 ["--handshake-timeout", "-1"],
-                "--handshake-timeout must be a number of seconds, 0 or more, not '-1'",
+                "--handshake-timeout must be 0 or a number of seconds from 0.001 "
+                "to 3600, not '-1'",
             ),
             (
                 ["--handshake-timeout", "soon"],
-                "--handshake-timeout must be a number of seconds, 0 or more, "
-                "not 'soon'",
+                "--handshake-timeout must be 0 or a number of seconds from 0.001 "
+                "to 3600, not 'soon'",
             ),
             (
                 ["--max-handshakes", "-5"],
-                "--max-handshakes must be an integer from 1 to 1000000000, not '-5'",
+                "--max-handshakes must be an integer from 1 to 1048576, not '-5'",
             ),
             (
                 ["--max-handshakes", "many"],
-                "--max-handshakes must be an integer from 1 to 1000000000, not 'many'",
+                "--max-handshakes must be an integer from 1 to 1048576, not 'many'",
             ),
             (
                 ["--listen", "haproxy:tcp:0", "--proxy-from", "10.0.0.0/33"],
@@ -507,3 +512,44 @@ class ImportTests(TestCase):
             timeout=60,
         )
         self.assertEqual((checked.stdout, checked.stderr), ("False\n", ""))
+
+
+class OptionRangeTests(TestCase):
+    """
+    Every numeric option has a range; a value outside it is one usage error
+    naming the option, the range and the value.
+    """
+
+    def test_everyOptionCovered(self) -> None:
+        """
+        The table of ranges names every option that takes a value, but for
+        those that take text.
+        """
+        text = {"listen", "message", "message-file", "encoding", "busy-message"}
+        text |= {"metrics", "proxy-from"}
+        valued = {name for name, _, _, _ in Options.optParameters} | {
+            "listen",
+            "proxy-from",
+        }
+        self.assertEqual({r.option for r in optionranges.SERVER}, valued - text, valued)
+
+    def test_withinRange(self) -> None:
+        """
+        The bounds of each range, and 0 where it means "never", are
+        accepted.
+        """
+        for entry in optionranges.SERVER:
+            for value in entry.accepted():
+                Options().parseOptions([f"--{entry.option}", value])
+
+    def test_outsideRange(self) -> None:
+        """
+        Values past either bound, absurd ones (1e308, NaN, infinity) and
+        numbers not written in plain decimal are refused.
+        """
+        for entry in optionranges.SERVER:
+            for value in entry.refused():
+                error = self.assertRaises(
+                    UsageError, Options().parseOptions, [f"--{entry.option}", value]
+                )
+                self.assertEqual(str(error), entry.error(value))

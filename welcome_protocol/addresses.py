@@ -5,6 +5,8 @@ Render Twisted address objects the way people write them, for logs and errors.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address as IPv4Addr
+from ipaddress import IPv6Address as IPv6Addr
 from ipaddress import ip_address
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
@@ -27,6 +29,25 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def clientIP(host: str) -> IPv4Addr | IPv6Addr | None:
+    """
+    The IP address a host string names, with an IPv4 address mapped into
+    IPv6 (C{::ffff:192.0.2.7}, as a dual-stack C{tcp6:} listener or a PROXY
+    header may give it) taken as the IPv4 address it is: one client is one
+    address, whichever way it arrived.
+
+    @param host: The C{host} of a Twisted IPv4 or IPv6 address.
+    @return: The address, or L{None} if C{host} is not an IP address.
+    """
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return None
+    if isinstance(address, IPv6Addr) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def describeAddress(address: IAddress) -> str:

@@ -8,7 +8,7 @@ only what it runs.
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_network
 
@@ -45,22 +45,61 @@ def parsePort(text: str, minimum: int = 0) -> int:
     return port
 
 
-def parsePositive(name: str, text: object, kind: type[float] | type[int]) -> float:
+SHORTEST_SECONDS = 0.001
+"""
+The shortest duration any option takes (0 aside, where it means "never"):
+timers are not more precise than a millisecond.
+"""
+
+LONGEST_COUNT = 2**20
+"""
+The most connections any count option allows (C{--max-connections} and the
+like): Linux's default ceiling on a process's open files (C{fs.nr_open}).
+"""
+
+_DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+
+
+def _decimal(text: str) -> float | None:
     """
-    Read a number above 0 (finite), as C{--timeout}-like options take them.
+    @return: C{text} as a number if it is one in plain ASCII decimal notation
+        (C{2}, C{0.5}, C{1e3}), else L{None}: no sign, no C{_}, no C{nan}
+        or C{inf}.
+    """
+    stripped = text.strip()
+    if _DECIMAL.fullmatch(stripped) is None:
+        return None
+    return float(stripped)
+
+
+def _g(number: float) -> str:
+    """
+    @return: C{number} as the messages write a bound: C{0.001}, C{86400}.
+    """
+    return f"{number:.15g}"
+
+
+def parsePositive(
+    name: str, text: object, kind: type[float] | type[int], maximum: float
+) -> float:
+    """
+    Read a number above 0, as C{--timeout}-like options take them: a whole
+    number from 1 for C{int}, from L{SHORTEST_SECONDS} for C{float}.
 
     @param name: The option, for the message.
     @param text: What the user wrote.
     @param kind: C{float} or C{int}.
-    @raise usage.UsageError: Naming the option and the bad value.
+    @param maximum: The largest value allowed.
+    @raise usage.UsageError: Naming the option, the range and the bad value.
     """
-    try:
-        value = kind(str(text))
-    except ValueError:
-        value = 0
-    if not value > 0 or value != value or value == float("inf"):
-        noun = "a whole number" if kind is int else "a number"
-        raise usage.UsageError(f"{name} must be {noun} above 0, not {text!r}")
+    if kind is int:
+        return parseCount(name.removeprefix("--"), str(text), 1, int(maximum))
+    value = _decimal(str(text))
+    if value is None or not SHORTEST_SECONDS <= value <= maximum:
+        raise usage.UsageError(
+            f"{name} must be a number from {_g(SHORTEST_SECONDS)} to "
+            f"{_g(maximum)}, not {text!r}"
+        )
     return value
 
 
@@ -84,22 +123,22 @@ def parseCount(option: str, text: str, minimum: int, maximum: int) -> int:
     return value
 
 
-def parseSeconds(option: str, text: str) -> float:
+def parseSeconds(option: str, text: str, maximum: float) -> float:
     """
-    Read a duration in seconds, such as C{--idle-timeout 2.5}; 0 allowed.
+    Read a duration in seconds, such as C{--idle-timeout 2.5}; 0 allowed,
+    meaning "never" or "at once" as the option says.
 
     @param option: The option's name, for the message.
     @param text: What the user wrote.
-    @return: The seconds, a finite number of at least 0.
-    @raise usage.UsageError: Naming the option and the bad value.
+    @param maximum: The longest duration allowed.
+    @return: The seconds: 0, or from L{SHORTEST_SECONDS} to C{maximum}.
+    @raise usage.UsageError: Naming the option, the range and the bad value.
     """
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (math.isfinite(value) and value >= 0):
+    value = _decimal(text)
+    if value is None or not (value == 0 or SHORTEST_SECONDS <= value <= maximum):
         raise usage.UsageError(
-            f"--{option} must be a number of seconds, 0 or more, not {text!r}"
+            f"--{option} must be 0 or a number of seconds from "
+            f"{_g(SHORTEST_SECONDS)} to {_g(maximum)}, not {text!r}"
         )
     return value
 

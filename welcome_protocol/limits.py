@@ -20,7 +20,7 @@ from collections.abc import Callable
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.logger import Logger
 
-from welcome_protocol.addresses import describeAddress
+from welcome_protocol.addresses import clientIP, describeAddress
 from welcome_protocol.ratelimitedlog import RateLimitedLog
 from welcome_protocol.stats import ServerStats
 
@@ -30,11 +30,23 @@ MAX_PER_IP = "max-per-ip"
 
 def peerHost(address: IAddress | None) -> str | None:
     """
+    The key that C{--max-per-ip} counts a connection under.
+
     @param address: A connection's peer.
-    @return: Its IP address, or L{None} for addresses without one (UNIX).
+    @return: Its IP address in standard form, an IPv4 address mapped into
+        IPv6 written as the IPv4 address (so a host counts once whether it
+        reaches a C{tcp:} or a dual-stack C{tcp6:} listener, or is named by
+        a PROXY header of either version), or L{None} for addresses without
+        one (UNIX).
     """
     host = getattr(address, "host", None)
-    return host if isinstance(host, str) else None
+    if not isinstance(host, str):
+        return None
+    if ":" not in host:
+        # IPv4, as accepted or as a PROXY header gave it (checked there).
+        return host
+    ip = clientIP(host)
+    return host if ip is None else str(ip)
 
 
 def _describe(address: IAddress | None) -> str:

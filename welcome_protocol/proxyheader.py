@@ -6,8 +6,10 @@ Twisted's C{haproxy:} endpoint connects the wrapped protocol as soon as the
 TCP connection is made, before the PROXY header has arrived, so a protocol
 that speaks first (as the welcome does) sees the proxy's address in
 C{getPeer()}, not the client's (Twisted issue 12501).  The wrapper here reuses
-Twisted's header parsers but connects the wrapped protocol only once the
-header is parsed, so C{connectionMade} already sees the real client.
+Twisted's version 2 parser (version 1 lines are read here, to the letter of
+the specification) but connects the wrapped protocol only once the
+header is parsed, so C{connectionMade} already sees the real client.  The
+header may arrive in any number of pieces, down to a byte at a time.
 
 What a header says is untrusted input, and Twisted's parsers do not check it
 (a version 1 header's "address" is whatever text stands between two spaces).
@@ -26,9 +28,9 @@ proxy's, shared by every client behind it).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address
-from ipaddress import IPv6Address as IPv6Addr
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import Deferred
@@ -43,7 +45,6 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.protocols.haproxy._exceptions import InvalidProxyHeader
-from twisted.protocols.haproxy._v1parser import V1Parser
 from twisted.protocols.haproxy._v2parser import V2Parser
 from twisted.protocols.haproxy._wrapper import (
     HAProxyProtocolWrapper,
@@ -52,16 +53,40 @@ from twisted.protocols.haproxy._wrapper import (
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides, implementer, providedBy
 
-from welcome_protocol.addresses import describeAddress
+from welcome_protocol.addresses import clientIP, describeAddress
 from welcome_protocol.handshakes import PROXY_HEADER, HandshakeGuard
 
 Network = IPv4Network | IPv6Network
 
-_V1_START = V1Parser.PROXYSTR + b" "
+_V1_START = b"PROXY "
+_V1_LONGEST = 107
+"""
+The longest version 1 header, CRLF included, that the specification allows
+(C{PROXY UNKNOWN} with two full IPv6 addresses and ports).
+"""
+_V1_PORT = re.compile(rb"0|[1-9][0-9]{0,4}")
+"""
+A port in a version 1 header: decimal ASCII digits, no sign, no C{_} and
+no leading zero ("heading zeroes are not permitted", says the
+specification), for the range check to follow.
+"""
 _V2_START = V2Parser.PREFIX
+_V2_FIXED = 16
+"""
+The fixed part of a version 2 header: the signature, the version and
+command, the family and protocol, and the length of the rest.
+"""
+
+Addresses = tuple[IAddress | None, IAddress | None]
 
 
-class InvalidAddress(ValueError):
+class InvalidHeader(ValueError):
+    """
+    A PROXY header is refused; C{str()} says why, quoting nothing from it.
+    """
+
+
+class InvalidAddress(InvalidHeader):
     """
     A PROXY header names an impossible address; C{str()} says what is wrong,
     quoting nothing from the header.
@@ -99,6 +124,46 @@ def checkedAddress(address: IAddress | None) -> IAddress | None:
     return IPv6Address("TCP", host.compressed, address.port)
 
 
+def parseV1Line(line: bytes) -> Addresses:
+    """
+    Read a version 1 header, as the specification writes it.
+
+    Twisted's version 1 parser reads ports with C{int()}, so that C{+80}
+    and C{8_0} pass, and refuses the short C{PROXY UNKNOWN} that the
+    specification defines; this reads exactly what the specification says.
+
+    @param line: The header without its CRLF.
+    @return: The source and destination addresses (checked by
+        L{checkedAddress}), or two L{None} for C{UNKNOWN}: the rest of
+        that line is to be ignored, and the connection's own addresses used.
+    @raise InvalidHeader: If it is not such a header.
+    """
+    fields = line.split(b" ")
+    if fields[0] != b"PROXY" or len(fields) < 2:
+        raise InvalidHeader("malformed")
+    if fields[1] == b"UNKNOWN":
+        return None, None
+    if len(fields) != 6 or fields[1] not in (b"TCP4", b"TCP6"):
+        raise InvalidHeader("malformed")
+    _, family, source, destination, sourcePort, destinationPort = fields
+    ports = []
+    for port in (sourcePort, destinationPort):
+        if _V1_PORT.fullmatch(port) is None or int(port) > 65535:
+            raise InvalidAddress("a port is not a decimal number from 0 to 65535")
+        ports.append(int(port))
+    kind = IPv4Address if family == b"TCP4" else IPv6Address
+    try:
+        hosts = source.decode("ascii"), destination.decode("ascii")
+    except UnicodeDecodeError:
+        raise InvalidAddress(
+            f"an address is not an IPv{family[-1:].decode()} address"
+        ) from None
+    return (
+        checkedAddress(kind("TCP", hosts[0], ports[0])),
+        checkedAddress(kind("TCP", hosts[1], ports[1])),
+    )
+
+
 def fromTrustedProxy(peer: IAddress, networks: Sequence[Network]) -> bool:
     """
     @param peer: The address a connection was accepted from.
@@ -111,14 +176,9 @@ def fromTrustedProxy(peer: IAddress, networks: Sequence[Network]) -> bool:
     if isinstance(peer, UNIXAddress):
         return True
     host = getattr(peer, "host", None)
-    if not isinstance(host, str):
+    address = clientIP(host) if isinstance(host, str) else None
+    if address is None:
         return False
-    try:
-        address = ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, IPv6Addr) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
     return any(address in network for network in networks)
 
 
@@ -147,6 +207,9 @@ class HeaderFirstWrapper(HAProxyProtocolWrapper):
     _guarded = False
     _closed = False
     _start = b""
+    _v2Size = 0
+    _received = 0
+    _chunks: list[bytes] = []
     _client: IAddress | None = None
     _server: IAddress | None = None
 
@@ -176,50 +239,95 @@ class HeaderFirstWrapper(HAProxyProtocolWrapper):
 
     def dataReceived(self, data: bytes) -> None:
         """
-        Parse the header; once complete and valid, connect the wrapped
-        protocol.
+        Parse the header, however the network splits it; once complete and
+        valid, connect the wrapped protocol.
         """
         if self._wrappedConnected:
             self.wrappedProtocol.dataReceived(data)
             return
         if self._closed:
             return
-        if self._parser is None:
-            data = self._start + data
-            if _startsLike(data, _V1_START) and len(data) >= len(_V1_START):
-                self._parser = V1Parser()
-            elif _startsLike(data, _V2_START) and len(data) > len(_V2_START):
-                if data[len(_V2_START)] & 0xF0 != 0x20:
-                    self._invalid("unknown version")
-                    return
-                self._parser = V2Parser()
-            elif _startsLike(data, _V1_START) or _startsLike(data, _V2_START):
-                self._start = data
-                return
-            else:
-                self._invalid("not a PROXY header")
-                return
-            self._start = b""
         try:
-            info, remaining = self._parser.feed(data)
-            if info is None:
-                return
-            self._client = checkedAddress(info.source)
-            self._server = checkedAddress(info.destination)
-        except InvalidAddress as e:
+            parsed = self._parse(data)
+        except InvalidHeader as e:
             self._invalid(str(e))
             return
-        except (InvalidProxyHeader, ValueError):
-            # Twisted's version 1 parser lets int() and decode() errors out.
+        except (InvalidProxyHeader, ValueError, LookupError):
+            # Twisted's version 2 parser's errors, or a struct that does
+            # not unpack.
             self._invalid("malformed")
             return
-        self._proxyInfo = info
+        if parsed is None:
+            return
+        (self._client, self._server), remaining = parsed
         self._wrappedConnected = True
         if self._guarded and self.factory.guard is not None:
             self.factory.guard.finish(self)
         self.wrappedProtocol.makeConnection(self)  # type: ignore[arg-type]
         if remaining:
             self.wrappedProtocol.dataReceived(remaining)
+
+    def _parse(self, data: bytes) -> tuple[Addresses, bytes] | None:
+        """
+        Add C{data} to what has arrived of the header.
+
+        @return: The addresses the header names and the bytes after it, or
+            L{None} until the whole header has arrived.
+        @raise InvalidHeader: If it cannot become a valid header.
+        """
+        if self._v2Size:
+            self._chunks.append(data)
+            self._received += len(data)
+            if self._received < self._v2Size:
+                return None
+            return self._parseV2(b"".join(self._chunks))
+        data = self._start + data
+        self._start = b""
+        if _startsLike(data, _V1_START):
+            return self._parseV1(data)
+        if not _startsLike(data, _V2_START):
+            raise InvalidHeader("not a PROXY header")
+        if len(data) > len(_V2_START) and data[len(_V2_START)] & 0xF0 != 0x20:
+            raise InvalidHeader("unknown version")
+        if len(data) < _V2_FIXED:
+            self._start = data
+            return None
+        self._v2Size = _V2_FIXED + int.from_bytes(data[14:16], "big")
+        if len(data) < self._v2Size:
+            # Chunks joined once: a header dripped a byte at a time costs
+            # no more than one that arrives whole.
+            self._chunks = [data]
+            self._received = len(data)
+            return None
+        return self._parseV2(data)
+
+    def _parseV1(self, data: bytes) -> tuple[Addresses, bytes] | None:
+        """
+        Read a version 1 header once its CRLF has arrived.
+        """
+        end = data.find(b"\r\n", 0, _V1_LONGEST)
+        if end == -1:
+            if len(data) >= _V1_LONGEST:
+                raise InvalidHeader(f"longer than {_V1_LONGEST} bytes")
+            if b"\n" in data:
+                raise InvalidHeader("malformed")
+            self._start = data
+            return None
+        line = data[:end]
+        if b"\r" in line or b"\n" in line:
+            raise InvalidHeader("malformed")
+        return parseV1Line(line), data[end + 2 :]
+
+    def _parseV2(self, data: bytes) -> tuple[Addresses, bytes]:
+        """
+        Read a version 2 header that has arrived whole.
+        """
+        size = self._v2Size
+        self._v2Size = 0
+        self._chunks = []
+        info = V2Parser.parse(data[:size])
+        addresses = checkedAddress(info.source), checkedAddress(info.destination)
+        return addresses, data[size:]
 
     def getPeer(self) -> IAddress:
         """

@@ -27,12 +27,13 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from welcome_protocol.accesslog import AccessLog
-from welcome_protocol.addresses import describeAddress
+from welcome_protocol.addresses import describeAddress, printable
 from welcome_protocol.handshakes import HandshakeGuard
 from welcome_protocol.idletimer import IdleTimer
 from welcome_protocol.limits import ConnectionLimits
 from welcome_protocol.message import Message
 from welcome_protocol.messageproducer import MessageProducer
+from welcome_protocol.ratelimitedlog import RateLimitedLog
 from welcome_protocol.settings import ServerSettings
 from welcome_protocol.stats import ServerStats
 
@@ -133,6 +134,11 @@ class WelcomeProtocol(Protocol):
             self.connectedAt = factory.clock.seconds()
         factory.clientConnected(peer)
         message = factory.welcomeFor(transport)
+        if message is None:
+            # Filling in the template failed; it was logged.  Counted as an
+            # error when the connection is lost.
+            cast(ITCPTransport, transport).abortConnection()
+            return
         self.closeAfterWelcome = not factory.settings.keepOpen
         if len(message) <= DIRECT_WRITE_LIMIT:
             transport.write(message)
@@ -294,6 +300,12 @@ class WelcomeFactory(ServerFactory):
         )
         self.accessLog = accessLog
         self.idleTimer = IdleTimer(clock)
+        self._renderLog = RateLimitedLog(
+            self._log,
+            clock,
+            "Closed {count} more connections unwelcomed in the last "
+            "{interval:g} s: the message could not be filled in for them",
+        )
         self.openProtocols: set[WelcomeProtocol] = set()
         self._allClosed: list[Deferred[None]] = []
 
@@ -310,19 +322,33 @@ class WelcomeFactory(ServerFactory):
         self.openProtocols.add(protocol)
         return True
 
-    def welcomeFor(self, transport: ITransport) -> bytes:
+    def welcomeFor(self, transport: ITransport) -> bytes | None:
         """
         The bytes to write to the client on C{transport}.
 
+        A template is checked with the most unlikely addresses when it is
+        loaded, but what a connection brings is the network's to choose: a
+        failure here is contained to the connection, and logged a few times
+        however often it happens.
+
         @return: The pre-encoded welcome, or the template filled in with the
-            connection's addresses and the time.
+            connection's addresses and the time; L{None} if that failed.
         """
         template = self.template
         if template is None:
             return self.welcome
-        return template.render(
-            transport.getPeer(), transport.getHost(), self.clock.seconds()
-        )
+        try:
+            return template.render(
+                transport.getPeer(), transport.getHost(), self.clock.seconds()
+            )
+        except Exception as e:
+            self._renderLog.emit(
+                "Closed the connection from {peer} unwelcomed: the message "
+                "could not be filled in for it ({why})",
+                peer=describeAddress(transport.getPeer()),
+                why=printable(f"{type(e).__name__}: {e}"),
+            )
+            return None
 
     def setMessage(self, message: Message) -> None:
         """
@@ -408,3 +434,4 @@ class WelcomeFactory(ServerFactory):
         """
         self.handshakes.stop()
         self.limits.flushLog()
+        self._renderLog.flush()

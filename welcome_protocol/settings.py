@@ -20,6 +20,19 @@ DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
 DEFAULT_MAX_HANDSHAKES = 1000
 
+MAX_IDLE_TIMEOUT = 7 * 86400.0
+"""
+The longest C{--idle-timeout}: a week of silence.
+"""
+MAX_SHUTDOWN_TIMEOUT = 3600.0
+"""
+The longest C{--shutdown-timeout}: an hour.
+"""
+MAX_HANDSHAKE_TIMEOUT = 3600.0
+"""
+The longest C{--handshake-timeout}: an hour.
+"""
+
 
 @frozen
 class ServerSettings:

@@ -9,9 +9,11 @@ handler here calls the one it replaced: one signal does both.
 
 from __future__ import annotations
 
+import math
 import signal
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 from types import FrameType
 from typing import Any
 
@@ -52,11 +54,16 @@ def durationBounds(idleTimeout: float | None) -> tuple[float, ...]:
     @param idleTimeout: The C{--idle-timeout}, or L{None} for none.
     @return: L{DURATION_BOUNDS}, with one more bound at twice the idle
         timeout when none lies past it, so connections ended by the timeout
-        land in a bucket of their own rather than in C{+Inf}.
+        land in a bucket of their own rather than in C{+Inf}.  Whatever the
+        timeout, every bound is finite and above the one before: C{+Inf}
+        is the collector's to add, once.
     """
-    if idleTimeout is None or idleTimeout < DURATION_BOUNDS[-1]:
+    if idleTimeout is None or not idleTimeout >= DURATION_BOUNDS[-1]:
         return DURATION_BOUNDS
-    return (*DURATION_BOUNDS, 2 * idleTimeout)
+    extra = 2 * idleTimeout
+    if not math.isfinite(extra):
+        return DURATION_BOUNDS
+    return (*DURATION_BOUNDS, extra)
 
 
 @define
@@ -73,8 +80,16 @@ class DurationHistogram:
     @ivar total: The sum of all durations, in seconds.
     """
 
-    bounds: tuple[float, ...] = DURATION_BOUNDS
+    bounds: tuple[float, ...] = field(default=DURATION_BOUNDS)
     counts: list[int] = field()
+
+    @bounds.validator
+    def _ascendingFinite(self, attribute: object, bounds: tuple[float, ...]) -> None:
+        if not all(math.isfinite(bound) for bound in bounds) or any(
+            low >= high for low, high in pairwise(bounds)
+        ):
+            raise ValueError(f"bounds must be finite and ascending, not {bounds!r}")
+
     total: float = 0.0
 
     @counts.default

@@ -16,6 +16,7 @@ from twisted.python import usage
 from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.backlog import defaultBacklog, withBacklog
 from welcome_protocol.commandline import (
+    LONGEST_COUNT,
     parseCount,
     parseNetworks,
     parsePort,
@@ -37,6 +38,7 @@ from welcome_protocol.message import (
     MessageError,
     checkEncoding,
     decodeMessage,
+    encodeText,
     parseMessage,
     readMessageFile,
 )
@@ -52,11 +54,19 @@ from welcome_protocol.settings import (
     DEFAULT_MESSAGE,
     DEFAULT_PORT,
     DEFAULT_SHUTDOWN_TIMEOUT,
+    MAX_HANDSHAKE_TIMEOUT,
+    MAX_IDLE_TIMEOUT,
+    MAX_SHUTDOWN_TIMEOUT,
     ServerSettings,
 )
 from welcome_protocol.startup import WelcomeService
 from welcome_protocol.stats import StatsReporter
-from welcome_protocol.workers import WorkerPool, parseWorkers, workerArguments
+from welcome_protocol.workers import (
+    MAX_WORKERS,
+    WorkerPool,
+    parseWorkers,
+    workerArguments,
+)
 
 _WORKER_KINDS = frozenset({"tcp", "tcp6"})
 """
@@ -113,7 +123,8 @@ class Options(usage.Options):
             "port",
             "p",
             None,
-            "TCP port to listen on, on all IPv4 interfaces (0 picks a free port), "
+            "TCP port to listen on, 0 to 65535, on all IPv4 interfaces (0 picks "
+            "a free port), "
             f"when there is no --listen [default: {DEFAULT_PORT}].",
         ],
         [
@@ -130,54 +141,60 @@ class Options(usage.Options):
             None,
             None,
             "Read the welcome (with the same placeholders) from this file, "
-            "again on SIGHUP.",
+            "again on SIGHUP: a regular file of at most 64 MiB (with "
+            "placeholders, at most 64 KiB once filled in).",
         ],
         [
             "encoding",
             None,
             "utf-8",
-            "Text encoding of the message and its file.",
+            "Text encoding of the welcome, its file and the busy message; "
+            "one that cannot send them is refused at start.",
         ],
         [
             "idle-timeout",
             None,
             f"{DEFAULT_IDLE_TIMEOUT:g}",
             "Abort a connection silent this many seconds (no byte from the "
-            "client, no progress writing the welcome); 0 never. Without "
-            "--keep-open it only bounds a welcome the client does not read.",
+            "client, no progress writing the welcome): 0.001 to 604800 (a "
+            "week), or 0 never. Without --keep-open it only bounds a welcome "
+            "the client does not read.",
         ],
         [
             "backlog",
             None,
             None,
-            "Connections the kernel queues until accepted (default: "
+            "Connections the kernel queues until accepted, 1 to 65535 (default: "
             "min(4096, net.core.somaxconn), which the kernel caps it to).",
         ],
         [
             "max-connections",
             None,
             str(DEFAULT_MAX_CONNECTIONS),
-            "Connections open at once; more are closed at once.",
+            f"Connections open at once, 1 to {LONGEST_COUNT}; more are closed at once.",
         ],
         [
             "busy-message",
             None,
             None,
-            "Text written to a connection refused by a limit before closing it "
-            "(default: none, just close).",
+            "Text written to a connection refused by a limit before closing it, "
+            f"at most {DIRECT_WRITE_LIMIT} bytes in --encoding (default: none, "
+            "just close).",
         ],
         [
             "max-per-ip",
             None,
             None,
-            "Connections open at once from one IP address (default: no limit).",
+            f"Connections open at once from one IP address, 1 to {LONGEST_COUNT}; "
+            "an IPv4 address mapped into IPv6 counts as the IPv4 address "
+            "(default: no limit).",
         ],
         [
             "shutdown-timeout",
             None,
             f"{DEFAULT_SHUTDOWN_TIMEOUT:g}",
             "On SIGTERM, seconds to let welcomes being written finish before "
-            "closing their connections.",
+            "closing their connections: 0 (at once), or 0.001 to 3600.",
         ],
         [
             "handshake-timeout",
@@ -186,14 +203,15 @@ class Options(usage.Options):
             "On ssl: and haproxy: listeners, abort a connection that has not "
             "completed its TLS handshake and sent its whole PROXY header "
             "this many seconds after it was accepted (bytes arriving do not "
-            "extend it); 0 never.",
+            "extend it): 0.001 to 3600, or 0 never.",
         ],
         [
             "max-handshakes",
             None,
             str(DEFAULT_MAX_HANDSHAKES),
             "Connections at once still in their TLS handshake or PROXY "
-            "header; beyond that the oldest of them is closed.",
+            f"header, 1 to {LONGEST_COUNT}; beyond that the oldest of them is "
+            "closed.",
         ],
         [
             "metrics",
@@ -207,8 +225,8 @@ class Options(usage.Options):
             None,
             "0",
             "Serve from this many worker processes sharing the listening "
-            "socket, e.g. one per CPU core (0: serve in this process). Needs "
-            "one plain tcp: or tcp6: listener.",
+            f"socket, 0 to {MAX_WORKERS}, e.g. one per CPU core (0: serve in "
+            "this process). Needs one plain tcp: or tcp6: listener.",
         ],
     ]
     optFlags = [
@@ -263,14 +281,18 @@ class Options(usage.Options):
                 raise usage.UsageError(f"--listen {description!r}: {e}") from None
         try:
             message = self._loadMessage()
+            busyMessage = encodeText(
+                self["busy-message"] or "", self["encoding"], "--busy-message"
+            )
         except MessageError as e:
             raise usage.UsageError(str(e)) from None
-        idleTimeout = parseSeconds("idle-timeout", str(self["idle-timeout"]))
-        busyMessage = (self["busy-message"] or "").encode("utf-8")
+        idleTimeout = parseSeconds(
+            "idle-timeout", str(self["idle-timeout"]), MAX_IDLE_TIMEOUT
+        )
         if len(busyMessage) > DIRECT_WRITE_LIMIT:
             raise usage.UsageError(
                 f"--busy-message must be at most {DIRECT_WRITE_LIMIT} bytes "
-                f"in UTF-8, not {len(busyMessage)}"
+                f"in {self['encoding']}, not {len(busyMessage)}"
             )
         self["workers"] = parseWorkers(str(self["workers"]))
         if self["workers"] and not (
@@ -288,7 +310,7 @@ class Options(usage.Options):
         maxPerIP = self["max-per-ip"]
         backlog = self["backlog"]
         handshakeTimeout = parseSeconds(
-            "handshake-timeout", str(self["handshake-timeout"])
+            "handshake-timeout", str(self["handshake-timeout"]), MAX_HANDSHAKE_TIMEOUT
         )
         proxyFrom = parseNetworks(self["proxy-from"])
         if proxyFrom is not None and not any(
@@ -307,19 +329,19 @@ class Options(usage.Options):
             if backlog is None
             else parseCount("backlog", str(backlog), 1, 65535),
             maxConnections=parseCount(
-                "max-connections", str(self["max-connections"]), 1, 10**9
+                "max-connections", str(self["max-connections"]), 1, LONGEST_COUNT
             ),
             busyMessage=busyMessage,
             maxPerIP=None
             if maxPerIP is None
-            else parseCount("max-per-ip", str(maxPerIP), 1, 10**9),
+            else parseCount("max-per-ip", str(maxPerIP), 1, LONGEST_COUNT),
             shutdownTimeout=parseSeconds(
-                "shutdown-timeout", str(self["shutdown-timeout"])
+                "shutdown-timeout", str(self["shutdown-timeout"]), MAX_SHUTDOWN_TIMEOUT
             ),
             logConnections=not self["no-log-connections"],
             handshakeTimeout=handshakeTimeout or None,
             maxHandshakes=parseCount(
-                "max-handshakes", str(self["max-handshakes"]), 1, 10**9
+                "max-handshakes", str(self["max-handshakes"]), 1, LONGEST_COUNT
             ),
             proxyFrom=proxyFrom,
             timeConnections=metrics is not None,

@@ -38,6 +38,14 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 MAX_COUNT = 10**9
+MAX_SECONDS = 86400.0
+"""
+The longest C{--timeout} and C{--interval}: a day.
+"""
+MAX_BYTES = 2**30
+"""
+The largest C{--max-bytes}: 1 GiB, all of it held in memory.
+"""
 
 _REPEATABLE = ("expect", "expect-regex")
 
@@ -101,13 +109,15 @@ class Options(usage.Options):
             "timeout",
             "t",
             f"{DEFAULT_TIMEOUT:g}",
-            "Seconds allowed for connecting and for the welcome to arrive.",
+            "Seconds allowed for connecting and for the welcome to arrive "
+            "(0.001 to 86400).",
         ],
         [
             "max-bytes",
             None,
             str(DEFAULT_MAX_BYTES),
-            "Most bytes of welcome to accept; the rest is not read.",
+            "Most bytes of welcome to accept, 1 to 1073741824 (1 GiB); the "
+            "rest is not read.",
         ],
         [
             "connect",
@@ -138,7 +148,12 @@ class Options(usage.Options):
             "Probe this many times (0: until interrupted), printing a line per "
             "attempt and a summary.",
         ],
-        ["interval", "i", "1", "Seconds from the start of one attempt to the next."],
+        [
+            "interval",
+            "i",
+            "1",
+            "Seconds from the start of one attempt to the next (0.001 to 86400).",
+        ],
         [
             "sni",
             None,
@@ -281,9 +296,15 @@ class Options(usage.Options):
             raise usage.UsageError(f"{option} checks one port; it takes no port list")
         if self["scan"] is None:
             self._checkHost()
-        self["timeout"] = parsePositive("--timeout", self["timeout"], float)
-        self["max-bytes"] = parsePositive("--max-bytes", self["max-bytes"], int)
-        self["interval"] = parsePositive("--interval", self["interval"], float)
+        self["timeout"] = parsePositive(
+            "--timeout", self["timeout"], float, MAX_SECONDS
+        )
+        self["max-bytes"] = parsePositive(
+            "--max-bytes", self["max-bytes"], int, MAX_BYTES
+        )
+        self["interval"] = parsePositive(
+            "--interval", self["interval"], float, MAX_SECONDS
+        )
         if self["count"] is not None:
             self["count"] = parseCount("count", str(self["count"]), 0, MAX_COUNT)
         self._checkFamily()

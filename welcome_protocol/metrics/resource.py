@@ -3,8 +3,11 @@ The web site behind C{--metrics}: C{GET /metrics} and nothing else.
 
 The body is prometheus_client's own exposition (C{choose_encoder} picks the
 Prometheus text format, or OpenMetrics when the scraper's C{Accept} asks for
-it), gzipped when the scraper accepts that.  Another path answers 404, and a
-method other than C{GET} or C{HEAD} 405.
+it; an C{Accept} it cannot parse gets the default text format), gzipped
+when the scraper accepts that.  Another path answers 404, and a method other
+than C{GET} or C{HEAD} 405.  The site it is served by
+(L{welcome_protocol.metrics.boundedhttp}) bounds each connection; an error
+making the exposition is answered and logged there.
 
 A scrape is done in two parts.  The service's own metrics are collected in
 the reactor thread, all at once, so that they are consistent with each other
@@ -20,25 +23,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    choose_encoder,
+    generate_latest,
+)
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IAddress, IReactorTime
-from twisted.logger import Logger
-from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 from twisted.web import http
 from twisted.web.pages import notFound
 from twisted.web.resource import EncodingResourceWrapper, IResource, Resource
-from twisted.web.server import NOT_DONE_YET, GzipEncoderFactory, Request, Site
+from twisted.web.server import NOT_DONE_YET, GzipEncoderFactory, Request
 
-#: Seconds a scraper's connection may stay silent before it is closed (and
-#: aborted 15 s later if it does not read); Prometheus reconnects.
-IDLE_TIMEOUT = 30.0
-
-#: Scrapers' connections open at once, at most; more are closed at once.
-MAX_SCRAPERS = 16
+from welcome_protocol.metrics.boundedhttp import BoundedSite
 
 #: Runs C{encoder(collector)} away from the reactor thread: the result, in
 #: a L{Deferred} that fires in the reactor thread.
@@ -76,8 +76,6 @@ class MetricsPage(_NoChildren):
     The exposition of the service's metrics, made afresh for each request.
     """
 
-    _log = Logger()
-
     def __init__(
         self, service: Collector, process: Collector, inThread: InThread
     ) -> None:
@@ -108,7 +106,13 @@ class MetricsPage(_NoChildren):
 
     def _encoder(self, request: Request) -> Callable[[Collector], bytes]:
         accept = request.getHeader("accept")
-        encoder, contentType = choose_encoder(accept or "")
+        try:
+            encoder, contentType = choose_encoder(accept or "")
+        except Exception:
+            # choose_encoder raises TypeError on a version it cannot compare
+            # (text/plain; version=x): serve the default format, which every
+            # scraper reads, rather than refuse the scrape.
+            encoder, contentType = generate_latest, CONTENT_TYPE_PLAIN_0_0_4
         request.setHeader(b"content-type", contentType.encode("ascii"))
         return encoder
 
@@ -137,10 +141,8 @@ class MetricsPage(_NoChildren):
                 request.finish()
 
         def failed(reason: Failure) -> None:
-            self._log.failure("Cannot make the metrics", reason)
-            if not gone:
-                request.setResponseCode(http.INTERNAL_SERVER_ERROR)
-                request.finish()
+            # Logged by the incident; answered 500 if the scraper is there.
+            request.processingFailed(reason)
 
         self._inThread(encoder, families).addCallbacks(write, failed)
         return NOT_DONE_YET
@@ -157,52 +159,11 @@ def metricsRoot(page: MetricsPage) -> Resource:
     return root
 
 
-class MetricsSite(Site):
-    """
-    A L{Site} that does not log every scrape (one line every few seconds,
-    for months, would bury the service's own log).
-    """
-
-    noisy = False
-
-    def log(self, request: http.Request) -> None:
-        """
-        Log nothing.
-        """
-
-
-class AtMostFactory(WrappingFactory):
-    """
-    Build the wrapped factory's protocols while fewer than C{limit}
-    connections are open; close any more at once.
-    """
-
-    noisy = False
-
-    def __init__(self, wrappedFactory: Site, limit: int = MAX_SCRAPERS) -> None:
-        super().__init__(wrappedFactory)  # type: ignore[no-untyped-call]
-        self._limit = limit
-
-    # IProtocolFactory allows None, which closes the connection.
-    def buildProtocol(  # type: ignore[override]
-        self, addr: IAddress | None
-    ) -> ProtocolWrapper | None:
-        """
-        @return: A protocol, or L{None} (closing the connection) when
-            C{limit} are open already.
-        """
-        if len(self.protocols) >= self._limit:
-            return None
-        return super().buildProtocol(addr)
-
-
-def metricsSite(page: MetricsPage, reactor: IReactorTime) -> AtMostFactory:
+def metricsSite(page: MetricsPage, reactor: IReactorTime) -> BoundedSite:
     """
     @param page: What C{/metrics} serves.
-    @param reactor: Times idle connections.
-    @return: The factory to listen with.
+    @param reactor: Times the connections' deadlines.
+    @return: The factory to listen with, every connection bounded (see
+        L{welcome_protocol.metrics.boundedhttp}).
     """
-    site = MetricsSite(  # type: ignore[no-untyped-call]
-        metricsRoot(page), timeout=IDLE_TIMEOUT, reactor=reactor
-    )
-    return AtMostFactory(site)
+    return BoundedSite(metricsRoot(page), reactor)

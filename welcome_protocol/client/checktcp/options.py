@@ -22,6 +22,7 @@ from twisted.python import usage
 from welcome_protocol.client.checktcp.conversation import unescape
 from welcome_protocol.client.expectations import Expectations
 from welcome_protocol.client.hostnames import hostNameProblem, serverNameProblem
+from welcome_protocol.client.options import MAX_BYTES, MAX_SECONDS
 from welcome_protocol.client.output.nagios import (
     CRITICAL,
     OK,
@@ -218,10 +219,12 @@ class CheckTCPOptions(usage.Options):
             if problem is not None:
                 raise usage.UsageError(problem)
         self["port"] = parseCount("port", str(self["port"]), 1, 65535)
-        self["timeout"] = parsePositive("--timeout", self["timeout"], float)
-        self["maxbytes"] = parsePositive("--maxbytes", self["maxbytes"], int)
+        self["timeout"] = parsePositive(
+            "--timeout", self["timeout"], float, MAX_SECONDS
+        )
+        self["maxbytes"] = parsePositive("--maxbytes", self["maxbytes"], int, MAX_BYTES)
         if self["delay"] is not None:
-            parseCount("delay", str(self["delay"]), 1, 10**6)
+            parseCount("delay", str(self["delay"]), 1, int(MAX_SECONDS))
         self["refuse"] = _state("-r", self["refuse"])
         self["mismatch"] = _state("-M", self["mismatch"])
         for option in ("warning", "critical"):
