@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.support import freePort
@@ -35,14 +36,16 @@ def command(name: str) -> str:
 
 class PrometheusServer:
     """
-    C{prometheus} scraping one target every C{interval}.
+    C{prometheus} scraping its targets every C{interval}.
     """
 
-    def __init__(self, target: str, interval: str = "200ms") -> None:
+    def __init__(self, target: str | Sequence[str], interval: str = "200ms") -> None:
         """
-        @param target: C{HOST:PORT} of the metrics endpoint to scrape.
+        @param target: C{HOST:PORT} of the metrics endpoint to scrape, or a
+            sequence of them (as many instances of the service).
         @param interval: The scrape interval (and timeout).
         """
+        targets = [target] if isinstance(target, str) else list(target)
         self.workdir = Path(tempfile.mkdtemp(prefix="welcome-prometheus-"))
         config = self.workdir / "prometheus.yml"
         config.write_text(
@@ -52,7 +55,7 @@ class PrometheusServer:
             "scrape_configs:\n"
             "  - job_name: welcome\n"
             "    static_configs:\n"
-            f"      - targets: ['{target}']\n"
+            f"      - targets: {json.dumps(targets)}\n"
         )
         self.port = freePort()
         self.log = (self.workdir / "prometheus.log").open("w")
