@@ -121,6 +121,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "welcome (repeatable), e.g. 'no-log=--no-log-connections'",
     )
     p.add_argument(
+        "--welcome-twistd",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="extra row 'welcome@NAME': the same twistd welcome command run "
+        "by another installation's twistd (repeatable), to measure another "
+        "version side by side, e.g. 'main=../main-venv/bin/twistd'",
+    )
+    p.add_argument(
         "--workers",
         type=int,
         action="append",
@@ -187,6 +196,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for v in args.welcome_variant:
         if "=" not in v or not v.split("=", 1)[0]:
             p.error(f"--welcome-variant needs NAME=ARGS, not {v!r}")
+    for v in args.welcome_twistd:
+        name, equals, path = v.partition("=")
+        if not equals or not name or not path:
+            p.error(f"--welcome-twistd needs NAME=PATH, not {v!r}")
+        if not Path(path).is_file():
+            p.error(f"--welcome-twistd {name}: no twistd at {path}")
     if args.hold < 0:
         p.error("--hold must be 0 or more")
     if args.repeat < 1:
@@ -225,17 +240,23 @@ def build_specs(
     keep = ["--keep-open"] if hold else []
 
     def welcome(
-        name: str, more: list[str], what: str, cpus: frozenset[int] | None = None
+        name: str,
+        more: list[str],
+        what: str,
+        cpus: frozenset[int] | None = None,
+        twistd: Path | None = None,
     ) -> ServerSpec:
-        log = tmp / f"{name.replace('[', '-').replace(']', '')}.log"
+        safe = name.replace("[", "-").replace("]", "").replace("@", "-")
+        log = tmp / f"{safe}.log"
         argv = [
-            str(find_twistd()),
+            str(twistd or find_twistd()),
             "--nodaemon",
             "--pidfile=",
             f"--logfile={log}",
             "welcome",
-            "--port",
-            "{port}",
+            # A row that names its own --listen (a tcp6: variant) gets no
+            # --port, which cannot be combined with it.
+            *([] if "--listen" in extra + more else ["--port", "{port}"]),
             *extra,
             *more,
         ]
@@ -245,7 +266,22 @@ def build_specs(
     if hold:
         if "welcome" in selected:
             specs.append(welcome("welcome", keep, "the service, defaults"))
-    elif "welcome" in selected or args.welcome_variant or args.workers:
+    elif (
+        "welcome" in selected
+        or args.welcome_variant
+        or args.workers
+        or args.welcome_twistd
+    ):
+        for other in args.welcome_twistd:
+            oname, opath = other.split("=", 1)
+            specs.append(
+                welcome(
+                    f"welcome@{oname}",
+                    [],
+                    f"the service, defaults, run by {opath}",
+                    twistd=Path(opath),
+                )
+            )
         if "welcome" in selected:
             specs.append(welcome("welcome", [], "the service, defaults"))
         for variant in args.welcome_variant:

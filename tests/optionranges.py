@@ -16,7 +16,7 @@ from welcome_protocol.settings import (
     MAX_IDLE_TIMEOUT,
     MAX_SHUTDOWN_TIMEOUT,
 )
-from welcome_protocol.workers import MAX_WORKERS
+from welcome_protocol.workers.pool import MAX_WORKERS
 
 NOT_DECIMAL = ["nan", "inf", "1_0", "+1", "0x10", "ten"]
 """

@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.accesslog}: every connection becomes one line in
+Tests for L{welcome_protocol.observing.accesslog}: every connection becomes one line in
 twistd's format, in order, at least once a second and at shutdown.
 """
 
@@ -32,8 +32,8 @@ from twisted.logger import (
 from twisted.trial.unittest import TestCase
 
 from tests.support import ServerProcess
-from welcome_protocol.accesslog import NAMESPACE, AccessLog
-from welcome_protocol.server import WelcomeFactory
+from welcome_protocol.greeting.server import WelcomeFactory
+from welcome_protocol.observing.accesslog import NAMESPACE, AccessLog
 from welcome_protocol.settings import ServerSettings
 from welcome_protocol.tap import Options, makeService
 
@@ -360,7 +360,7 @@ class FactoryAndOptionTests(TestCase):
         clock.advance(3)
         events: list[LogEvent] = []
         log = AccessLog(clock, _collect(events))
-        factory = WelcomeFactory(ServerSettings(), accessLog=log)
+        factory = WelcomeFactory(ServerSettings(), clock=Clock(), accessLog=log)
         transport = self.welcome(factory, 1234)
         self.assertEqual(transport.value(), b"Welcome!")
         log.flush()
@@ -375,7 +375,9 @@ class FactoryAndOptionTests(TestCase):
         """
         events: list[LogEvent] = []
         log = AccessLog(Clock(), _collect(events))
-        factory = WelcomeFactory(ServerSettings(logConnections=False), accessLog=log)
+        factory = WelcomeFactory(
+            ServerSettings(logConnections=False), clock=Clock(), accessLog=log
+        )
         self.welcome(factory, 1234)
         log.flush()
         self.assertEqual(events, [])

@@ -4,6 +4,10 @@ Tests for L{welcome_protocol.addresses}.
 
 from __future__ import annotations
 
+import ipaddress
+
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.trial.unittest import TestCase
 
@@ -37,6 +41,34 @@ class DescribeAddressTests(TestCase):
             describeAddress(UNIXAddress(b"/run/welcome.sock")), "unix:/run/welcome.sock"
         )
         self.assertEqual(describeAddress(UNIXAddress(None)), "unix:(unnamed)")
+
+
+class ShortIPv6Tests(TestCase):
+    """
+    IPv6 hosts are written as C{ipaddress} writes them, however the address
+    came (in full from a PROXY v2 header, mapped from IPv4, compatible).
+    """
+
+    @given(
+        st.integers(0, 2**128 - 1),
+        st.sampled_from([0, 0xFFFF << 32, 0]),
+        st.booleans(),
+        st.booleans(),
+    )
+    def test_sameAsIpaddress(
+        self, number: int, prefix: int, small: bool, exploded: bool
+    ) -> None:
+        """
+        Any address, in full or short, mapped or compatible, is written as
+        C{ip_address(host).compressed}.
+        """
+        if small:
+            number = (number & 0xFFFFFFFF) | prefix
+        address = ipaddress.IPv6Address(number)
+        host = address.exploded if exploded else address.compressed
+        self.assertEqual(
+            describeAddress(IPv6Address("TCP", host, 1)), f"[{address.compressed}]:1"
+        )
 
 
 class PrintableTests(TestCase):

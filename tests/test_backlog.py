@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.backlog}.
+Tests for L{welcome_protocol.listening.backlog}.
 """
 
 from __future__ import annotations
@@ -10,7 +10,11 @@ from pathlib import Path
 from twisted.trial.unittest import TestCase
 
 from tests.support import temporaryPath
-from welcome_protocol.backlog import defaultBacklog, kernelBacklogCap, withBacklog
+from welcome_protocol.listening.backlog import (
+    defaultBacklog,
+    kernelBacklogCap,
+    withBacklog,
+)
 
 
 class BacklogTests(TestCase):

@@ -27,7 +27,7 @@ from tests.support import temporaryPath
 from welcome_protocol.client.options import Options
 from welcome_protocol.client.probe import explainTLSFailure
 from welcome_protocol.client.script import run
-from welcome_protocol.server import WelcomeFactory
+from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
 
 

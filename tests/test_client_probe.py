@@ -42,7 +42,7 @@ from welcome_protocol.client.probe import (
     probe,
 )
 from welcome_protocol.client.script import parseArguments, run
-from welcome_protocol.server import WelcomeFactory
+from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
 
 SERVER = IPv4Address("TCP", "127.0.0.1", 12000)

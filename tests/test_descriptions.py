@@ -23,7 +23,7 @@ from welcome_protocol.descriptions import (
     checkServerDescription,
     serverEndpoint,
 )
-from welcome_protocol.proxyheader import HeaderFirstEndpoint
+from welcome_protocol.handshaking.proxyheader import HeaderFirstEndpoint
 
 
 class CheckServerDescriptionTests(TestCase):

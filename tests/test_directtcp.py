@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.directtcp}: data and the close go out at once,
+Tests for L{welcome_protocol.listening.directtcp}: data and the close go out at once,
 and the transport keeps every promise of Twisted's own TCP transport: partial
 writes, resets, producers, half-closes, aborts, TLS on top.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import socket
+from pathlib import Path
 from typing import Any, cast
 
 from twisted.internet import reactor as globalReactor
@@ -17,7 +18,6 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.endpoints import (
     TCP4ClientEndpoint,
     connectProtocol,
-    serverFromString,
 )
 from twisted.internet.error import (
     CannotListenError,
@@ -43,14 +43,15 @@ from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from welcome_protocol.directtcp import (
+from tests.certificates import makeCertificate
+from tests.support import temporaryPath
+from welcome_protocol.listening.directtcp import (
     DirectPort,
     DirectTCP4ServerEndpoint,
     DirectTransport,
-    directIfTCP,
 )
-from welcome_protocol.directtcp.transport import BUFFER_SIZE
-from welcome_protocol.fdexhaustion import AcceptPauser, PausingAcceptEndpoint
+from welcome_protocol.listening.directtcp.transport import BUFFER_SIZE
+from welcome_protocol.listening.fdexhaustion import AcceptPauser, PausingAcceptEndpoint
 
 reactor = cast(Any, globalReactor)
 _DONE = Failure(ConnectionDone())
@@ -613,8 +614,12 @@ class DirectServerTests(TestCase):
         TLS layered over the transport still delivers the greeting and
         closes cleanly.
         """
-        key = ssl.KeyPair.generate(size=2048)
-        certificate = key.selfSignedCert(1, CN="localhost")
+        scratch = Path(temporaryPath(self))
+        scratch.mkdir()
+        certPath, keyPath = makeCertificate(scratch)
+        certificate = ssl.PrivateCertificate.loadPEM(
+            keyPath.read_text() + certPath.read_text()
+        )
         serverFactory = TLSMemoryBIOFactory(
             certificate.options(), False, _GreeterFactory(b"Welcome!")
         )
@@ -710,6 +715,8 @@ class _FullListeningSocket:
     A listening socket whose C{accept} fails with C{EMFILE}.
     """
 
+    family = socket.AF_INET
+
     def __init__(self) -> None:
         self.accepts = 0
 
@@ -726,7 +733,7 @@ class _FullListeningSocket:
 
 class DirectPortOutOfResourcesTests(TestCase):
     """
-    L{DirectPort} with the pausing of L{welcome_protocol.fdexhaustion}.
+    L{DirectPort} with the pausing of L{welcome_protocol.listening.fdexhaustion}.
     """
 
     def test_emfilePausesAccepting(self) -> None:
@@ -751,6 +758,30 @@ class DirectPortOutOfResourcesTests(TestCase):
         self.assertIn(port, memory.getReaders())
         pauser.stop()
 
+    def test_emfileWithoutPauserStillPauses(self) -> None:
+        """
+        A port nobody gave a pauser (as a worker's was) pauses all the same
+        on EMFILE: it never returns to the reactor still reading a socket
+        that stays readable.
+        """
+        memory = MemoryReactorClock()
+        listening = _FullListeningSocket()
+        port = DirectPort(
+            cast(IReactorFDSet, memory),
+            Factory.forProtocol(Protocol),
+            cast(socket.socket, listening),
+        )
+        port.startListening()
+        port.doRead()
+        self.assertEqual(listening.accepts, 1)
+        self.assertNotIn(port, memory.getReaders())
+        memory.advance(0.1)
+        self.assertIn(port, memory.getReaders())
+        port.doRead()
+        self.assertEqual(listening.accepts, 2)
+        self.assertNotIn(port, memory.getReaders())
+        memory.advance(0.1)
+
     def test_pausingEndpointGuardsDirectPort(self) -> None:
         """
         L{PausingAcceptEndpoint} attaches its pauser to a L{DirectPort}.
@@ -769,26 +800,8 @@ class DirectPortOutOfResourcesTests(TestCase):
 
 class EndpointTests(TestCase):
     """
-    L{directIfTCP} and the fallback of L{DirectTCP4ServerEndpoint}.
+    The fallback of L{DirectTCP4ServerEndpoint}.
     """
-
-    def test_directIfTCP(self) -> None:
-        """
-        L{directIfTCP} swaps the endpoint a C{tcp:} description makes for a
-        direct one with the same port, backlog and interface, and leaves
-        any other endpoint as it is.
-        """
-        memory = MemoryReactor()
-        plain = serverFromString(memory, "tcp:1234:backlog=7:interface=127.0.0.1")
-        direct = directIfTCP(plain)
-        self.assertIsInstance(direct, DirectTCP4ServerEndpoint)
-        direct.listen(Factory.forProtocol(Protocol))
-        [(port, _, backlog, interface)] = memory.tcpServers
-        self.assertEqual((port, backlog, interface), (1234, 7, "127.0.0.1"))
-        unix = serverFromString(memory, "unix:welcome-test.sock")
-        self.assertIs(directIfTCP(unix), unix)
-        six = serverFromString(memory, "tcp6:1234")
-        self.assertIs(directIfTCP(six), six)
 
     def test_otherReactorsListenAsUsual(self) -> None:
         """

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tests.support import ServerProcess, readAll, runClient
 from tests.test_endtoend_listen import EndToEndCase
-from welcome_protocol.message import MESSAGE_FILE_LIMIT
+from welcome_protocol.greeting.message import MESSAGE_FILE_LIMIT
 
 MIB = 1024 * 1024
 

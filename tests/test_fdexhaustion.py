@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.fdexhaustion}, with Twisted's real C{tcp.Port}
+Tests for L{welcome_protocol.listening.fdexhaustion}, with Twisted's real C{tcp.Port}
 reading a scripted socket on a L{MemoryReactorClock}.
 """
 
@@ -16,8 +16,8 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.fdexhaustion import AcceptPauser, PausingAcceptEndpoint
-from welcome_protocol.stats import ServerStats
+from welcome_protocol.listening.fdexhaustion import AcceptPauser, PausingAcceptEndpoint
+from welcome_protocol.observing.stats import ServerStats
 
 
 class _ScriptedSocket:

@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.handshakes}: the deadline and the cap for
+Tests for L{welcome_protocol.handshaking.handshakes}: the deadline and the cap for
 connections that have not reached their welcome, and TLS greeting only once
 the handshake is done.
 """
@@ -22,17 +22,17 @@ from twisted.trial.unittest import TestCase
 
 from tests.certificates import makeCertificate
 from tests.support import temporaryPath
-from welcome_protocol.handshakes import (
+from welcome_protocol.admission.limits import ConnectionLimits
+from welcome_protocol.greeting.server import WelcomeFactory
+from welcome_protocol.handshaking.handshakes import (
     PROXY_HEADER,
     TLS_HANDSHAKE,
     HandshakeFirstWrapper,
     HandshakeFirstWrappingFactory,
     HandshakeGuard,
 )
-from welcome_protocol.limits import ConnectionLimits
-from welcome_protocol.server import WelcomeFactory
+from welcome_protocol.observing.stats import ServerStats
 from welcome_protocol.settings import ServerSettings
-from welcome_protocol.stats import ServerStats
 
 
 def _peer(host: str = "192.0.2.7", port: int = 40000) -> IPv4Address:
@@ -336,7 +336,9 @@ class HandshakeFirstWrapperTests(TestCase):
         self.assertEqual(transport.value(), b"Welcome!")
         self.assertEqual(factory.handshakes.unfinished, 0)
         self.assertEqual(factory.limits.open, 1)
-        self.assertEqual(clock.getDelayedCalls(), [])
+        # The deadline's timer is gone; only the close's is left.
+        self.assertEqual(len(factory.closeDeadline), 1)
+        self.assertEqual(len(clock.getDelayedCalls()), 1)
         clock.advance(10)
         self.assertFalse(transport.disconnected)
         self.assertEqual(factory.stats.handshakeTimeoutsTLS, 0)

@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.hangup}: SIGHUP schedules work in the reactor.
+Tests for L{welcome_protocol.greeting.hangup}: SIGHUP schedules work in the reactor.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from twisted.internet.interfaces import IReactorFromThreads
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-from welcome_protocol.hangup import HangupService
+from welcome_protocol.greeting.hangup import HangupService
 
 
 @implementer(IReactorFromThreads)

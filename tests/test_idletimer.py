@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.idletimer}: one delayed call times out every
+Tests for L{welcome_protocol.closing.idletimer}: one delayed call times out every
 watched connection, at most one resolution after its deadline.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.idletimer import IdleTimer
+from welcome_protocol.closing.idletimer import IdleTimer
 
 
 class _Connection:

@@ -138,17 +138,29 @@ class KubePlayTests(TestCase):
         podman("tag", builtImage(), image)
         self.addCleanup(podman, "untag", builtImage(), image, check=False)
         spec["image"] = image
-        published = {}
-        for port in spec["ports"]:
-            published[port["name"]] = port["hostPort"] = freePort()
-            port["hostIP"] = "127.0.0.1"
         manifest = Path(tempfile.mkdtemp(prefix="welcome-kube-")) / "deployment.yaml"
-        manifest.write_text(yaml.safe_dump(deployment))
         self.addCleanup(manifest.parent.rmdir)
         self.addCleanup(manifest.unlink)
         self.addCleanup(podman, "kube", "down", str(manifest), check=False)
-        podman("kube", "play", str(manifest))
-        return f"{name}-pod-0-{spec['name']}", published
+        # A free port can be taken by another socket between freePort() and
+        # podman's bind; only that failure is tried again, with new ports.
+        attempts = 3
+        while True:
+            published = {}
+            for port in spec["ports"]:
+                published[port["name"]] = port["hostPort"] = freePort()
+                port["hostIP"] = "127.0.0.1"
+            manifest.write_text(yaml.safe_dump(deployment))
+            played = podman("kube", "play", str(manifest), check=False)
+            if played.returncode == 0:
+                return f"{name}-pod-0-{spec['name']}", published
+            output = played.stdout + played.stderr
+            attempts -= 1
+            if "address already in use" not in output or not attempts:
+                raise AssertionError(
+                    f"podman kube play exited {played.returncode}:\n{output}"
+                )
+            podman("kube", "down", str(manifest), check=False)
 
     def greet(self, port: int) -> str:
         """

@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.limits}.
+Tests for L{welcome_protocol.admission.limits}.
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.limits import (
+from welcome_protocol.admission.limits import (
     MAX_CONNECTIONS,
     MAX_PER_IP,
     ConnectionLimits,
     peerHost,
 )
-from welcome_protocol.stats import ServerStats
+from welcome_protocol.observing.stats import ServerStats
 
 
 def _addr(host: str, port: int = 1) -> IPv4Address:

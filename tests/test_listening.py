@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.listening}: listening, and failing in one line.
+Tests for L{welcome_protocol.listening.service}: listening, and failing in one line.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from twisted.logger import LogLevel, globalLogPublisher
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-from welcome_protocol.listening import (
+from welcome_protocol.listening.service import (
     ListenFailed,
     ListeningService,
     explainListenFailure,

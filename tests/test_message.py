@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.message}: loading, checking and filling in.
+Tests for L{welcome_protocol.greeting.message}: loading, checking and filling in.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.trial.unittest import TestCase
 
 from tests.support import temporaryPath
-from welcome_protocol.message import (
+from welcome_protocol.greeting.message import (
     MESSAGE_FILE_LIMIT,
     PLACEHOLDERS,
     READ_ATTEMPTS,

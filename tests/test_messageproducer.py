@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.messageproducer}.
+Tests for L{welcome_protocol.greeting.messageproducer}.
 """
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.messageproducer import MessageProducer
+from welcome_protocol.greeting.messageproducer import MessageProducer
 
 
 class MessageProducerTests(TestCase):

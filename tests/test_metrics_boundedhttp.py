@@ -43,7 +43,7 @@ from welcome_protocol.metrics.resource import (
 )
 from welcome_protocol.metrics.service import processRegistry
 from welcome_protocol.metrics.source import MetricsSource
-from welcome_protocol.stats import ServerStats
+from welcome_protocol.observing.stats import ServerStats
 
 SCRAPE = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
 

@@ -23,6 +23,7 @@ from tests.metricshelpers import (
 )
 from tests.support import parseServerOptions
 from welcome_protocol import __version__
+from welcome_protocol.greeting.server import WelcomeFactory, WelcomeProtocol
 from welcome_protocol.metrics.collector import (
     COUNTERS,
     GAUGES,
@@ -30,8 +31,7 @@ from welcome_protocol.metrics.collector import (
     gaugeFields,
 )
 from welcome_protocol.metrics.source import MetricsSource
-from welcome_protocol.server import WelcomeFactory, WelcomeProtocol
-from welcome_protocol.stats import ServerStats
+from welcome_protocol.observing.stats import ServerStats
 from welcome_protocol.tap import makeService
 
 

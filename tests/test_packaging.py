@@ -128,7 +128,17 @@ class InstalledWheelTests(TestCase):
             names = set(wheel.namelist())
         self.assertIn("twisted/plugins/welcome_plugin.py", names)
         self.assertIn("welcome_protocol/py.typed", names)
-        self.assertIn("welcome_protocol/server.py", names)
+        self.assertIn("welcome_protocol/greeting/server.py", names)
+        # Every package of the source tree is in setup.cfg's list, so in
+        # the wheel: a stage's package left out would fail only at import.
+        source = Path(__file__).resolve().parent.parent / "welcome_protocol"
+        packages = {
+            str(init.parent.relative_to(source.parent))
+            for init in source.rglob("__init__.py")
+        }
+        self.assertIn("welcome_protocol/listening/directtcp", packages)
+        for package in packages:
+            self.assertIn(f"{package}/__init__.py", names)
         twisted = {n for n in names if n.startswith("twisted/")}
         self.assertEqual(twisted, {"twisted/plugins/welcome_plugin.py"})
         self.assertEqual(

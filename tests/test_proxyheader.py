@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.proxyheader}: the wrapped protocol starts only
+Tests for L{welcome_protocol.handshaking.proxyheader}: the wrapped protocol starts only
 once the PROXY header has named the client.
 """
 
@@ -23,15 +23,15 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-from welcome_protocol.message import parseMessage
-from welcome_protocol.proxyheader import (
+from welcome_protocol.greeting.message import parseMessage
+from welcome_protocol.greeting.server import WelcomeFactory
+from welcome_protocol.handshaking.proxyheader import (
     HeaderFirstEndpoint,
     HeaderFirstWrapper,
     HeaderFirstWrappingFactory,
     Network,
     fromTrustedProxy,
 )
-from welcome_protocol.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
 
 PROXY_V1 = b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 12000\r\n"
@@ -290,7 +290,9 @@ class HeaderDeadlineTests(TestCase):
             wrapper.dataReceived(bytes([byte]))
         self.assertEqual(transport.value(), b"Welcome!")
         self.assertEqual(factory.handshakes.unfinished, 0)
-        self.assertEqual(clock.getDelayedCalls(), [])
+        # The deadline's timer is gone; only the close's is left.
+        self.assertEqual(len(factory.closeDeadline), 1)
+        self.assertEqual(len(clock.getDelayedCalls()), 1)
 
     def test_countsAgainstMaxConnections(self) -> None:
         """

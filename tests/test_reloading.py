@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.reloading}: a reload replaces the message or
+Tests for L{welcome_protocol.greeting.reloading}: a reload replaces the message or
 keeps the old one and says why.
 """
 
@@ -9,9 +9,9 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.message import Message, MessageError
-from welcome_protocol.reloading import MessageReloader
-from welcome_protocol.stats import ServerStats
+from welcome_protocol.greeting.message import Message, MessageError
+from welcome_protocol.greeting.reloading import MessageReloader
+from welcome_protocol.observing.stats import ServerStats
 
 NEW = Message(b"new")
 

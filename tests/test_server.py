@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.server}: what a client is sent, and nothing more.
+Tests for L{welcome_protocol.greeting.server}: what a client is sent, and nothing more.
 """
 
 from __future__ import annotations
@@ -12,9 +12,14 @@ from twisted.logger import capturedLogs, formatEvent, globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.messageproducer import CHUNK_SIZE
-from welcome_protocol.proxyheader import HeaderFirstWrappingFactory
-from welcome_protocol.server import DIRECT_WRITE_LIMIT, WelcomeFactory, WelcomeProtocol
+from welcome_protocol.greeting.messageproducer import CHUNK_SIZE
+from welcome_protocol.greeting.server import (
+    CLOSE_GRACE,
+    DIRECT_WRITE_LIMIT,
+    WelcomeFactory,
+    WelcomeProtocol,
+)
+from welcome_protocol.handshaking.proxyheader import HeaderFirstWrappingFactory
 from welcome_protocol.settings import ServerSettings
 
 PEER = IPv4Address("TCP", "192.0.2.7", 40123)
@@ -26,7 +31,7 @@ def connect(
     """
     Build a protocol from a factory and connect it to a L{StringTransport}.
     """
-    factory = WelcomeFactory(settings or ServerSettings())
+    factory = WelcomeFactory(settings or ServerSettings(), clock=Clock())
     proto = factory.buildProtocol(PEER)
     assert isinstance(proto, WelcomeProtocol)
     transport = StringTransport(peerAddress=PEER)
@@ -81,7 +86,7 @@ class WelcomeFactoryTests(TestCase):
         """
         Every protocol sends the very same bytes object the factory made.
         """
-        factory = WelcomeFactory(ServerSettings())
+        factory = WelcomeFactory(ServerSettings(), clock=Clock())
         sent: list[bytes] = []
         for _ in range(3):
             transport = StringTransport(peerAddress=PEER)
@@ -165,13 +170,43 @@ class KeepOpenAndTimeoutTests(TestCase):
     def test_connectionMadeWritesWelcomeAndCloses(self) -> None:
         """
         By default the welcome is written and the connection closed at once;
-        no idle timer is armed for a short welcome.
+        the close is timed, even for a short welcome, and the timer goes with
+        the connection.
         """
         server = _Server()
-        _protocol, transport = server.welcomed()
+        protocol, transport = server.welcomed()
         self.assertEqual(transport.value(), b"Welcome!")
         self.assertTrue(transport.disconnecting)
+        self.assertEqual(len(server.factory.closeDeadline), 1)
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(len(server.factory.closeDeadline), 0)
+        server.clock.advance(CLOSE_GRACE + 300)
+        self.assertFalse(transport.disconnected)
         self.assertEqual(server.clock.getDelayedCalls(), [])
+
+    def test_closeThatDoesNotEndIsAborted(self) -> None:
+        """
+        A close that has not ended within the idle timeout (a TLS client
+        that never sends its C{close_notify}, a client that does not read) is
+        aborted, whatever the welcome's size.
+        """
+        server = _Server(idleTimeout=2.0)
+        _protocol, transport = server.welcomed()
+        self.assertTrue(transport.disconnecting)
+        server.clock.advance(3)
+        self.assertTrue(transport.disconnected)
+
+    def test_closeWithoutIdleTimeoutIsBounded(self) -> None:
+        """
+        Without an idle timeout, a close that does not end is aborted after
+        L{CLOSE_GRACE} seconds.
+        """
+        server = _Server(idleTimeout=None)
+        _protocol, transport = server.welcomed()
+        server.clock.advance(CLOSE_GRACE - 0.5)
+        self.assertFalse(transport.disconnected)
+        server.clock.advance(1.5)
+        self.assertTrue(transport.disconnected)
 
     def test_inputIsDiscarded(self) -> None:
         """

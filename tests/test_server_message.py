@@ -1,5 +1,5 @@
 """
-Tests for how L{welcome_protocol.server} sends the message: pre-encoded, or
+Tests for how L{welcome_protocol.greeting.server} sends the message: pre-encoded, or
 filled in per connection, and replaced on reload.
 """
 
@@ -13,8 +13,8 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.message import Message, parseMessage
-from welcome_protocol.server import WelcomeFactory
+from welcome_protocol.greeting.message import Message, parseMessage
+from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
 
 PEER = IPv4Address("TCP", "192.0.2.7", 40000)
@@ -44,7 +44,9 @@ class TemplatedWelcomeTests(TestCase):
         Without a template, the pre-encoded message is written and the
         connection closed.
         """
-        factory = WelcomeFactory(ServerSettings(message=b"Hi\n", logConnections=False))
+        factory = WelcomeFactory(
+            ServerSettings(message=b"Hi\n", logConnections=False), clock=Clock()
+        )
         transport = greet(factory)
         self.assertEqual(transport.value(), b"Hi\n")
         self.assertTrue(transport.disconnecting)
@@ -87,7 +89,9 @@ class TemplatedWelcomeTests(TestCase):
         """
         An empty message writes nothing and closes the connection.
         """
-        factory = WelcomeFactory(ServerSettings(message=b"", logConnections=False))
+        factory = WelcomeFactory(
+            ServerSettings(message=b"", logConnections=False), clock=Clock()
+        )
         transport = greet(factory)
         self.assertEqual(transport.value(), b"")
         self.assertTrue(transport.disconnecting)

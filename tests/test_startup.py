@@ -14,7 +14,7 @@ from twisted.internet.testing import EventLoggingObserver, MemoryReactor
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.listening import ListenFailed
+from welcome_protocol.listening.service import ListenFailed
 from welcome_protocol.startup import WelcomeService, exitQuietlyOn
 
 

@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.stats}.
+Tests for L{welcome_protocol.observing.stats}.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-from welcome_protocol.stats import (
+from welcome_protocol.observing.stats import (
     DURATION_BOUNDS,
     DurationHistogram,
     ServerStats,

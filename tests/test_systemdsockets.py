@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.systemdsockets}: sockets passed by an
+Tests for L{welcome_protocol.listening.systemdsockets}: sockets passed by an
 activator, adopted by index with or without names, and errors that say
 what was passed.
 """
@@ -12,7 +12,7 @@ import socket
 from twisted.internet.testing import MemoryReactor
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.systemdsockets import (
+from welcome_protocol.listening.systemdsockets import (
     InheritedSockets,
     SystemdSocketError,
     startingEnvironment,

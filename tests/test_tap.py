@@ -25,20 +25,20 @@ from twisted.trial.unittest import TestCase
 from tests import optionranges
 from tests.certificates import makeCertificate
 from tests.support import parseServerOptions, temporaryPath
-from welcome_protocol.accesslog import AccessLog
-from welcome_protocol.backlog import defaultBacklog
 from welcome_protocol.commandline import versionText
-from welcome_protocol.handshakes import HandshakeFirstWrappingFactory
-from welcome_protocol.hangup import HangupService
-from welcome_protocol.listening import ListeningService
-from welcome_protocol.proxyheader import HeaderFirstWrappingFactory
+from welcome_protocol.greeting.hangup import HangupService
+from welcome_protocol.greeting.server import WelcomeFactory
+from welcome_protocol.handshaking.handshakes import HandshakeFirstWrappingFactory
+from welcome_protocol.handshaking.proxyheader import HeaderFirstWrappingFactory
+from welcome_protocol.listening.backlog import defaultBacklog
+from welcome_protocol.listening.service import ListeningService
+from welcome_protocol.observing.accesslog import AccessLog
+from welcome_protocol.observing.stats import StatsReporter
 from welcome_protocol.rlimits import FileLimitService
-from welcome_protocol.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
 from welcome_protocol.shutdown import GracefulShutdown
-from welcome_protocol.stats import StatsReporter
 from welcome_protocol.tap import Options, makeService
-from welcome_protocol.workers import WorkerPool
+from welcome_protocol.workers.pool import WorkerPool
 
 
 class OptionsTests(TestCase):
@@ -467,6 +467,7 @@ class MetricsServiceTests(TestCase):
             [type(child) for child in children],
             [
                 AccessLog,
+                FileLimitService,
                 ListeningService,
                 WorkerPool,
                 HangupService,
@@ -497,14 +498,14 @@ class ImportTests(TestCase):
 
     def test_workersWithoutTap(self) -> None:
         """
-        Importing L{welcome_protocol.workers} does not import
+        Importing L{welcome_protocol.workers.pool} does not import
         L{welcome_protocol.tap}.
         """
         checked = subprocess.run(
             [
                 sys.executable,
                 "-c",
-                "import sys, welcome_protocol.workers; "
+                "import sys, welcome_protocol.workers.pool; "
                 "print('welcome_protocol.tap' in sys.modules)",
             ],
             capture_output=True,

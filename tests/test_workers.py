@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.workers}: C{--workers N} runs N processes on one
+Tests for L{welcome_protocol.workers.pool}: C{--workers N} runs N processes on one
 listening socket, replaces one that dies, and leaves nothing behind.
 """
 
@@ -17,7 +17,7 @@ from twisted.trial.unittest import TestCase
 
 from tests.support import ServerProcess, temporaryPath
 from welcome_protocol.tap import Options
-from welcome_protocol.workers import MAX_WORKERS, parseWorkers, workerArguments
+from welcome_protocol.workers.pool import MAX_WORKERS, parseWorkers, workerArguments
 
 SERVING = r"Worker (\d+) serving on "
 

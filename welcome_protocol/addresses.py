@@ -5,6 +5,7 @@ Render Twisted address objects the way people write them, for logs and errors.
 
 from __future__ import annotations
 
+import socket
 from ipaddress import IPv4Address as IPv4Addr
 from ipaddress import IPv6Address as IPv6Addr
 from ipaddress import ip_address
@@ -50,6 +51,40 @@ def clientIP(host: str) -> IPv4Addr | IPv6Addr | None:
     return address
 
 
+_MAPPED = bytes(10) + b"\xff\xff"
+
+
+def _shortIPv6(host: str) -> str:
+    """
+    Write an IPv6 address short, as C{ipaddress} does (RFC 5952), with the
+    C functions where they give the same text: a PROXY v2 header gives
+    addresses in full, and C{ipaddress} costs more than the rest of a
+    greeting on a dual-stack listener.
+
+    @return: The short form, or C{host} made printable if it is not an IPv6
+        address (a scope, C{%eth0}, goes the slow way).
+    """
+    try:
+        packed = socket.inet_pton(socket.AF_INET6, host)
+    except (OSError, ValueError):
+        try:
+            return ip_address(host).compressed
+        except ValueError:
+            return printable(host)
+    if packed[:12] == _MAPPED:
+        # ipaddress writes the IPv4 part in hex: ::ffff:7f00:1.
+        high, low = (
+            int.from_bytes(packed[12:14], "big"),
+            int.from_bytes(packed[14:], "big"),
+        )
+        return f"::ffff:{high:x}:{low:x}"
+    text = socket.inet_ntop(socket.AF_INET6, packed)
+    if "." in text:
+        # An IPv4-compatible address, which ipaddress writes in hex too.
+        return ip_address(host).compressed
+    return text
+
+
 def describeAddress(address: IAddress) -> str:
     """
     Format an address as C{host:port}, C{[host]:port} or a UNIX socket path.
@@ -59,12 +94,7 @@ def describeAddress(address: IAddress) -> str:
         nothing unprintable in it.
     """
     if isinstance(address, IPv6Address):
-        try:
-            # A PROXY v2 header gives IPv6 addresses in full; write them short.
-            host = ip_address(address.host).compressed
-        except ValueError:
-            host = printable(address.host)
-        return f"[{host}]:{address.port}"
+        return f"[{_shortIPv6(address.host)}]:{address.port}"
     if isinstance(address, IPv4Address):
         return f"{printable(address.host)}:{address.port}"
     if isinstance(address, UNIXAddress):

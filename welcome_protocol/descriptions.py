@@ -16,19 +16,19 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet.endpoints import (
-    SSL4ServerEndpoint,
-    clientFromString,
-    serverFromString,
-)
+from twisted.internet.endpoints import clientFromString
 from twisted.internet.interfaces import IStreamClientEndpoint, IStreamServerEndpoint
 from twisted.python.filepath import UnlistableError
 
-from welcome_protocol.handshakes import HandshakeFirstEndpoint, HandshakeGuard
-from welcome_protocol.systemdsockets import SystemdSocketError, systemdEndpoint
+from welcome_protocol.handshaking.handshakes import (
+    HandshakeGuard,
+)
+from welcome_protocol.listening.systemdsockets import (
+    SystemdSocketError,
+)
 
 if TYPE_CHECKING:
-    from welcome_protocol.proxyheader import Network
+    from welcome_protocol.handshaking.proxyheader import Network
 
 _PROXY_PREFIX = "haproxy:"
 
@@ -93,6 +93,27 @@ def endpointType(description: str) -> str:
     return re.split(r"(?<!\\):", description, maxsplit=1)[0].lower()
 
 
+def checkTLSPort(description: str) -> None:
+    """
+    Refuse a C{tls:} description without C{port=}.
+
+    Twisted's C{tls:} takes the certificates directory first and the port
+    as C{port=}, defaulting to 443: C{tls:24073} would quietly mean "the
+    certificates in directory C{24073}, on port 443, every interface".
+
+    @raise DescriptionError: If C{description} is such a C{tls:} one.
+    """
+    inner = withoutProxy(description)
+    if endpointType(inner) != "tls":
+        return
+    parts = re.split(r"(?<!\\):", inner)[1:]
+    if not any(part.startswith("port=") for part in parts):
+        raise DescriptionError(
+            "tls: needs port=N after the certificates directory, as in "
+            "tls:/etc/welcome/pem:port=24073"
+        )
+
+
 def serverEndpoint(
     reactor: Any,
     description: str,
@@ -100,13 +121,10 @@ def serverEndpoint(
     proxyFrom: Sequence[Network] | None = None,
 ) -> IStreamServerEndpoint:
     """
-    Build the server endpoint C{description} names.
-
-    C{haproxy:DESCRIPTION} is built with L{HeaderFirstEndpoint}, so the
-    welcome is written only once the PROXY header has named the client;
-    C{ssl:} with L{HandshakeFirstEndpoint}, so it is written once the TLS
-    handshake is done.  C{systemd:} adopts the inherited socket by index
-    even without names (L{systemdEndpoint}).
+    Build the server endpoint C{description} names, without the accept
+    stage: see L{welcome_protocol.listening.builder.endpointLayers}, which
+    this calls, and L{welcome_protocol.listening.builder.buildEndpoint},
+    which builds the listeners.
 
     @param reactor: The reactor the endpoint listens with.
     @param guard: Bounds the connections until their PROXY header or TLS
@@ -115,23 +133,11 @@ def serverEndpoint(
         for any address.
     @raise DescriptionError: If the description is bad, saying why.
     """
-    try:
-        inner = withoutProxy(description)
-        endpoint: IStreamServerEndpoint
-        if endpointType(inner) == "systemd":
-            endpoint = systemdEndpoint(reactor, inner)
-        else:
-            endpoint = serverFromString(reactor, inner)
-        if guard is not None and isinstance(endpoint, SSL4ServerEndpoint):
-            endpoint = HandshakeFirstEndpoint(endpoint, guard)
-        if inner is not description:
-            # Imported here: only haproxy: listeners need the PROXY parser.
-            from welcome_protocol.proxyheader import HeaderFirstEndpoint
+    # Imported here: the client parses descriptions too, and needs none of
+    # the server's layers.
+    from welcome_protocol.listening.builder import endpointLayers
 
-            endpoint = HeaderFirstEndpoint(endpoint, guard, proxyFrom)
-        return endpoint
-    except Exception as e:
-        raise DescriptionError(explainParseError(e)) from None
+    return endpointLayers(reactor, description, guard, proxyFrom)
 
 
 def clientEndpoint(reactor: Any, description: str) -> IStreamClientEndpoint:

@@ -4,8 +4,9 @@ What greets: the factory and the services that look after it, the same in
 the twistd process and in each C{--workers} process.
 
 Both L{welcome_protocol.tap} (serving in-process) and
-L{welcome_protocol.workerprocess} (serving in a worker) build their service
-from here, so neither imports the other.
+L{welcome_protocol.workers.process} (serving in a worker) build their service
+from here, so a worker serves exactly as a single process does; the worker
+imports C{tap} only for its C{Options}, to parse the same command line.
 """
 
 from __future__ import annotations
@@ -24,20 +25,20 @@ from twisted.internet.interfaces import (
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
-from welcome_protocol.accesslog import AccessLog
-from welcome_protocol.hangup import HangupService
-from welcome_protocol.message import Message, readMessageFile
-from welcome_protocol.reloading import MessageReloader
-from welcome_protocol.rlimits import FileLimitService
-from welcome_protocol.server import WelcomeFactory
-from welcome_protocol.settings import ServerSettings
-from welcome_protocol.shutdown import GracefulShutdown
-from welcome_protocol.stats import (
+from welcome_protocol.greeting.hangup import HangupService
+from welcome_protocol.greeting.message import Message, readMessageFile
+from welcome_protocol.greeting.reloading import MessageReloader
+from welcome_protocol.greeting.server import WelcomeFactory
+from welcome_protocol.observing.accesslog import AccessLog
+from welcome_protocol.observing.stats import (
     DurationHistogram,
     ServerStats,
     StatsReporter,
     durationBounds,
 )
+from welcome_protocol.rlimits import FileLimitService
+from welcome_protocol.settings import ServerSettings
+from welcome_protocol.shutdown import GracefulShutdown
 
 
 class ServiceReactor(

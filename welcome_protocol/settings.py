@@ -9,8 +9,8 @@ from ipaddress import IPv4Network, IPv6Network
 
 from attrs import field, frozen
 
-from welcome_protocol.backlog import defaultBacklog
-from welcome_protocol.message import Message
+from welcome_protocol.greeting.message import Message
+from welcome_protocol.listening.backlog import defaultBacklog
 
 DEFAULT_PORT = 12000
 DEFAULT_MESSAGE = "Welcome!"

@@ -15,7 +15,7 @@ from twisted.internet.interfaces import IHostnameResolver
 from twisted.logger import Logger
 
 from welcome_protocol.hostinfo import resolveHostAddresses, thisHostName
-from welcome_protocol.listening import ListenFailed
+from welcome_protocol.listening.service import ListenFailed
 
 _ExceptHook = Callable[
     [type[BaseException], BaseException, TracebackType | None], object

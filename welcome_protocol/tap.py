@@ -13,8 +13,6 @@ from typing import Any, cast
 from twisted.application.service import IService
 from twisted.python import usage
 
-from welcome_protocol.accesslog import AccessLog
-from welcome_protocol.backlog import defaultBacklog, withBacklog
 from welcome_protocol.commandline import (
     LONGEST_COUNT,
     parseCount,
@@ -27,13 +25,9 @@ from welcome_protocol.descriptions import (
     DescriptionError,
     checkServerDescription,
     endpointType,
-    serverEndpoint,
 )
-from welcome_protocol.directtcp import directIfTCP
-from welcome_protocol.fdexhaustion import PausingAcceptEndpoint
-from welcome_protocol.hangup import HangupService
-from welcome_protocol.listening import ListeningService
-from welcome_protocol.message import (
+from welcome_protocol.greeting.hangup import HangupService
+from welcome_protocol.greeting.message import (
     Message,
     MessageError,
     checkEncoding,
@@ -42,9 +36,16 @@ from welcome_protocol.message import (
     parseMessage,
     readMessageFile,
 )
+from welcome_protocol.greeting.server import DIRECT_WRITE_LIMIT, WelcomeFactory
+from welcome_protocol.listening.backlog import defaultBacklog
+from welcome_protocol.listening.builder import buildEndpoint
+from welcome_protocol.listening.fdexhaustion import PausingAcceptEndpoint
+from welcome_protocol.listening.service import ListeningService
 from welcome_protocol.metrics.source import MetricsSource
 from welcome_protocol.metrics.workertotals import WorkerTotals
-from welcome_protocol.server import DIRECT_WRITE_LIMIT, WelcomeFactory
+from welcome_protocol.observing.accesslog import AccessLog
+from welcome_protocol.observing.stats import StatsReporter
+from welcome_protocol.rlimits import FileLimitService
 from welcome_protocol.serving import ServiceReactor, makeServing, newStats
 from welcome_protocol.settings import (
     DEFAULT_HANDSHAKE_TIMEOUT,
@@ -60,8 +61,7 @@ from welcome_protocol.settings import (
     ServerSettings,
 )
 from welcome_protocol.startup import WelcomeService
-from welcome_protocol.stats import StatsReporter
-from welcome_protocol.workers import (
+from welcome_protocol.workers.pool import (
     MAX_WORKERS,
     WorkerPool,
     parseWorkers,
@@ -401,24 +401,24 @@ def makeService(config: Options, reactor: ServiceReactor | None = None) -> IServ
         accessLog.setServiceParent(parent)  # type: ignore[no-untyped-call]
     workers: int = config["workers"]
     if workers:
-        # The workers greet; the parent only holds the socket for them.
+        # The workers greet; the parent only holds the socket for them.  It
+        # raises its open-file limit all the same, before it starts them: a
+        # soft limit below a descriptor it inherited (bash keeps 255 open)
+        # makes posix_spawn fail with EBADF, and the workers inherit the
+        # raised limit.
+        FileLimitService(settings.maxConnections).setServiceParent(parent)  # type: ignore[no-untyped-call]
         factory = WelcomeFactory(settings, clock=reactor, accessLog=accessLog)
     else:
         factory = makeServing(settings, reactor, parent, accessLog)
     listeners = []
     pauses: list[tuple[str, Callable[[], int]]] = []
     for description in settings.listen:
-        endpoint = PausingAcceptEndpoint(
-            directIfTCP(
-                serverEndpoint(
-                    reactor,
-                    withBacklog(description, settings.backlog),
-                    factory.handshakes,
-                    settings.proxyFrom,
-                )
-            ),
+        endpoint = buildEndpoint(
             reactor,
-            factory.stats,
+            description,
+            factory.admission,
+            settings.proxyFrom,
+            settings.backlog,
         )
         listener = ListeningService(description, endpoint, factory)
         listener.setServiceParent(parent)  # type: ignore[no-untyped-call]

@@ -33,7 +33,7 @@ from prometheus_client.utils import floatToGoString
 import twisted
 from welcome_protocol import __version__
 from welcome_protocol.metrics.source import MetricsSource
-from welcome_protocol.stats import ServerStats
+from welcome_protocol.observing.stats import ServerStats
 
 
 @frozen
@@ -228,7 +228,8 @@ class WelcomeCollector(Collector):
         buckets.append(("+Inf", cumulative))
         family = HistogramMetricFamily(
             "welcome_connection_duration_seconds",
-            "Time from accepting an admitted connection to its close.",
+            "Time from admitting a connection (after its TLS handshake or PROXY "
+            "header, if any) to its close.",
             labels=[],
         )
         family.add_metric([], buckets, histogram.total)

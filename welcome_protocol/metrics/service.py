@@ -16,8 +16,8 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThreadPool
 
-from welcome_protocol.descriptions import serverEndpoint
-from welcome_protocol.listening import ListeningService
+from welcome_protocol.listening.builder import buildEndpoint
+from welcome_protocol.listening.service import ListeningService
 from welcome_protocol.metrics.collector import WelcomeCollector
 from welcome_protocol.metrics.resource import MetricsPage, metricsSite
 from welcome_protocol.metrics.source import MetricsSource
@@ -66,6 +66,6 @@ def metricsService(
     """
     return ListeningService(
         f"--metrics {description}",
-        serverEndpoint(reactor, description),
+        buildEndpoint(reactor, description),
         metricsSite(metricsPage(reactor, source), reactor),
     )

@@ -3,7 +3,7 @@
 One set of numbers over all C{--workers} processes, dead ones included.
 
 Each worker writes a snapshot of its counters to its parent, over the stdout
-pipe that already carries its log (L{welcome_protocol.workers}), as one
+pipe that already carries its log (L{welcome_protocol.workers.pool}), as one
 C{S JSON} line every L{SNAPSHOT_INTERVAL} seconds and once more when it has
 stopped.  The parent keeps the last snapshot of each worker running and the
 sum of the last snapshots of the workers that have ended, and adds them up
@@ -29,7 +29,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 
-from welcome_protocol.stats import ServerStats
+from welcome_protocol.observing.stats import ServerStats
 
 #: Seconds between two snapshots of a worker.
 SNAPSHOT_INTERVAL = 1.0

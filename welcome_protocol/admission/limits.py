@@ -21,8 +21,8 @@ from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.logger import Logger
 
 from welcome_protocol.addresses import clientIP, describeAddress
-from welcome_protocol.ratelimitedlog import RateLimitedLog
-from welcome_protocol.stats import ServerStats
+from welcome_protocol.observing.ratelimitedlog import RateLimitedLog
+from welcome_protocol.observing.stats import ServerStats
 
 MAX_CONNECTIONS = "max-connections"
 MAX_PER_IP = "max-per-ip"

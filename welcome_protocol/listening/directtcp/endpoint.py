@@ -1,12 +1,15 @@
 # -*- test-case-name: tests.test_directtcp -*-
 """
 The endpoint that listens with a L{DirectPort}, or as Twisted does.
+
+The service's listeners come from descriptions, through
+L{welcome_protocol.listening.builder}; this endpoint is for code that names
+a port directly.
 """
 
 from __future__ import annotations
 
 from twisted.internet.defer import Deferred, execute
-from twisted.internet.endpoints import TCP4ServerEndpoint
 from twisted.internet.interfaces import (
     IListeningPort,
     IProtocolFactory,
@@ -16,25 +19,7 @@ from twisted.internet.interfaces import (
 from twisted.internet.posixbase import PosixReactorBase
 from zope.interface import implementer
 
-from welcome_protocol.directtcp.port import DirectPort
-
-
-def directIfTCP(endpoint: IStreamServerEndpoint) -> IStreamServerEndpoint:
-    """
-    Swap a plain TCP endpoint, as C{tcp:} descriptions make, for a
-    L{DirectTCP4ServerEndpoint} listening the same way; leave others be.
-
-    Reads the private attributes C{TCP4ServerEndpoint} keeps its arguments
-    in (it has no public ones); the tests catch a Twisted that renames them.
-    """
-    if type(endpoint) is not TCP4ServerEndpoint:
-        return endpoint
-    return DirectTCP4ServerEndpoint(
-        endpoint._reactor,
-        endpoint._port,
-        endpoint._backlog,
-        endpoint._interface,
-    )
+from welcome_protocol.listening.directtcp.port import DirectPort
 
 
 @implementer(IStreamServerEndpoint)

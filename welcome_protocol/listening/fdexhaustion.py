@@ -41,9 +41,9 @@ from twisted.internet.interfaces import (
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from welcome_protocol.directtcp import DirectPort
-from welcome_protocol.ratelimitedlog import RateLimitedLog
-from welcome_protocol.stats import ServerStats
+from welcome_protocol.listening.directtcp import DirectPort
+from welcome_protocol.observing.ratelimitedlog import RateLimitedLog
+from welcome_protocol.observing.stats import ServerStats
 
 OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 RETRY_DELAY = 0.1

@@ -11,8 +11,8 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from welcome_protocol.message import Message, MessageError
-from welcome_protocol.stats import ServerStats
+from welcome_protocol.greeting.message import Message, MessageError
+from welcome_protocol.observing.stats import ServerStats
 
 Load = Callable[[], Deferred[Message]]
 

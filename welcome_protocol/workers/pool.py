@@ -6,9 +6,12 @@ This is the arrangement Twisted documents for using several cores
 (C{docs/core/howto/...}, "Scaling with multiple processes"): the parent
 creates the listening port; it starts each worker with
 C{reactor.spawnProcess}, handing the port's file descriptor down through
-C{childFDs}; each worker adopts it with C{reactor.adoptStreamPort} and
-accepts connections from it.  The kernel gives each new connection to one
-of the workers waiting on the socket.
+C{childFDs}; each worker adopts it through the same listener builder as
+a single process (L{welcome_protocol.listening.builder.buildEndpoint}, so
+a L{DirectPort<welcome_protocol.listening.directtcp.port.DirectPort>} with
+accept pausing and error containment) and accepts connections from it.
+The kernel gives each new connection to one of the workers waiting on the
+socket.
 
 The parent accepts nothing itself.  It restarts a worker that dies (at
 once, or after a second if it died within a second of starting, so a
@@ -17,7 +20,7 @@ worker (SIGTERM, then SIGKILL after L{STOP_GRACE} seconds) before it exits.
 
 Logging stays in the parent: a worker's stdout is a pipe to it.  A worker
 writes its access records there as plain C{A TIME ADDRESS} lines (batched,
-like L{welcome_protocol.accesslog} does) and any other log event as
+like L{welcome_protocol.observing.accesslog} does) and any other log event as
 C{E JSON}; the parent feeds the records to its own access log, with
 C{(worker PID)} after the address, and publishes the events to its log
 publisher with C{worker PID} as their system.  So every line ends up in
@@ -26,7 +29,7 @@ worker's counters come as C{S JSON} lines, which the parent sums
 (L{welcome_protocol.metrics.workertotals}).  A worker also ends when its
 parent does.
 
-The worker process itself is L{welcome_protocol.workerprocess}.
+The worker process itself is L{welcome_protocol.workers.process}.
 """
 
 from __future__ import annotations
@@ -54,10 +57,10 @@ from twisted.logger import (
 )
 from twisted.python.failure import Failure
 
-from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.commandline import parseCount
-from welcome_protocol.listening import ListeningService
+from welcome_protocol.listening.service import ListeningService
 from welcome_protocol.metrics.workertotals import SnapshotError, WorkerTotals
+from welcome_protocol.observing.accesslog import AccessLog
 
 #: The most workers C{--workers} accepts.
 MAX_WORKERS = 256
@@ -228,7 +231,7 @@ class WorkerPool(Service):
             [
                 self._executable,
                 "-m",
-                "welcome_protocol.workerprocess",
+                "welcome_protocol.workers.process",
                 str(fd),
                 *self._arguments,
             ],

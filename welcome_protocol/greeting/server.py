@@ -26,21 +26,25 @@ from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.addresses import describeAddress, printable
-from welcome_protocol.handshakes import HandshakeGuard
-from welcome_protocol.idletimer import IdleTimer
-from welcome_protocol.limits import ConnectionLimits
-from welcome_protocol.message import Message
-from welcome_protocol.messageproducer import MessageProducer
-from welcome_protocol.ratelimitedlog import RateLimitedLog
+from welcome_protocol.admission.admission import Admission
+from welcome_protocol.closing.closedeadline import CloseDeadline
+from welcome_protocol.closing.idletimer import IdleTimer
+from welcome_protocol.greeting.message import Message
+from welcome_protocol.greeting.messageproducer import MessageProducer
+from welcome_protocol.observing.accesslog import AccessLog
+from welcome_protocol.observing.ratelimitedlog import RateLimitedLog
+from welcome_protocol.observing.stats import ServerStats
 from welcome_protocol.settings import ServerSettings
-from welcome_protocol.stats import ServerStats
 
 # A welcome this short goes to the kernel in one send() even when the client
 # never reads (the smallest TCP send buffer, tcp_wmem's minimum, is 4096), so
 # it needs neither flow control nor a timer.  Longer ones get both.
 DIRECT_WRITE_LIMIT = 4096
+
+#: Seconds a close may take, without C{--idle-timeout}, before the
+#: connection is aborted.
+CLOSE_GRACE = 10.0
 
 
 class WelcomeProtocol(Protocol):
@@ -59,9 +63,11 @@ class WelcomeProtocol(Protocol):
     close instead; it is not counted as open.
 
     The idle timeout is kept by the factory's L{IdleTimer}, one timer for
-    all connections (not one C{DelayedCall} each, as with C{TimeoutMixin}),
-    and the instance state lives in C{__slots__}: a connection held open
-    costs as little memory as it can.
+    all connections (not one C{DelayedCall} each, as with C{TimeoutMixin}).
+    The state is declared in C{__slots__}; since C{BaseProtocol} has no
+    C{__slots__}, instances still carry a C{__dict__}, so the slots make the
+    attribute reads and writes faster and list the state in one place, but
+    save little memory.
 
     @ivar peer: The client's address, as the connection was admitted.
     @ivar greeted: Whether the whole welcome has been handed to the transport.
@@ -128,7 +134,7 @@ class WelcomeProtocol(Protocol):
             busy = factory.settings.busyMessage
             if busy:
                 transport.write(busy)
-            transport.loseConnection()
+            self._closeWithin()
             return
         if factory.settings.timeConnections:
             self.connectedAt = factory.clock.seconds()
@@ -145,7 +151,10 @@ class WelcomeProtocol(Protocol):
             factory.stats.bytesSent += len(message)
             self.greeted = True
             if self.closeAfterWelcome:
+                # _closeWithin(), inlined: this is every greeting's path.
+                self._closing = True
                 transport.loseConnection()
+                factory.closeDeadline.closing(self)
             else:
                 self._watchIdle()
             return
@@ -156,6 +165,31 @@ class WelcomeProtocol(Protocol):
             message, consumer, self._wrote, self._welcomeWritten
         )
         consumer.registerProducer(self._producer, False)
+
+    def _closeWithin(self) -> None:
+        """
+        Close gracefully, but abort if the close has not ended within the
+        idle timeout (L{CLOSE_GRACE} without one): the factory's
+        L{CloseDeadline}.
+
+        A graceful close can wait for ever: TLS waits for the client's
+        C{close_notify}, and any transport waits for a client that does not
+        read to take what is buffered.  Whatever the path and the welcome's
+        size, the connection is timed from here; on a transport that closes
+        at once, its entry goes in the same turn.
+        """
+        self._closing = True
+        transport = self.transport
+        assert transport is not None
+        transport.loseConnection()
+        self.factory.closeDeadline.closing(self)
+
+    def abortClosing(self) -> None:
+        """
+        The close did not end within its grace: abort.
+        """
+        # TCP, UNIX and TLS transports can all abort.
+        cast(ITCPTransport, self.transport).abortConnection()
 
     def _watchIdle(self) -> None:
         """
@@ -229,9 +263,12 @@ class WelcomeProtocol(Protocol):
         """
         Stop the timer and the producer, and let the factory count the ending.
         """
+        factory = self.factory
+        if self._closing:
+            factory.closeDeadline.closed(self)
         if self.refused:
             return
-        self.factory.idleTimer.forget(self)
+        factory.idleTimer.forget(self)
         if self._producer is not None:
             self._producer.stopProducing()
             self._producer = None
@@ -271,6 +308,7 @@ class WelcomeFactory(ServerFactory):
         clock: IReactorTime | None = None,
         stats: ServerStats | None = None,
         accessLog: AccessLog | None = None,
+        admission: Admission | None = None,
     ) -> None:
         """
         @param settings: The validated configuration.
@@ -278,6 +316,8 @@ class WelcomeFactory(ServerFactory):
         @param stats: The counters to update; new ones by default.
         @param accessLog: Where to record connections, in batches; without
             one, each is logged as it happens.
+        @param admission: The limits and the unfinished connections, shared
+            with the listeners; new ones (counting in C{stats}) by default.
         """
         if clock is None:
             from twisted.internet import reactor
@@ -287,19 +327,22 @@ class WelcomeFactory(ServerFactory):
         self.welcome: bytes = settings.message
         self.template: Message | None = settings.template
         self.clock: IReactorTime = clock
-        self.stats = ServerStats(clock.seconds()) if stats is None else stats
-        self.limits = ConnectionLimits(
-            settings.maxConnections, settings.maxPerIP, self.stats, clock
-        )
-        self.handshakes = HandshakeGuard(
-            settings.handshakeTimeout,
-            settings.maxHandshakes,
-            self.stats,
-            clock,
-            self.limits,
-        )
+        if admission is None:
+            admission = Admission(
+                settings,
+                ServerStats(clock.seconds()) if stats is None else stats,
+                clock,
+            )
+        self.admission = admission
+        self.stats = admission.stats
+        self.limits = admission.limits
+        self.handshakes = admission.unfinished
         self.accessLog = accessLog
         self.idleTimer = IdleTimer(clock)
+        timeout = settings.idleTimeout
+        self.closeDeadline = CloseDeadline(
+            clock, CLOSE_GRACE if timeout is None else timeout
+        )
         self._renderLog = RateLimitedLog(
             self._log,
             clock,
@@ -433,5 +476,6 @@ class WelcomeFactory(ServerFactory):
         unfinished; every listener has stopped.
         """
         self.handshakes.stop()
+        self.closeDeadline.stop()
         self.limits.flushLog()
         self._renderLog.flush()

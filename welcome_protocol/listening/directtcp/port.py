@@ -1,9 +1,17 @@
 # -*- test-case-name: tests.test_directtcp -*-
 """
-A listening TCP port that accepts into L{DirectTransport}s.
+A listening TCP port, IPv4 or IPv6, that accepts into L{DirectTransport}s.
 
 It implements C{IListeningPort} for the service and C{IReadDescriptor} for
 the reactor, which it uses through C{IReactorFDSet} and C{IReactorTime}.
+
+The accept stage of the pipeline lives here, for every connection of every
+TCP path (C{tcp:}, C{tcp6:}, C{ssl:}, C{tls:}, C{systemd:} and each worker):
+running out of descriptors pauses accepting (L{AcceptPauser
+<welcome_protocol.listening.fdexhaustion.AcceptPauser>}) instead of spinning,
+and an exception raised for one connection (by C{buildProtocol},
+C{makeConnection} or C{connectionLost}) ends that connection only, with one
+log line per interval, never the listening socket.
 """
 
 from __future__ import annotations
@@ -12,9 +20,10 @@ import errno
 import os
 import socket
 from collections.abc import Callable
+from typing import Any
 
 from twisted.internet import main
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import (
@@ -28,7 +37,9 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from welcome_protocol.directtcp.transport import DirectTransport
+from welcome_protocol.addresses import describeAddress
+from welcome_protocol.listening.directtcp.transport import DirectTransport
+from welcome_protocol.observing.ratelimitedlog import RateLimitedLog
 
 #: C{accept()} errors that mean the process or the system is out of
 #: descriptors or memory: the client stays queued until some are free.
@@ -42,8 +53,8 @@ _ONE_CLIENT = frozenset({errno.ECONNABORTED, errno.EPERM, errno.EPROTO})
 @implementer(IListeningPort, IReadDescriptor)
 class DirectPort:
     """
-    Listen on an IPv4 TCP address; greet each client in the same turn of
-    the reactor that accepts it.
+    Listen on an IPv4 or IPv6 TCP address; greet each client in the same
+    turn of the reactor that accepts it.
 
     For each connection it builds the protocol, connects it to a
     L{DirectTransport}, and once C{connectionMade} has returned, closes the
@@ -53,8 +64,10 @@ class DirectPort:
 
     @ivar outOfResources: Called with the C{errno} when C{accept()} fails
         for lack of descriptors or memory, to pause accepting (see
-        L{welcome_protocol.fdexhaustion}); by default the error is logged
-        and accepting stops until the next time the socket is readable.
+        L{welcome_protocol.listening.fdexhaustion}); the listener builder sets
+        one that also counts the pauses.  Without one the port makes its own
+        on the first such error: it never returns to the reactor with the
+        socket still readable and nothing to stop it spinning.
     @ivar connected: Whether it is listening.
     @ivar disconnecting: Whether it is stopping.
     """
@@ -80,12 +93,23 @@ class DirectPort:
         """
         @param reactor: Polls the socket; also an C{IReactorTime}.
         @param factory: Builds a protocol per connection.
-        @param listening: A bound, listening IPv4 TCP socket.
+        @param listening: A bound, listening IPv4 or IPv6 TCP socket.
         """
         self._reactor = reactor
         self.factory = factory
         self.socket = listening
         self._fileno = listening.fileno()
+        self._family = listening.family
+        self._addressType: type[IPv4Address] | type[IPv6Address] = (
+            IPv6Address if listening.family == socket.AF_INET6 else IPv4Address
+        )
+        self._errors = RateLimitedLog(
+            self._log,
+            reactor,  # type: ignore[arg-type]
+            "{count} more connections in the last {interval:g} s ended with an "
+            "error in the service (the listener goes on)",
+            10.0,
+        )
         self.outOfResources: Callable[[int], object] | None = None
         self.connected = False
         self.disconnecting = False
@@ -102,16 +126,30 @@ class DirectPort:
         interface: str = "",
     ) -> DirectPort:
         """
-        Bind, listen and start accepting.
+        Bind, listen and start accepting.  An interface with a colon in it
+        (C{::}, as C{tcp6:} listens on by default) is IPv6.
 
         @raise CannotListenError: If the address cannot be listened on.
         """
-        listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in interface else socket.AF_INET
+        listening = socket.socket(family, socket.SOCK_STREAM)
         try:
             # As Twisted's own TCP ports do on POSIX: a restarted server
             # can listen again while old connections are in TIME_WAIT.
             listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listening.bind((interface, port))
+            if family == socket.AF_INET6:
+                # Twisted resolves the address of an IPv6 port, scope and all.
+                address = socket.getaddrinfo(
+                    interface,
+                    port,
+                    family,
+                    socket.SOCK_STREAM,
+                    0,
+                    socket.AI_NUMERICHOST,
+                )[0][4]
+                listening.bind(address)
+            else:
+                listening.bind((interface, port))
             listening.listen(backlog)
         except OSError as e:
             listening.close()
@@ -162,12 +200,12 @@ class DirectPort:
         """
         return self.factory.__class__.__name__
 
-    def getHost(self) -> IPv4Address:
+    def getHost(self) -> IPv4Address | IPv6Address:
         """
         @return: The address listened on.
         """
         host, port = self.socket.getsockname()[:2]
-        return IPv4Address("TCP", host, port)
+        return self._addressType("TCP", host, port)
 
     def doRead(self) -> None:
         """
@@ -178,21 +216,31 @@ class DirectPort:
         factory = self.factory
         reactor = self._reactor
         makeTransport = self.transport
+        makeAddress = self._addressType
         for _ in range(self.maxAcceptsPerRead):
             try:
-                skt, (host, port) = accept()
+                skt, address = accept()
             except BlockingIOError:
                 return
             except OSError as e:
                 if e.errno in _ONE_CLIENT:
                     continue
-                if e.errno in OUT_OF_RESOURCES and self.outOfResources is not None:
-                    self.outOfResources(e.errno)
+                if e.errno in OUT_OF_RESOURCES:
+                    self._outOfResources(e.errno)
                     return
                 self._log.failure("Could not accept a connection")
                 return
-            peer = IPv4Address("TCP", host, port)
-            protocol = factory.buildProtocol(peer)
+            peer = makeAddress("TCP", address[0], address[1])
+            try:
+                protocol = factory.buildProtocol(peer)
+            except Exception:
+                skt.close()
+                self._errors.emit(
+                    "Error building the protocol of a connection from {peer}",
+                    peer=describeAddress(peer),
+                    log_failure=Failure(),
+                )
+                continue
             if protocol is None:
                 skt.close()
                 continue
@@ -201,11 +249,31 @@ class DirectPort:
             try:
                 protocol.makeConnection(transport)
             except Exception:
-                self._log.failure(
-                    "Error setting up a connection from {peer}", peer=peer
+                self._errors.emit(
+                    "Error setting up a connection from {peer}",
+                    peer=describeAddress(peer),
+                    log_failure=Failure(),
                 )
                 transport.abortConnection()
-            transport.settle()
+            try:
+                transport.settle()
+            except Exception:
+                self._errors.emit(
+                    "Error closing a connection from {peer}",
+                    peer=describeAddress(peer),
+                    log_failure=Failure(),
+                )
+
+    def _outOfResources(self, code: int) -> None:
+        """
+        C{accept()} failed for lack of descriptors or memory: pause.
+        """
+        if self.outOfResources is None:
+            from welcome_protocol.listening.fdexhaustion import AcceptPauser
+
+            AcceptPauser(self, self._reactor)  # type: ignore[arg-type]
+        assert self.outOfResources is not None
+        self.outOfResources(code)
 
     def connectionLost(self, reason: Failure) -> None:
         """
@@ -214,6 +282,7 @@ class DirectPort:
         if self._fileno == -1:
             return
         self.stopReading()
+        self._errors.flush()
         self.connected = False
         self._fileno = -1
         port = self.socket.getsockname()[1]
@@ -250,7 +319,7 @@ class DirectPort:
 
 def _acceptRaw(
     listening: socket.socket,
-) -> Callable[[], tuple[socket.socket, tuple[str, int]]]:
+) -> Callable[[], tuple[socket.socket, Any]]:
     """
     Make the cheapest way to accept one IPv4 client from C{listening}.
 
@@ -259,25 +328,28 @@ def _acceptRaw(
     C{accept4()} itself; the C{_accept} it wraps (documented in
     C{socket.py} as what C{accept} is built on) gives the bare descriptor,
     and the socket object is made with the family and type known here.
-    Where C{_accept} is missing, C{accept} is used.
+    Where C{_accept} is missing, C{accept} is used.  This is the one private
+    name of the standard library the service uses, and the only place it
+    is read: it is what keeps the direct port's accept loop cheaper than
+    Twisted's (see the performance page).
 
-    @return: A function that accepts one IPv4 client from C{listening} as
-        a non-blocking socket, with its address.
+    @return: A function that accepts one client from C{listening} as a
+        non-blocking socket, with its address.
     """
     raw = getattr(listening, "_accept", None)
     if raw is None:
 
-        def accept() -> tuple[socket.socket, tuple[str, int]]:
+        def accept() -> tuple[socket.socket, Any]:
             skt, address = listening.accept()
             skt.setblocking(False)
             return skt, address
 
         return accept
 
-    family, kind = socket.AF_INET, socket.SOCK_STREAM
+    family, kind = listening.family, socket.SOCK_STREAM
     makeSocket = socket.socket
 
-    def acceptRaw() -> tuple[socket.socket, tuple[str, int]]:
+    def acceptRaw() -> tuple[socket.socket, Any]:
         fd, address = raw()
         skt = makeSocket(family, kind, 0, fd)
         skt.setblocking(False)
@@ -288,7 +360,7 @@ def _acceptRaw(
 
 def adopt(reactor: IReactorFDSet, factory: IProtocolFactory, fd: int) -> DirectPort:
     """
-    Accept on a listening IPv4 TCP socket inherited as C{fd}.
+    Accept on a listening IPv4 or IPv6 TCP socket inherited as C{fd}.
 
     @param fd: The descriptor; it is duplicated, so the caller may close it.
     @return: The port, accepting.

@@ -5,7 +5,7 @@ A server-side TCP transport that sends at once and costs little to hold.
 It implements C{ITCPTransport} (with C{IConsumer} and C{IPushProducer}) for
 the protocol, and C{IReadDescriptor}/C{IWriteDescriptor} for the reactor,
 which it uses only through C{IReactorFDSet}: C{addReader}, C{removeReader},
-C{addWriter}, C{removeWriter}.  See L{welcome_protocol.directtcp} for why.
+C{addWriter}, C{removeWriter}.  See L{welcome_protocol.listening.directtcp} for why.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections import deque
 from typing import Any
 
 from twisted.internet import main
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.error import ConnectionAborted, ConnectionLost
 from twisted.internet.interfaces import (
     IConsumer,
@@ -108,7 +108,7 @@ class DirectTransport:
         self,
         skt: socket.socket,
         protocol: IProtocol,
-        peer: IPv4Address,
+        peer: IPv4Address | IPv6Address,
         reactor: IReactorFDSet,
     ) -> None:
         """
@@ -125,7 +125,7 @@ class DirectTransport:
         self._reactor = reactor
         self._fileno = skt.fileno()
         self._peer = peer
-        self._host: IPv4Address | None = None
+        self._host: IPv4Address | IPv6Address | None = None
         self._chunks: deque[bytes] | None = None
         self._offset = 0
         self._buffered = 0
@@ -173,7 +173,8 @@ class DirectTransport:
     def loseConnection(self) -> None:
         """
         Close once everything written has been sent (and any producer has
-        unregistered); ignore writes from now on.
+        unregistered); stop reading.  What is written after this is still
+        sent before the close, as on Twisted's transports.
         """
         if self.disconnecting or self.disconnected:
             return
@@ -258,19 +259,19 @@ class DirectTransport:
         """
         self.loseConnection()
 
-    def getPeer(self) -> IPv4Address:
+    def getPeer(self) -> IPv4Address | IPv6Address:
         """
         @return: The client's address.
         """
         return self._peer
 
-    def getHost(self) -> IPv4Address:
+    def getHost(self) -> IPv4Address | IPv6Address:
         """
         @return: The address the client connected to.
         """
         if self._host is None:
             host, port = self.socket.getsockname()[:2]
-            self._host = IPv4Address("TCP", host, port)
+            self._host = type(self._peer)("TCP", host, port)
         return self._host
 
     def getHandle(self) -> socket.socket:

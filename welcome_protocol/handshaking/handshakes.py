@@ -2,6 +2,9 @@
 """
 A deadline and a cap for connections that have not reached their welcome.
 
+(The PROXY listener's own counting and logging, of invalid headers and of
+sources outside C{--proxy-from}, is L{welcome_protocol.handshaking.proxylog}.)
+
 On C{ssl:} and C{haproxy:} listeners, something must happen before the
 welcome can be sent: the TLS handshake, or the whole PROXY header.  Neither
 Twisted's TLS layer nor its PROXY parser has a timer, so a client that sends
@@ -31,7 +34,7 @@ evicting are all O(1), and a flood of silent clients costs one timer.
 
 L{HandshakeFirstWrapper} puts a TLS connection under the guard and starts the
 welcome only once the handshake has completed; the PROXY header wrapper in
-L{welcome_protocol.proxyheader} uses the guard the same way.
+L{welcome_protocol.handshaking.proxyheader} uses the guard the same way.
 """
 
 from __future__ import annotations
@@ -58,9 +61,9 @@ from twisted.python.failure import Failure
 from zope.interface import directlyProvides, implementer, providedBy
 
 from welcome_protocol.addresses import describeAddress
-from welcome_protocol.limits import ConnectionLimits
-from welcome_protocol.ratelimitedlog import RateLimitedLog
-from welcome_protocol.stats import ServerStats
+from welcome_protocol.admission.limits import ConnectionLimits
+from welcome_protocol.observing.ratelimitedlog import RateLimitedLog
+from welcome_protocol.observing.stats import ServerStats
 
 PROXY_HEADER = "PROXY header"
 """
@@ -161,20 +164,6 @@ class HandshakeGuard:
         )
         if limits is not None:
             limits.makeRoom = self._makeRoom
-        self._proxyFromLog = RateLimitedLog(
-            self._log,
-            clock,
-            "Closed {count} more connections in the last {interval:g} s from "
-            "addresses outside --proxy-from",
-            logInterval,
-        )
-        self._invalidLog = RateLimitedLog(
-            self._log,
-            clock,
-            "Closed {count} more connections in the last {interval:g} s with "
-            "an invalid PROXY header",
-            logInterval,
-        )
 
     @property
     def unfinished(self) -> int:
@@ -266,31 +255,6 @@ class HandshakeGuard:
         if self.finish(connection):
             self.stats.errors += 1
 
-    def refuseSource(self, peer: IAddress) -> None:
-        """
-        Count and log a connection closed for coming from outside every
-        C{--proxy-from} network.
-        """
-        self.stats.refusedProxyFrom += 1
-        self._proxyFromLog.emit(
-            "Closed a connection from {peer}: not in any --proxy-from network, "
-            "so not trusted to send a PROXY header",
-            peer=describeAddress(peer),
-        )
-
-    def invalidHeader(self, peer: IAddress, why: str) -> None:
-        """
-        Count and log a connection closed for its PROXY header.
-
-        @param why: What was wrong, with nothing from the header in it raw.
-        """
-        self.stats.invalidProxyHeaders += 1
-        self._invalidLog.emit(
-            "Closed a connection from {peer}: invalid PROXY header ({why})",
-            peer=describeAddress(peer),
-            why=why,
-        )
-
     def stop(self) -> int:
         """
         Abort every unfinished connection and stop the timer; the listeners
@@ -308,8 +272,6 @@ class HandshakeGuard:
             connection.abortUnfinished()
         for log in [*self._timeoutLogs.values(), self._capLog, self._fullLog]:
             log.flush()
-        self._proxyFromLog.flush()
-        self._invalidLog.flush()
         return len(remaining)
 
     def _forget(self, connection: Unfinished) -> tuple[float, IAddress | None]:

@@ -36,14 +36,13 @@ listens this way on Twisted's POSIX reactors and falls back to
 C{listenTCP}, plain Twisted, on any other.
 """
 
-from welcome_protocol.directtcp.endpoint import DirectTCP4ServerEndpoint, directIfTCP
-from welcome_protocol.directtcp.port import DirectPort, adopt
-from welcome_protocol.directtcp.transport import DirectTransport
+from welcome_protocol.listening.directtcp.endpoint import DirectTCP4ServerEndpoint
+from welcome_protocol.listening.directtcp.port import DirectPort, adopt
+from welcome_protocol.listening.directtcp.transport import DirectTransport
 
 __all__ = [
     "DirectPort",
     "DirectTCP4ServerEndpoint",
     "DirectTransport",
     "adopt",
-    "directIfTCP",
 ]

@@ -20,7 +20,8 @@ anything else closes the connection unwelcomed.  Optionally only proxies in
 given networks may send one at all (nginx's C{set_real_ip_from}).
 
 Until the header is complete the connection is under a
-L{welcome_protocol.handshakes.HandshakeGuard}: it has a deadline from accept,
+L{welcome_protocol.handshaking.handshakes.HandshakeGuard}: it has a deadline from
+accept,
 counts against the cap on unfinished connections, and holds a place under
 C{--max-connections} (not C{--max-per-ip}: the only address known yet is the
 proxy's, shared by every client behind it).
@@ -44,17 +45,18 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
-from twisted.protocols.haproxy._exceptions import InvalidProxyHeader
-from twisted.protocols.haproxy._v2parser import V2Parser
-from twisted.protocols.haproxy._wrapper import (
-    HAProxyProtocolWrapper,
-    HAProxyWrappingFactory,
-)
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides, implementer, providedBy
 
 from welcome_protocol.addresses import clientIP, describeAddress
-from welcome_protocol.handshakes import PROXY_HEADER, HandshakeGuard
+from welcome_protocol.handshaking.handshakes import PROXY_HEADER, HandshakeGuard
+from welcome_protocol.handshaking.proxylog import ProxyHeaderLog
+from welcome_protocol.handshaking.twistedhaproxy import (
+    HAProxyProtocolWrapper,
+    HAProxyWrappingFactory,
+    InvalidProxyHeader,
+    V2Parser,
+)
 
 Network = IPv4Network | IPv6Network
 
@@ -227,8 +229,8 @@ class HeaderFirstWrapper(HAProxyProtocolWrapper):
         if factory.proxyFrom is not None and not fromTrustedProxy(
             peer, factory.proxyFrom
         ):
-            if guard is not None:
-                guard.refuseSource(peer)
+            if factory.log is not None:
+                factory.log.refuseSource(peer)
             self._closeUnwelcomed()
             return
         if guard is not None:
@@ -351,11 +353,11 @@ class HeaderFirstWrapper(HAProxyProtocolWrapper):
         """
         Close a connection whose header is invalid, counting it.
         """
-        guard = self.factory.guard
-        if guard is not None:
-            if self._guarded:
-                guard.finish(self)
-            guard.invalidHeader(self.rawPeer, why)
+        factory = self.factory
+        if factory.guard is not None and self._guarded:
+            factory.guard.finish(self)
+        if factory.log is not None:
+            factory.log.invalidHeader(self.rawPeer, why)
         self._closeUnwelcomed()
 
     def _closeUnwelcomed(self) -> None:
@@ -391,6 +393,8 @@ class HeaderFirstWrappingFactory(HAProxyWrappingFactory):
         L{None} for no bounds.
     @ivar proxyFrom: The networks that may send a PROXY header, or L{None}
         for anyone.
+    @ivar log: Counts and logs the connections closed for their header or
+        source (in the guard's counters), or L{None} without a guard.
     """
 
     protocol = HeaderFirstWrapper  # type: ignore[assignment]
@@ -406,6 +410,15 @@ class HeaderFirstWrappingFactory(HAProxyWrappingFactory):
         super().__init__(wrappedFactory)  # type: ignore[no-untyped-call]
         self.guard = guard
         self.proxyFrom = proxyFrom
+        self.log = None if guard is None else ProxyHeaderLog(guard.stats, guard.clock)
+
+    def stopFactory(self) -> None:
+        """
+        Sum up the log lines not yet written; the listener has stopped.
+        """
+        super().stopFactory()  # type: ignore[no-untyped-call]
+        if self.log is not None:
+            self.log.flush()
 
 
 @implementer(IStreamServerEndpoint)

@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.test_workers -*-
 """
-One C{--workers} process: C{python -m welcome_protocol.workerprocess FD
-OPTIONS...}, started by L{welcome_protocol.workers.WorkerPool}.
+One C{--workers} process: C{python -m welcome_protocol.workers.process FD
+OPTIONS...}, started by L{welcome_protocol.workers.pool.WorkerPool}.
 
 It serves the listening socket inherited as C{FD} with the configuration
 C{OPTIONS} (as for C{twistd welcome}), built by
@@ -17,7 +17,6 @@ import ctypes
 import ctypes.util
 import os
 import signal
-import socket
 import sys
 from collections.abc import Sequence
 from typing import IO, Any, cast
@@ -26,11 +25,8 @@ from twisted.application.service import MultiService
 from twisted.internet.interfaces import (
     IListeningPort,
     IReactorCore,
-    IReactorFDSet,
     IReactorFromThreads,
-    IReactorSocket,
 )
-from twisted.internet.posixbase import PosixReactorBase
 from twisted.logger import (
     ILogObserver,
     LogEvent,
@@ -40,10 +36,10 @@ from twisted.logger import (
 )
 from zope.interface import implementer
 
-from welcome_protocol.accesslog import AccessLog
 from welcome_protocol.addresses import describeAddress
-from welcome_protocol.directtcp import adopt
+from welcome_protocol.listening.builder import buildEndpoint
 from welcome_protocol.metrics.workertotals import SnapshotWriter
+from welcome_protocol.observing.accesslog import AccessLog
 from welcome_protocol.serving import makeServing
 from welcome_protocol.startup import freezeStartupObjects
 from welcome_protocol.tap import Options
@@ -103,7 +99,7 @@ def _stopOnceOn(reactor: IReactorCore, signals: Sequence[int]) -> None:
     worker, and from systemd, which by default signals every process of the
     service's control group.
     """
-    log = Logger(namespace="welcome_protocol.workers")
+    log = Logger(namespace="welcome_protocol.workers.pool")
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
@@ -123,7 +119,7 @@ def _stopOnceOn(reactor: IReactorCore, signals: Sequence[int]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """
-    Run one worker: C{python -m welcome_protocol.workerprocess FD OPTIONS...}.
+    Run one worker: C{python -m welcome_protocol.workers.process FD OPTIONS...}.
 
     Serves the listening socket inherited as C{FD} with the configuration
     C{OPTIONS} (as for C{twistd welcome}) until SIGTERM.
@@ -164,15 +160,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         reactor,
     )
     snapshots.setServiceParent(service)  # type: ignore[no-untyped-call]
-    with socket.socket(fileno=os.dup(fd)) as inherited:
-        family = inherited.family
-    port: IListeningPort
-    if family == socket.AF_INET and isinstance(reactor, PosixReactorBase):
-        # The same transport as a tcp: listener in a single process.
-        port = adopt(cast(IReactorFDSet, reactor), factory, fd)
-    else:
-        port = cast(IReactorSocket, reactor).adoptStreamPort(fd, family, factory)
-    os.close(fd)
+    # The same builder as the single process's listeners: the same port,
+    # transport, accept pausing and error containment.
+    endpoint = buildEndpoint(
+        reactor,
+        config.settings.listen[0],
+        factory.admission,
+        config.settings.proxyFrom,
+        adoptedFD=fd,
+    )
+    # Adopting a socket is synchronous: the Deferred has fired already.
+    ports: list[IListeningPort] = []
+    endpoint.listen(factory).addCallback(ports.append)
+    [port] = ports
     core = cast(IReactorCore, reactor)
     core.addSystemEventTrigger("before", "shutdown", port.stopListening)
     core.addSystemEventTrigger("before", "shutdown", service.stopService)
@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     freezeStartupObjects()
     # Said once the services (and so their signal handlers) have started:
     # from this line on, SIGHUP and SIGUSR1 reach their handlers.
-    Logger(namespace="welcome_protocol.workers").info(
+    Logger(namespace="welcome_protocol.workers.pool").info(
         "Worker {pid} serving on {address}",
         pid=os.getpid(),
         address=describeAddress(port.getHost()),

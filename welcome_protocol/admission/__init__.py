@@ -1,0 +1,3 @@
+"""
+Admission: the limits in all and per address, and the cap on unfinished connections.
+"""

@@ -1,0 +1,3 @@
+"""
+After the welcome: the idle timer and a close that ends.
+"""

@@ -1,0 +1,3 @@
+"""
+The welcome: the protocol, its factory and the message.
+"""

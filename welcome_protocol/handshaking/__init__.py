@@ -1,0 +1,3 @@
+"""
+Before the welcome: the PROXY header and the TLS handshake, under one deadline.
+"""

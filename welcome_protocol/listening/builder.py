@@ -1,0 +1,131 @@
+# -*- test-case-name: tests.test_builder -*-
+"""
+The one place a listener is built from its description.
+
+The service's listeners, each C{--workers} process's listener and the
+C{--metrics} listener all come from L{buildEndpoint}, so a connection goes
+through the same stages on every path:
+
+ 1. I{accept}: a L{DirectPort} for every TCP socket (C{tcp:}, C{tcp6:},
+    C{ssl:}, C{tls:}, C{systemd:} and an inherited worker socket; see
+    L{DirectListeningReactor}), Twisted's port for UNIX sockets; on both,
+    running out of descriptors pauses accepting
+    (L{PausingAcceptEndpoint}) and an error raised for one connection ends
+    that connection only;
+ 2. I{admission} and I{before the welcome}: the TLS handshake and the PROXY
+    header under the admission's deadline and cap
+    (L{HandshakeFirstEndpoint}, L{HeaderFirstEndpoint});
+ 3. the factory's protocol: the welcome, then the idle timer and a close
+    that ends.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.endpoints import AdoptedStreamServerEndpoint, serverFromString
+from twisted.internet.interfaces import IStreamServerEndpoint
+
+from welcome_protocol.descriptions import (
+    DescriptionError,
+    checkTLSPort,
+    endpointType,
+    explainParseError,
+    withoutProxy,
+)
+from welcome_protocol.handshaking.handshakes import (
+    HandshakeFirstEndpoint,
+    HandshakeGuard,
+)
+from welcome_protocol.listening.backlog import withBacklog
+from welcome_protocol.listening.directreactor import DirectListeningReactor
+from welcome_protocol.listening.fdexhaustion import PausingAcceptEndpoint
+from welcome_protocol.listening.systemdsockets import systemdEndpoint
+
+if TYPE_CHECKING:
+    from welcome_protocol.admission.admission import Admission
+    from welcome_protocol.handshaking.proxyheader import Network
+
+_TLS_KINDS = frozenset({"ssl", "tls"})
+
+
+def buildEndpoint(
+    reactor: Any,
+    description: str,
+    admission: Admission | None = None,
+    proxyFrom: Sequence[Network] | None = None,
+    backlog: int | None = None,
+    adoptedFD: int | None = None,
+) -> PausingAcceptEndpoint:
+    """
+    Build the endpoint C{description} names, with every stage of the
+    pipeline that comes before the factory's protocol.
+
+    @param reactor: The reactor to listen with.
+    @param description: An endpoint description, checked already.
+    @param admission: The limits, the cap and the deadline on unfinished
+        connections, shared with the factory; L{None} for a listener that
+        has none (the metrics port).
+    @param proxyFrom: The networks that may send a PROXY header; L{None}
+        for any address.
+    @param backlog: The listen backlog for descriptions that set none;
+        L{None} for Twisted's default.
+    @param adoptedFD: A listening socket inherited from the parent process
+        to accept on instead of the one C{description} names (a
+        C{--workers} process); the description still says what goes on top.
+    @raise DescriptionError: If the description is bad, saying why.
+    """
+    if backlog is not None:
+        description = withBacklog(description, backlog)
+    guard = None if admission is None else admission.unfinished
+    endpoint = endpointLayers(
+        DirectListeningReactor(reactor), description, guard, proxyFrom, adoptedFD
+    )
+    stats = None if admission is None else admission.stats
+    return PausingAcceptEndpoint(endpoint, reactor, stats)
+
+
+def endpointLayers(
+    reactor: Any,
+    description: str,
+    guard: HandshakeGuard | None = None,
+    proxyFrom: Sequence[Network] | None = None,
+    adoptedFD: int | None = None,
+) -> IStreamServerEndpoint:
+    """
+    Build the socket, TLS and PROXY layers C{description} names: Twisted's
+    endpoint (or an adopted socket's), with the TLS handshake (C{ssl:},
+    C{tls:}) and the PROXY header (C{haproxy:}) under C{guard} until the
+    welcome.
+
+    @param reactor: The reactor the endpoint listens with.
+    @param guard: Bounds the unfinished connections; L{None} to check a
+        description only.
+    @raise DescriptionError: If the description is bad, saying why.
+    """
+    checkTLSPort(description)
+    inner = withoutProxy(description)
+    kind = endpointType(inner)
+    try:
+        endpoint: IStreamServerEndpoint
+        if adoptedFD is not None:
+            with socket.socket(fileno=os.dup(adoptedFD)) as inherited:
+                family = inherited.family
+            endpoint = AdoptedStreamServerEndpoint(reactor, adoptedFD, family)
+        elif kind == "systemd":
+            endpoint = systemdEndpoint(reactor, inner)
+        else:
+            endpoint = serverFromString(reactor, inner)
+    except Exception as e:
+        raise DescriptionError(explainParseError(e)) from None
+    if guard is not None and kind in _TLS_KINDS:
+        endpoint = HandshakeFirstEndpoint(endpoint, guard)
+    if inner is not description:
+        # Imported here: only haproxy: listeners need the PROXY parser.
+        from welcome_protocol.handshaking.proxyheader import HeaderFirstEndpoint
+
+        endpoint = HeaderFirstEndpoint(endpoint, guard, proxyFrom)
+    return endpoint

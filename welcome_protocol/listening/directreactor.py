@@ -1,0 +1,112 @@
+# -*- test-case-name: tests.test_builder -*-
+"""
+The reactor the listener builder hands to Twisted's endpoints, so that
+every TCP listener, whatever its description, accepts with a L{DirectPort}.
+
+Twisted's endpoints (C{tcp:}, C{tcp6:}, C{ssl:}, C{tls:}, C{systemd:}) all
+end in one of three public reactor methods: C{IReactorTCP.listenTCP},
+C{IReactorSSL.listenSSL} and C{IReactorSocket.adoptStreamPort}.  This
+reactor answers those three with a L{DirectPort} (for C{listenSSL}, behind
+Twisted's own L{TLSMemoryBIOFactory}, as Twisted's reactors do it) and
+passes everything else, C{listenUNIX} included, to the real reactor.  So
+C{tcp:} and C{tcp6:} share one transport, TLS runs on it too, and the
+endpoints are built from descriptions by Twisted's own parser, with no
+private attribute read back.
+
+On a reactor that does not poll descriptors (IOCP, or a test double), each
+call goes to the real reactor unchanged.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IOpenSSLContextFactory,
+    IProtocolFactory,
+    IReactorFDSet,
+)
+from twisted.internet.posixbase import PosixReactorBase
+from twisted.protocols.tls import TLSMemoryBIOFactory
+from zope.interface import directlyProvides, providedBy
+
+from welcome_protocol.listening.directtcp.port import DirectPort, adopt
+
+
+class DirectListeningReactor:
+    """
+    Stand in for a reactor when endpoints are built: TCP listening, plain,
+    TLS or adopted, goes to a L{DirectPort}.
+
+    It provides every interface the real reactor provides, and forwards to
+    it every attribute it does not define itself.
+    """
+
+    def __init__(self, reactor: Any) -> None:
+        """
+        @param reactor: The real reactor.
+        """
+        self._reactor = reactor
+        self._direct = isinstance(reactor, PosixReactorBase)
+        directlyProvides(self, providedBy(reactor))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reactor, name)
+
+    def listenTCP(
+        self,
+        port: int,
+        factory: IProtocolFactory,
+        backlog: int = 50,
+        interface: str = "",
+    ) -> IListeningPort:
+        """
+        Listen on a TCP port, IPv4 or IPv6 (C{interface} says which).
+        """
+        if not self._direct:
+            listened: IListeningPort = self._reactor.listenTCP(
+                port, factory, backlog=backlog, interface=interface
+            )
+            return listened
+        return DirectPort.listen(
+            self._reactor, factory, port, backlog=backlog, interface=interface
+        )
+
+    def listenSSL(
+        self,
+        port: int,
+        factory: IProtocolFactory,
+        contextFactory: IOpenSSLContextFactory,
+        backlog: int = 50,
+        interface: str = "",
+    ) -> IListeningPort:
+        """
+        Listen on a TCP port with TLS: Twisted's TLS protocol over a
+        L{DirectPort}'s connections, as C{listenSSL} is Twisted's TLS
+        protocol over its own TCP port.
+        """
+        if not self._direct:
+            listened: IListeningPort = self._reactor.listenSSL(
+                port, factory, contextFactory, backlog=backlog, interface=interface
+            )
+            return listened
+        tlsFactory = TLSMemoryBIOFactory(contextFactory, False, factory)
+        return self.listenTCP(port, tlsFactory, backlog=backlog, interface=interface)
+
+    def adoptStreamPort(
+        self, fileDescriptor: int, addressFamily: int, factory: IProtocolFactory
+    ) -> IListeningPort:
+        """
+        Accept on an inherited listening socket: a TCP one (systemd's, or a
+        worker's from its parent) with a L{DirectPort}, others as Twisted
+        does.
+        """
+        if self._direct and addressFamily in (socket.AF_INET, socket.AF_INET6):
+            fdset: IReactorFDSet = self._reactor
+            return adopt(fdset, factory, fileDescriptor)
+        listened: IListeningPort = self._reactor.adoptStreamPort(
+            fileDescriptor, addressFamily, factory
+        )
+        return listened

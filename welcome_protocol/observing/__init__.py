@@ -1,0 +1,3 @@
+"""
+Observing: the connection log, the counters and rate-limited log lines.
+"""

@@ -1,0 +1,3 @@
+"""
+C{--workers}: the pool in the parent and the main of each worker process.
+"""
