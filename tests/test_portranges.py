@@ -54,6 +54,10 @@ class ExpandPortRangeTests(TestCase):
         self.assertEqual(
             expandPortRange("haproxy:tcp:8-9"), ("haproxy:tcp:8", "haproxy:tcp:9")
         )
+        self.assertEqual(
+            expandPortRange("tls:/etc/my-certs:port=8-9"),
+            ("tls:/etc/my-certs:port=8", "tls:/etc/my-certs:port=9"),
+        )
 
     def test_othersUnchanged(self) -> None:
         """
@@ -67,6 +71,8 @@ class ExpandPortRangeTests(TestCase):
             "systemd:domain=INET:index=0",
             "ssl:443:privateKey=my-key.pem",
             "tcp:interface=127.0.0.1",
+            "tls:/etc/my-certs",
+            "tls:/etc/my-certs:port=443",
         ):
             self.assertEqual(expandPortRange(description), (description,))
 

@@ -5,7 +5,8 @@ stands for one description per port.
 
 Twisted's endpoint descriptions name one port each.  A range is written
 where the port is (the first argument, or C{port=}) of the types that take
-one (C{tcp}, C{tcp6}, C{ssl}, C{udp}, also behind C{haproxy:}), and is
+one (C{tcp}, C{tcp6}, C{ssl}, C{udp}; C{tls} in its C{port=}; also behind
+C{haproxy:}), and is
 expanded here, before anything is parsed or built, so every port is then
 an ordinary description built by the same code as any other.
 """
@@ -16,9 +17,14 @@ import re
 
 from welcome_protocol.portlists import isPortList, parsePorts
 
-PORT_TYPES = frozenset({"tcp", "tcp6", "ssl", "udp"})
+PORT_TYPES = frozenset({"tcp", "tcp6", "ssl", "tls", "udp"})
 """
 The endpoint types whose port may be a range.
+"""
+KEYWORD_ONLY = frozenset({"tls"})
+"""
+Types whose first argument is not the port (C{tls:}'s is a folder): only
+their C{port=} may be a range.
 """
 MAX_RANGE = 10_000
 """
@@ -36,12 +42,14 @@ class PortRangeError(ValueError):
 
 def _portField(fields: list[str]) -> int | None:
     """
-    @return: The index of the field that holds the port: the first one
-        without C{=} after the type, or the C{port=} one.
+    @return: The index of the field that holds the port: the C{port=} one,
+        or else the first one without C{=} after the type.
     """
     for index, field in enumerate(fields[1:], 1):
         if field.lower().startswith("port="):
             return index
+    if fields[0].lower() in KEYWORD_ONLY:
+        return None
     for index, field in enumerate(fields[1:], 1):
         if "=" not in field:
             return index
