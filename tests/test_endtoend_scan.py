@@ -26,6 +26,7 @@ from tests.clientpeers import openSSLServer
 from tests.support import (
     ServerProcess,
     _environment,
+    freePortRange,
     installedScript,
     runClient,
     temporaryPath,
@@ -426,3 +427,59 @@ class UsageTests(TestCase):
             nagios = runClient(["--nagios", *args])
             self.assertEqual(nagios.returncode, 3, args)
             self.assertTrue(nagios.stdout.startswith("WELCOME UNKNOWN - "))
+
+
+class ServerRangeTests(TestCase):
+    """
+    The installed C{twistd welcome} with a port range, checked by the
+    installed client.
+    """
+
+    def test_rangeWelcomesOnEveryPort(self) -> None:
+        """
+        C{--listen tcp:A-B}: one start-up line for the range, and each
+        client is told the port it reached (C{{server_port}}).
+        """
+        first = freePortRange(50)
+        description = f"tcp:{first}-{first + 49}:interface=127.0.0.1"
+        server = ServerProcess(["--listen", description, "--message", "{server_port}"])
+        self.addCleanup(server.kill)
+        server.waitListening()
+        self.assertEqual(server.addresses, [f"127.0.0.1:{first}-{first + 49}"])
+        result = runClient(["--json", f"127.0.0.1:{first}-{first + 49}"])
+        self.assertEqual(result.returncode, 0, result.stdout)
+        objects = jsonObjects(result.stdout)
+        self.assertEqual(
+            [(o["port"], o["welcome"]) for o in objects[:-1]],
+            [(p, str(p)) for p in range(first, first + 50)],
+        )
+        self.assertFalse([line for line in server.output if "starting on" in line])
+
+    def test_fileLimit(self) -> None:
+        """
+        More ports than the hard open-file limit can hold: one line, exit 1.
+        """
+
+        def lowLimit() -> None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+        result = subprocess.run(
+            [installedScript("twistd"), "-n", "welcome", "--port", "30000-30999"],
+            cwd=tempfile.gettempdir(),
+            env=_environment(),
+            capture_output=True,
+            text=True,
+            preexec_fn=lowLimit,
+            timeout=60,
+        )
+        self.assertEqual(result.returncode, 1)
+        self.assertTrue(
+            result.stdout.strip()
+            .splitlines()[-1]
+            .endswith(
+                "1000 listening ports need 1032 open files, above the hard "
+                "open-file limit of 256 (ulimit -Hn; LimitNOFILE= in systemd); "
+                "listen on fewer ports or raise it"
+            ),
+            result.stdout[-500:],
+        )
