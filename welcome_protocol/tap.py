@@ -276,7 +276,7 @@ class Options(usage.Options):
                 f"write --listen tcp:{port} instead"
             )
         portRange = None if port is None else str(port).strip()
-        if portRange is not None and isPortList(portRange):
+        if portRange is not None and portRange[:1].isdigit() and isPortList(portRange):
             # --port 20000-20099: a tcp: listener per port.
             self["port"] = portRange
             listeners: tuple[str, ...] = (f"tcp:{portRange}",)
