@@ -34,7 +34,10 @@ class ThreadedServer:
       - C{keep-open}: send C{Welcome!} and keep the connection open (the
         tutorial's server);
       - C{wrong}: send C{Service Unavailable\\n} and close;
-      - C{silent}: accept and say nothing.
+      - C{silent}: accept and say nothing;
+      - C{hangup}: close at once, without a word;
+      - C{echo}: read what the client sends (until it stops for a moment)
+        and send it back, keeping everything read in C{received}.
 
     @ivar port: The loopback port it listens on.
     """
@@ -47,6 +50,7 @@ class ThreadedServer:
         self._listener.settimeout(0.1)
         self.port: int = self._listener.getsockname()[1]
         self._open: list[socket.socket] = []
+        self.received: list[bytes] = []
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -59,14 +63,29 @@ class ThreadedServer:
                 continue
             except OSError:
                 return
+            if self._mode == "echo":
+                self._echo(conn)
+                continue
             if self._mode in ("welcome", "keep-open"):
                 conn.sendall(b"Welcome!")
             elif self._mode == "wrong":
                 conn.sendall(b"Service Unavailable\n")
-            if self._mode in ("welcome", "wrong"):
+            if self._mode in ("welcome", "wrong", "hangup"):
                 conn.close()
             else:
                 self._open.append(conn)
+
+    def _echo(self, conn: socket.socket) -> None:
+        conn.settimeout(2)
+        data = b""
+        try:
+            while chunk := conn.recv(4096):
+                data += chunk
+                conn.sendall(chunk)
+        except OSError:
+            pass
+        self.received.append(data)
+        conn.close()
 
     def close(self) -> None:
         """

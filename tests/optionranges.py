@@ -9,6 +9,7 @@ from __future__ import annotations
 from attrs import frozen
 
 from welcome_protocol.client.options import MAX_BYTES, MAX_COUNT, MAX_SECONDS
+from welcome_protocol.client.scan.scanner import MAX_PARALLEL
 from welcome_protocol.client.udpprobe import MAX_PAD
 from welcome_protocol.commandline import LONGEST_COUNT
 from welcome_protocol.settings import (
@@ -112,6 +113,7 @@ CLIENT = [
     OptionRange("count", "count", 0, MAX_COUNT),
     OptionRange("retries", "count", 0, 100),
     OptionRange("pad", "count", 1, MAX_PAD),
+    OptionRange("parallel", "count", 1, MAX_PARALLEL),
 ]
 """
 Every numeric option of C{welcome-client}.

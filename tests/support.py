@@ -10,6 +10,7 @@ and its dropin rather than the source tree.
 from __future__ import annotations
 
 import os
+import random
 import re
 import selectors
 import shutil
@@ -310,6 +311,31 @@ def freePort(host: str = "127.0.0.1") -> int:
         s.bind((host, 0))
         port: int = s.getsockname()[1]
     return port
+
+
+def freePortRange(count: int, host: str = "127.0.0.1") -> int:
+    """
+    Find C{count} consecutive TCP ports that nothing listens on now, for a
+    server given a port range.
+
+    @return: The first of them.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(100):
+        first = random.randrange(20000, 30000 - count)
+        held = []
+        try:
+            for port in range(first, first + count):
+                s = socket.socket(family)
+                held.append(s)
+                s.bind((host, port))
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+        return first
+    raise AssertionError(f"no {count} consecutive free ports on {host}")
 
 
 def waitConnectable(host: str, port: int, seconds: float = STARTUP_SECONDS) -> None:

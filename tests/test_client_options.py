@@ -56,7 +56,8 @@ class OptionsTests(TestCase):
         """
         Options may follow the target, as with C{tcping} and C{check_tcp};
         they mean what they mean before it, C{--} still ends them, and an
-        unknown one after the target is still a usage error.
+        unknown one after the target is still a usage error (after C{--},
+        a second target, which no host name can spell).
         """
         after = self.parse("example.org:1234", "--count", "3", "-i", "0.5", "--json")
         before = self.parse("--count", "3", "-i", "0.5", "--json", "example.org:1234")
@@ -67,7 +68,10 @@ class OptionsTests(TestCase):
             self.parse("--expect", "a", "h:1", "--expect", "b")["expect"], ["a", "b"]
         )
         self.assertIn("option --bogus not recognized", self.fails("h:1", "--bogus"))
-        self.assertIn("Wrong number of arguments", self.fails("--", "h:1", "--json"))
+        self.assertIn(
+            "'--json' is not a valid host name: it starts with '-'",
+            self.fails("--", "h:1", "--json"),
+        )
 
     def test_positionalConflicts(self) -> None:
         """
@@ -209,3 +213,26 @@ class OptionRangeTests(TestCase):
                     stderr.getvalue(),
                     f"welcome-client: {entry.error(value)} (see --help)\n",
                 )
+
+
+class CheckTCPCriticalTests(TestCase):
+    """
+    C{-c} stays C{--connect}; check_tcp's C{-c TIME} gets a line pointing to
+    C{--critical} and C{check_welcome}.
+    """
+
+    def test_numberIsNotAnEndpoint(self) -> None:
+        """
+        C{welcome-client --nagios host -w 0.5 -c 1}, as a check_tcp user
+        writes it: UNKNOWN, naming the way out.
+        """
+        stderr, stdout = io.StringIO(), io.StringIO()
+        argv = ["--nagios", "host", "-w", "0.5", "-c", "1"]
+        self.assertIsNone(parseArguments(argv, stderr, stdout))
+        self.assertEqual(
+            stdout.getvalue(),
+            "WELCOME UNKNOWN - -c is --connect (an endpoint description), not a "
+            "time: '1'; the critical time is --critical, or use check_welcome, "
+            "which takes check_tcp's options (see --help)\n",
+        )
+        self.assertEqual(usageStatus(argv), 3)

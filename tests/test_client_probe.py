@@ -14,6 +14,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.defer import CancelledError, Deferred, fail
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.error import (
+    ConnectingCancelledError,
     ConnectionDone,
     ConnectionRefusedError,
     DNSLookupError,
@@ -201,6 +202,24 @@ class FetchWelcomeTests(TestCase):
         self.assertEqual(
             self.successResultOf(d).message,
             "timed out after 3 s connecting to 127.0.0.1:12000",
+        )
+
+    def test_hostnameEndpointCancelledIsTimeout(self) -> None:
+        """
+        L{HostnameEndpoint} fails a cancelled connection attempt with
+        L{ConnectingCancelledError} naming its address: when the probe's
+        timeout cancelled it, that is a C{timeout} with a readable reason.
+        """
+        self.endpoint = StringEndpoint(connectNow=False)
+        d = self.fetch(timeout=2)
+        assert self.endpoint.result is not None
+        self.endpoint.result.addErrback(
+            lambda _: fail(ConnectingCancelledError(SERVER))
+        )
+        self.clock.advance(2)
+        result = self.successResultOf(d)
+        self.assertEqual(
+            (result.kind, result.reason), (TIMEOUT, "timed out after 2 s connecting")
         )
 
     def test_timeoutWaitingForWelcome(self) -> None:

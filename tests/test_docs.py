@@ -23,6 +23,7 @@ from twisted.trial.unittest import TestCase
 
 SERVER_OPTIONS = "welcome_protocol.tap.Options"
 CLIENT_OPTIONS = "welcome_protocol.client.Options"
+CHECK_OPTIONS = "welcome_protocol.client.checktcp.options.CheckTCPOptions"
 """
 Where each command's options are defined: the argument of its
 C{options-table} directive in C{docs/}.
@@ -33,7 +34,11 @@ TWISTD_OPTIONS = "twisted.scripts.twistd.ServerOptions"
 twistd's own options (C{--nodaemon}, C{--pidfile}, ...), for this platform.
 """
 
-COMMANDS = {"twistd welcome": SERVER_OPTIONS, "welcome-client": CLIENT_OPTIONS}
+COMMANDS = {
+    "twistd welcome": SERVER_OPTIONS,
+    "welcome-client": CLIENT_OPTIONS,
+    "check_welcome": CHECK_OPTIONS,
+}
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -82,7 +87,7 @@ def tableDirectives(text: str) -> list[str]:
 _FENCE = re.compile(r"^(`{3,}|~{3,})([^\n]*)\n(.*?)^\1\s*$", re.M | re.S)
 _INLINE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.S)
 _BARE_OPTION = re.compile(r"(--[a-z][a-z0-9_-]*)(?:[ =].*)?")
-_OURS = {"twistd", "twist", "welcome-client"}
+_OURS = {"twistd", "twist", "welcome-client", "check_welcome"}
 _STOP = {"|", "||", "&&", ";", "&", ">", ">>", "<", "2>&1", "<<", "$"}
 
 
@@ -150,6 +155,10 @@ def shownOptions(text: str) -> Iterator[tuple[str, str]]:
             )
             for option in _optionsIn(tokens[start + 1 :]):
                 yield ("welcome-client", option)
+        elif "check_welcome" in names:
+            start = names.index("check_welcome")
+            for option in _optionsIn(tokens[start + 1 :]):
+                yield ("check_welcome", option)
         elif ("twistd" in names or "twist" in names) and "welcome" in tokens:
             runner = names.index("twistd" if "twistd" in names else "twist")
             service = tokens.index("welcome", runner)
@@ -194,8 +203,9 @@ def unknownOptions(text: str, shownElsewhere: set[str]) -> list[str]:
     server = optionNames(reflect.namedAny(SERVER_OPTIONS))
     client = optionNames(reflect.namedAny(CLIENT_OPTIONS))
     twistd = optionNames(reflect.namedAny(TWISTD_OPTIONS))
-    known = {"twistd welcome": server, "welcome-client": client}
-    anyKnown = server | client | twistd | _scriptOptions() | shownElsewhere
+    check = optionNames(reflect.namedAny(CHECK_OPTIONS))
+    known = {"twistd welcome": server, "welcome-client": client, "check_welcome": check}
+    anyKnown = server | client | check | twistd | _scriptOptions() | shownElsewhere
     unknown = []
     for program, option in shownOptions(text):
         if program in known:

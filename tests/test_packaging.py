@@ -148,8 +148,9 @@ class InstalledWheelTests(TestCase):
 
     def test_installedCommandsWork(self) -> None:
         """
-        After C{pip install}, C{twistd welcome --help}, C{twist welcome --help}
-        and C{welcome-client --help} all work and document C{--port}.
+        After C{pip install}, C{twistd welcome --help}, C{twist welcome --help},
+        C{welcome-client --help} and C{check_welcome --help} all work and
+        document C{--port}.
         """
         commands: list[list[str | Path]] = [
             [self.bin("twistd"), "welcome", "--help"],
@@ -159,6 +160,16 @@ class InstalledWheelTests(TestCase):
         ]
         for command in commands:
             self.assertIn("--port", _run(*command, cwd=self.root))
+        # check_welcome's help exits 3 (UNKNOWN), as check_tcp's does.
+        done = subprocess.run(
+            [str(self.bin("check_welcome")), "--help"],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=PIP_SECONDS,
+        )
+        self.assertEqual(done.returncode, 3, done.stderr)
+        self.assertIn("--port", done.stdout)
 
     def test_uninstallThenEditableInstall(self) -> None:
         """

@@ -20,6 +20,7 @@ from tests.support import parseServerOptions, temporaryPath
 from welcome_protocol.greeting.hangup import HangupService
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.handshaking.proxyheader import HeaderFirstWrappingFactory
+from welcome_protocol.listening.portrange import PortRangeService
 from welcome_protocol.listening.service import ListeningService
 from welcome_protocol.settings import ServerSettings
 from welcome_protocol.tap import makeService
@@ -312,3 +313,58 @@ class MakeServiceTests(TestCase):
         Settings made without the new options listen where they always did.
         """
         self.assertEqual(ServerSettings().listen, ("tcp:12000",))
+
+
+class PortRangeOptionTests(TestCase):
+    """
+    A port range wherever C{twistd welcome} takes a port.
+    """
+
+    def test_listenRange(self) -> None:
+        """
+        C{--listen tcp:A-B} is kept as written, and made into one listener
+        per port, grouped under one L{PortRangeService}, all greeting with
+        the same factory.
+        """
+        config = parseServerOptions("--listen", "tcp:7000-7002:interface=127.0.0.1")
+        self.assertEqual(config.settings.listen, ("tcp:7000-7002:interface=127.0.0.1",))
+        reactor = MemoryReactorClock()
+        service = makeService(config, reactor=reactor)  # type: ignore[arg-type]
+        assert isinstance(service, MultiService)
+        (group,) = [s for s in service if isinstance(s, PortRangeService)]
+        self.assertEqual(
+            [listener.description for listener in group.listeners],
+            [f"tcp:{p}:interface=127.0.0.1" for p in (7000, 7001, 7002)],
+        )
+        group.privilegedStartService()
+        self.assertEqual(
+            [server[0] for server in reactor.tcpServers], [7000, 7001, 7002]
+        )
+        self.assertEqual(len({id(server[1]) for server in reactor.tcpServers}), 1)
+
+    def test_portRange(self) -> None:
+        """
+        C{--port A-B} is C{tcp:A-B}.
+        """
+        config = parseServerOptions("--port", "7000-7009")
+        self.assertEqual(config.settings.listen, ("tcp:7000-7009",))
+
+    def test_mistakes(self) -> None:
+        """
+        A bad range, or a range with C{--workers}, is a usage error naming it.
+        """
+        for argv, message in [
+            (["--port", "9-1"], "--port '9-1': port range '9-1': the range '9-1' ends"),
+            (["--listen", "tcp:0-3"], "--listen 'tcp:0-3': port range '0-3': '0' is"),
+            (
+                ["--listen", "tcp:1-20000"],
+                "--listen 'tcp:1-20000': port range '1-20000' has 20000 ports",
+            ),
+            (
+                ["--listen", "tcp:7000-7001", "--workers", "2"],
+                "--workers needs exactly one plain tcp: or tcp6: listener",
+            ),
+        ]:
+            with self.assertRaises(usage.UsageError) as caught:
+                parseServerOptions(*argv)
+            self.assertTrue(str(caught.exception).startswith(message), caught.exception)

@@ -49,6 +49,30 @@ def raiseFileLimit(
     return soft, soft
 
 
+def listenerLimitProblem(
+    listeners: int,
+    getrlimit: Callable[[int], _Limits] = resource.getrlimit,
+) -> str | None:
+    """
+    Check that C{listeners} listening sockets fit in the open-file limit the
+    service will raise itself to (the hard limit), with the spare
+    descriptors and some room for connections.
+
+    @return: L{None}, or the one-line error for options whose port ranges
+        need more descriptors than the limit can ever give.
+    """
+    _, hard = getrlimit(resource.RLIMIT_NOFILE)
+    limit = UNLIMITED_TARGET if hard == resource.RLIM_INFINITY else hard
+    needed = listeners + SPARE_DESCRIPTORS
+    if needed > limit:
+        return (
+            f"{listeners} listening ports need {needed} open files, above the "
+            f"hard open-file limit of {limit} (ulimit -Hn; LimitNOFILE= in "
+            "systemd); listen on fewer ports or raise it"
+        )
+    return None
+
+
 class FileLimitService(Service):
     """
     At start-up, raise the open-file limit and warn if it is still below what

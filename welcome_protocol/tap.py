@@ -40,16 +40,19 @@ from welcome_protocol.greeting.server import DIRECT_WRITE_LIMIT, WelcomeFactory
 from welcome_protocol.listening.backlog import defaultBacklog
 from welcome_protocol.listening.builder import (
     buildDatagramListener,
-    buildEndpoint,
+    buildEndpoints,
     replyLimiter,
 )
 from welcome_protocol.listening.fdexhaustion import PausingAcceptEndpoint
+from welcome_protocol.listening.portrange import PortRangeService
 from welcome_protocol.listening.service import ListeningService
 from welcome_protocol.metrics.source import MetricsSource
 from welcome_protocol.metrics.workertotals import WorkerTotals
 from welcome_protocol.observing.accesslog import AccessLog
 from welcome_protocol.observing.stats import StatsReporter
-from welcome_protocol.rlimits import FileLimitService
+from welcome_protocol.portlists import isPortList
+from welcome_protocol.portranges import PortRangeError, expandPortRange
+from welcome_protocol.rlimits import FileLimitService, listenerLimitProblem
 from welcome_protocol.serving import ServiceReactor, makeServing, newStats
 from welcome_protocol.settings import (
     DEFAULT_HANDSHAKE_TIMEOUT,
@@ -89,7 +92,7 @@ class Options(usage.Options):
     Command-line options of C{twistd welcome}.
 
     After parsing, C{self.settings} holds the validated L{ServerSettings}
-    and C{self["port"]} the port as an integer.
+    and C{self["port"]} the port as an integer (a range, as written).
     """
 
     def __init__(self) -> None:
@@ -277,22 +280,37 @@ class Options(usage.Options):
         Validate every option once and freeze the result into C{settings}.
         """
         port = self["port"]
-        self["port"] = parsePort(str(DEFAULT_PORT if port is None else port))
         listen = tuple(self["listen"])
         if listen and port is not None:
             raise usage.UsageError(
                 "--port and --listen cannot be combined; "
                 f"write --listen tcp:{port} instead"
             )
-        listeners = listen or (f"tcp:{self['port']}",)
-        for description in listen:
+        portRange = None if port is None else str(port).strip()
+        if portRange is not None and portRange[:1].isdigit() and isPortList(portRange):
+            # --port 20000-20099: a tcp: listener per port.
+            self["port"] = portRange
+            listeners: tuple[str, ...] = (f"tcp:{portRange}",)
+            option = "--port"
+        else:
+            self["port"] = parsePort(str(DEFAULT_PORT if port is None else port))
+            listeners = listen or (f"tcp:{self['port']}",)
+            option = "--listen"
+        ports = 0
+        for description in listeners:
             try:
+                expanded = expandPortRange(description)
                 if isUDP(description):
-                    parseUDPDescription(description)
+                    parseUDPDescription(expanded[0])
                 else:
-                    checkServerDescription(description)
-            except DescriptionError as e:
-                raise usage.UsageError(f"--listen {description!r}: {e}") from None
+                    checkServerDescription(expanded[0])
+            except (DescriptionError, PortRangeError) as e:
+                shown = self["port"] if option == "--port" else description
+                raise usage.UsageError(f"{option} {shown!r}: {e}") from None
+            ports += len(expanded)
+        problem = listenerLimitProblem(ports)
+        if problem is not None:
+            raise usage.UsageError(problem)
         try:
             message = self._loadMessage()
             busyMessage = encodeText(
@@ -315,7 +333,7 @@ class Options(usage.Options):
                 "see every datagram in one process"
             )
         if self["workers"] and not (
-            len(listeners) == 1 and endpointType(listeners[0]) in _WORKER_KINDS
+            ports == 1 and endpointType(listeners[0]) in _WORKER_KINDS
         ):
             raise usage.UsageError(
                 "--workers needs exactly one plain tcp: or tcp6: listener"
@@ -435,26 +453,32 @@ def makeService(config: Options, reactor: ServiceReactor | None = None) -> IServ
     limiter = replyLimiter(reactor, settings.datagrams)
     for description in settings.listen:
         if isUDP(description):
-            buildDatagramListener(
-                reactor,
-                description,
-                factory,
-                factory.stats,
-                limiter,
-                settings.datagrams,
-            ).setServiceParent(parent)  # type: ignore[no-untyped-call]
+            for single in expandPortRange(description):
+                buildDatagramListener(
+                    reactor,
+                    single,
+                    factory,
+                    factory.stats,
+                    limiter,
+                    settings.datagrams,
+                ).setServiceParent(parent)  # type: ignore[no-untyped-call]
             continue
-        endpoint = buildEndpoint(
+        built = buildEndpoints(
             reactor,
             description,
             factory.admission,
             settings.proxyFrom,
             settings.backlog,
         )
-        listener = ListeningService(description, endpoint, factory)
-        listener.setServiceParent(parent)  # type: ignore[no-untyped-call]
-        listeners.append(listener)
-        pauses.append((description, _pausesOf(endpoint)))
+        group = [ListeningService(single, end, factory) for single, end in built]
+        listeners += group
+        if len(group) == 1:
+            group[0].setServiceParent(parent)  # type: ignore[no-untyped-call]
+        else:
+            PortRangeService(description, group).setServiceParent(parent)  # type: ignore[no-untyped-call]
+        # A range counts its pauses under its own description.
+        counters = [_pausesOf(end) for _, end in built]
+        pauses.append((description, lambda c=counters: sum(f() for f in c)))  # type: ignore[misc]
     if workers:
         totals = WorkerTotals(newStats(settings, reactor))
         pool = WorkerPool(

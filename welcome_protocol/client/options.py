@@ -12,8 +12,15 @@ from typing import Any
 from twisted.python import usage
 
 from welcome_protocol.client.expectations import Expectations
+from welcome_protocol.client.hostnames import hostNameProblem, serverNameProblem
 from welcome_protocol.client.output.nagios import STATE_OPTIONS
 from welcome_protocol.client.probe import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
+from welcome_protocol.client.scan.plan import ScanPlan, makePlan, wantsScan
+from welcome_protocol.client.scan.scanner import (
+    DEFAULT_PARALLEL,
+    MAX_PARALLEL,
+    descriptorProblem,
+)
 from welcome_protocol.client.target import addressFamily, splitHostPort
 from welcome_protocol.client.thresholds import Range
 from welcome_protocol.client.tls import CertificateDays, loadTrustRoots
@@ -46,6 +53,14 @@ The largest C{--max-bytes}: 1 GiB, all of it held in memory.
 _REPEATABLE = ("expect", "expect-regex")
 
 
+def _isNumber(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 class Options(usage.Options):
     """
     Command-line options of C{welcome-client}.
@@ -55,7 +70,7 @@ class Options(usage.Options):
     C{--nagios} are parsed values.
     """
 
-    synopsis = "Usage: welcome-client [options] [HOST[:PORT] | [ADDRESS]:PORT]"
+    synopsis = "Usage: welcome-client [options] [HOST[:PORTS] | [ADDRESS]:PORTS ...]"
     longdesc = (
         "Connect to a welcome server, print the welcome it sends and exit 0. "
         "Exit 1, with one line on stderr, if it cannot connect, times out, "
@@ -182,6 +197,33 @@ class Options(usage.Options):
             "With --nagios: response time range in seconds that is critical.",
         ],
         [
+            "ports",
+            None,
+            None,
+            "Check these ports and print a table: 22,80,20000-20099 "
+            "(for every target without ports of its own).",
+        ],
+        [
+            "targets-file",
+            None,
+            None,
+            "Check the targets in this file too: one HOST[:PORTS] a line, "
+            "# starts a comment.",
+        ],
+        [
+            "expect-closed",
+            None,
+            None,
+            "These ports (22,23,8000-8099) must refuse or time out, on every "
+            "target; a welcome from one fails the run.",
+        ],
+        [
+            "parallel",
+            None,
+            str(DEFAULT_PARALLEL),
+            f"Check at most this many ports at once (1-{MAX_PARALLEL}).",
+        ],
+        [
             "mismatch",
             "M",
             "warn",
@@ -239,27 +281,34 @@ class Options(usage.Options):
         print(versionText())
         sys.exit(EXIT_OK)
 
-    def parseArgs(self, target: str | None = None) -> None:
+    def parseArgs(self, *targets: str) -> None:
         """
-        Take C{HOST}, C{HOST:PORT} or C{[ADDRESS]:PORT} as one argument.
+        Take C{HOST}, C{HOST:PORT} or C{[ADDRESS]:PORT}, or several targets
+        (each C{HOST[:PORTS]}) for a scan.
         """
-        self["target"] = target
+        self["targets"] = list(targets)
+        self["target"] = targets[0] if len(targets) == 1 else None
 
     def postOptions(self) -> None:
         """
         Validate every value, naming the option that is wrong.
         """
         self._checkModes()
-        self._checkTarget()
+        self["parallel"] = parseCount(
+            "parallel", str(self["parallel"]), 1, MAX_PARALLEL
+        )
+        self["scan"] = self._checkScan()
         checkUDP(self)
-        self._checkConnect()
-        if self["port"] is None:
-            self["port"] = str(DEFAULT_PORT)
-        if self["host"] is None:
-            self["host"] = thisHostName()
-        if not str(self["host"]).strip():
-            raise usage.UsageError("--host must not be empty")
-        self["port"] = parsePort(str(self["port"]), minimum=1)
+        if self["scan"] is None:
+            self._checkTarget()
+            self._checkConnect()
+        elif self["udp"]:
+            raise usage.UsageError("--udp checks one port; it takes no port list")
+        elif self["connect"] is not None or self["count"] is not None:
+            option = "--connect" if self["count"] is None else "--count"
+            raise usage.UsageError(f"{option} checks one port; it takes no port list")
+        if self["scan"] is None:
+            self._checkHost()
         self["timeout"] = parsePositive(
             "--timeout", self["timeout"], float, MAX_SECONDS
         )
@@ -276,9 +325,63 @@ class Options(usage.Options):
         self._checkExpectations()
         self._checkNagios()
 
+    def _checkHost(self) -> None:
+        """
+        Default and check C{--host} and C{--port} of a single probe.
+        """
+        if self["port"] is None:
+            self["port"] = str(DEFAULT_PORT)
+        if self["host"] is None:
+            self["host"] = thisHostName()
+        if not str(self["host"]).strip():
+            raise usage.UsageError("--host must not be empty")
+        problem = hostNameProblem("--host", str(self["host"]))
+        if problem is not None:
+            raise usage.UsageError(problem)
+        self["port"] = parsePort(str(self["port"]), minimum=1)
+
+    def _checkScan(self) -> ScanPlan | None:
+        """
+        Build the plan of a run over several ports or hosts, if asked for.
+        """
+        if not wantsScan(
+            self["targets"],
+            self["ports"],
+            self["targets-file"],
+            self["expect-closed"],
+        ):
+            return None
+        try:
+            plan = makePlan(
+                self["targets"],
+                self["host"],
+                self["port"],
+                self["ports"],
+                self["targets-file"],
+                self["expect-closed"],
+                thisHostName,
+                DEFAULT_PORT,
+            )
+        except ValueError as e:
+            raise usage.UsageError(str(e)) from None
+        problem = descriptorProblem(self["parallel"])
+        if problem is not None:
+            raise usage.UsageError(problem)
+        return plan
+
     def _checkModes(self) -> None:
+        connect = self["connect"]
+        if connect is not None and _isNumber(connect):
+            # check_tcp's -c is the critical time; here -c is --connect.
+            raise usage.UsageError(
+                f"-c is --connect (an endpoint description), not a time: {connect!r}; "
+                "the critical time is --critical, or use check_welcome, which "
+                "takes check_tcp's options"
+            )
         if self["json"] and self["nagios"]:
             raise usage.UsageError("--json and --nagios cannot be combined")
+        if len(self["targets"]) > 1 and self["host"] is not None:
+            raise usage.UsageError("several targets cannot be combined with --host")
         if self["nagios"] and self["count"] is not None:
             raise usage.UsageError("--nagios makes one check; it takes no --count")
 
@@ -339,6 +442,10 @@ class Options(usage.Options):
                 raise usage.UsageError(f"--{option} needs --tls")
         if self["sni"] is not None and not self["sni"].strip():
             raise usage.UsageError("--sni must not be empty")
+        if self["sni"] is not None:
+            problem = serverNameProblem("--sni", self["sni"])
+            if problem is not None:
+                raise usage.UsageError(problem)
         if self["ca-file"] is not None:
             try:
                 loadTrustRoots(self["ca-file"])

@@ -392,7 +392,9 @@ def probe(
     def failed(reason: Failure) -> Failure | _ProbeFailed:
         if isinstance(reason.value, _ProbeFailed):
             return reason.value
-        if reason.check(CancelledError):
+        # HostnameEndpoint reports its cancellation as
+        # ConnectingCancelledError, naming the address: still our timeout.
+        if reason.check(CancelledError, error.ConnectingCancelledError):
             if not timedOut:
                 return reason
             if factory.connected is None:

@@ -10,6 +10,7 @@ an object per attempt and a summary; C{--nagios} prints a plugin's line.
 from __future__ import annotations
 
 import datetime
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ from twisted.python import usage
 
 from welcome_protocol.client.checks import assess
 from welcome_protocol.client.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Options
-from welcome_protocol.client.output.jsonlines import JSONLinesOutput
+from welcome_protocol.client.output.jsonlines import JSONLinesOutput, usageErrorObject
 from welcome_protocol.client.output.nagios import (
     UNKNOWN,
     NagiosOutput,
@@ -35,6 +36,7 @@ from welcome_protocol.client.output.plain import (
 )
 from welcome_protocol.client.probe import ProbeResult, probe
 from welcome_protocol.client.repeat import Repeater, Summary
+from welcome_protocol.client.scan.run import ScanRun
 from welcome_protocol.client.target import Target, describeTarget, hostEndpoint
 from welcome_protocol.client.tls import clientTLSOptions
 from welcome_protocol.client.udpprobe import udpProbe
@@ -225,6 +227,8 @@ def run(
 
     @return: A L{Deferred} firing with the process's exit status.
     """
+    if config["scan"] is not None:
+        return ScanRun(reactor, config, stdout, utcNow).start()
     return ClientRun(reactor, config, stdout, stderr, endpoint).start()
 
 
@@ -248,6 +252,10 @@ def parseArguments(
             out.write(usageLine(f"{e} (see --help)") + "\n")
         else:
             stderr.write(f"{PROGRAM}: {e} (see --help)\n")
+            if "--json" in argv:
+                out = sys.stdout if stdout is None else stdout
+                line = json.dumps(usageErrorObject(str(e), EXIT_USAGE))
+                out.write(line + "\n")
         return None
     return config
 
@@ -272,7 +280,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(usageStatus(args))
 
     def runAndExit(reactor: Any) -> Deferred[None]:
-        clientRun = ClientRun(reactor, config, sys.stdout, sys.stderr)
+        clientRun: ClientRun | ScanRun
+        if config["scan"] is not None:
+            clientRun = ScanRun(reactor, config, sys.stdout, utcNow)
+        else:
+            clientRun = ClientRun(reactor, config, sys.stdout, sys.stderr)
         if clientRun.repeating:
             # Registered once running, so after react's own trigger: the
             # summary is printed and the status kept when Ctrl-C stops it.

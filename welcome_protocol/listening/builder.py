@@ -4,7 +4,9 @@ The one place a listener is built from its description.
 
 The service's listeners, each C{--workers} process's listener and the
 C{--metrics} listener all come from L{buildEndpoint}, so a connection goes
-through the same stages on every path:
+through the same stages on every path.  A description whose port is a
+range (C{tcp:20000-20099}) is one listener per port, each built here by
+L{buildEndpoints}, the same way as a single one:
 
  1. I{accept}: a L{DirectPort} for every TCP socket (C{tcp:}, C{tcp6:},
     C{ssl:}, C{tls:}, C{systemd:} and an inherited worker socket; see
@@ -49,6 +51,7 @@ from welcome_protocol.listening.backlog import withBacklog
 from welcome_protocol.listening.directreactor import DirectListeningReactor
 from welcome_protocol.listening.fdexhaustion import PausingAcceptEndpoint
 from welcome_protocol.listening.systemdsockets import systemdEndpoint
+from welcome_protocol.portranges import expandPortRange
 from welcome_protocol.udp.description import parseUDPDescription
 from welcome_protocol.udp.listener import DatagramListeningService
 from welcome_protocol.udp.protocol import WelcomeDatagramProtocol, WelcomeSource
@@ -70,6 +73,7 @@ def buildEndpoint(
     proxyFrom: Sequence[Network] | None = None,
     backlog: int | None = None,
     adoptedFD: int | None = None,
+    announce: bool = True,
     unfinished: HandshakeGuard | None = None,
 ) -> PausingAcceptEndpoint:
     """
@@ -88,6 +92,8 @@ def buildEndpoint(
     @param adoptedFD: A listening socket inherited from the parent process
         to accept on instead of the one C{description} names (a
         C{--workers} process); the description still says what goes on top.
+    @param announce: Whether the port logs its start and close (the ports
+        of a range do not; the range logs one line).
     @param unfinished: For a listener without an admission (the metrics
         port), the deadline and cap on its connections until their PROXY
         header or TLS handshake is complete.
@@ -97,10 +103,43 @@ def buildEndpoint(
         description = withBacklog(description, backlog)
     guard = unfinished if admission is None else admission.unfinished
     endpoint = endpointLayers(
-        DirectListeningReactor(reactor), description, guard, proxyFrom, adoptedFD
+        DirectListeningReactor(reactor, announce),
+        description,
+        guard,
+        proxyFrom,
+        adoptedFD,
     )
     stats = None if admission is None else admission.stats
     return PausingAcceptEndpoint(endpoint, reactor, stats)
+
+
+def buildEndpoints(
+    reactor: Any,
+    description: str,
+    admission: Admission | None = None,
+    proxyFrom: Sequence[Network] | None = None,
+    backlog: int | None = None,
+) -> list[tuple[str, PausingAcceptEndpoint]]:
+    """
+    Build a listener for each port C{description} names: one for a single
+    port, one per port of a range (L{expandPortRange}), each by
+    L{buildEndpoint} with the same stages.
+
+    @return: Each port's own description and its endpoint, in port order.
+    @raise DescriptionError: If the description is bad, saying why.
+    @raise welcome_protocol.portranges.PortRangeError: If its range is.
+    """
+    singles = expandPortRange(description)
+    announce = len(singles) == 1
+    return [
+        (
+            single,
+            buildEndpoint(
+                reactor, single, admission, proxyFrom, backlog, announce=announce
+            ),
+        )
+        for single in singles
+    ]
 
 
 def endpointLayers(

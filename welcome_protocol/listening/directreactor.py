@@ -44,11 +44,14 @@ class DirectListeningReactor:
     it every attribute it does not define itself.
     """
 
-    def __init__(self, reactor: Any) -> None:
+    def __init__(self, reactor: Any, announce: bool = True) -> None:
         """
         @param reactor: The real reactor.
+        @param announce: Whether the ports log their start and close; a
+            port range's ports do not, the range logs one line.
         """
         self._reactor = reactor
+        self._announce = announce
         self._direct = isinstance(reactor, PosixReactorBase)
         directlyProvides(self, providedBy(reactor))
 
@@ -71,7 +74,12 @@ class DirectListeningReactor:
             )
             return listened
         return DirectPort.listen(
-            self._reactor, factory, port, backlog=backlog, interface=interface
+            self._reactor,
+            factory,
+            port,
+            backlog=backlog,
+            interface=interface,
+            announce=self._announce,
         )
 
     def listenSSL(

@@ -69,6 +69,8 @@ class ListeningService(Service):
     before it drops privileges, as Twisted's own endpoint service does.
 
     @ivar port: The listening port once listening, else L{None}.
+    @ivar announce: Whether to log the start-up line (a port of a range
+        leaves it to L{welcome_protocol.listening.portrange}).
     """
 
     _log = Logger()
@@ -83,6 +85,7 @@ class ListeningService(Service):
         self.endpoint = endpoint
         self.factory = factory
         self.port: IListeningPort | None = None
+        self.announce = True
         self._pending: Deferred[IListeningPort] | None = None
         self._starting = False
         self._failure: str | None = None
@@ -132,11 +135,12 @@ class ListeningService(Service):
     def _listening(self, port: IListeningPort) -> IListeningPort:
         self.port = port
         self._pending = None
-        self._log.info(
-            "Listening on {address} ({description})",
-            address=describeAddress(port.getHost()),
-            description=self.description,
-        )
+        if self.announce:
+            self._log.info(
+                "Listening on {address} ({description})",
+                address=describeAddress(port.getHost()),
+                description=self.description,
+            )
         return port
 
     def _failed(self, reason: Failure) -> None:

@@ -114,3 +114,11 @@ class JSONLinesOutput:
         Write the summary object.
         """
         self._write(summaryObject(self._target, summary))
+
+
+def usageErrorObject(problem: str, status: int) -> dict[str, Any]:
+    """
+    The one object of a run that could not start (bad options, a host name
+    that cannot be encoded): C{--json} readers get a line too, not silence.
+    """
+    return {"type": "error", "kind": "usage", "reason": problem, "exit_status": status}

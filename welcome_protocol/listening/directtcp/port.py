@@ -113,6 +113,7 @@ class DirectPort:
         self.outOfResources: Callable[[int], object] | None = None
         self.connected = False
         self.disconnecting = False
+        self.announce = True
         self._stopped: Deferred[None] | None = None
         self._reading = False
 
@@ -124,10 +125,14 @@ class DirectPort:
         port: int,
         backlog: int = 50,
         interface: str = "",
+        announce: bool = True,
     ) -> DirectPort:
         """
         Bind, listen and start accepting.  An interface with a colon in it
         (C{::}, as C{tcp6:} listens on by default) is IPv6.
+
+        @param announce: Whether to log the port's start and close (a port
+            of a range leaves it to the range's one line).
 
         @raise CannotListenError: If the address cannot be listened on.
         """
@@ -156,6 +161,7 @@ class DirectPort:
             raise CannotListenError(interface, port, e) from e
         listening.setblocking(False)
         result = cls(reactor, factory, listening)
+        result.announce = announce
         result.startListening()
         return result
 
@@ -165,11 +171,12 @@ class DirectPort:
         """
         self.factory.doStart()
         self.connected = True
-        self._log.info(
-            "{factory} starting on {port}",
-            factory=self.factory.__class__.__name__,
-            port=self.getHost().port,
-        )
+        if self.announce:
+            self._log.info(
+                "{factory} starting on {port}",
+                factory=self.factory.__class__.__name__,
+                port=self.getHost().port,
+            )
         self.startReading()
 
     def startReading(self) -> None:
@@ -287,7 +294,8 @@ class DirectPort:
         self._fileno = -1
         port = self.socket.getsockname()[1]
         self.socket.close()
-        self._log.info("(TCP Port {port} Closed)", port=port)
+        if self.announce:
+            self._log.info("(TCP Port {port} Closed)", port=port)
         try:
             self.factory.doStop()
         finally:
