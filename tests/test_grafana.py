@@ -20,7 +20,7 @@ from typing import Any
 from twisted.trial.unittest import TestCase
 
 from tests.hostileclients import WELCOME, waitClosedByServer
-from tests.metricshelpers import samples, scrape
+from tests.metricshelpers import samples, scrape, value
 from tests.prometheusserver import WAIT_SECONDS, PrometheusServer
 from tests.support import ServerProcess, readAll
 
@@ -171,6 +171,20 @@ class PanelDataTests(TestCase):
         for _ in range(20):
             with socket.create_connection(("127.0.0.1", workersPort), 10) as c:
                 self.assertEqual(readAll(c), WELCOME)
+        # The workers send their counters once a second: wait until the
+        # parent has them, so that killing a worker cannot take the
+        # greetings with it.
+        deadline = time.monotonic() + WAIT_SECONDS
+        while (
+            value(
+                samples(scrape(workersMetrics)),
+                "welcome_connections_closed_total",
+                outcome="served",
+            )
+            != 20
+        ):
+            self.assertLess(time.monotonic(), deadline, "20 greetings never counted")
+            time.sleep(0.1)
         first = self.workerPids(self.servers[0], 2)[0]
         os.kill(first, signal.SIGKILL)
         self.workerPids(self.servers[0], 3)
