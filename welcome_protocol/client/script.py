@@ -158,13 +158,7 @@ class ClientRun:
             output = self._nagios = NagiosOutput(
                 self._target,
                 stdout,
-                NagiosPolicy(
-                    config["warning"],
-                    config["critical"],
-                    config["mismatch"],
-                    config["refused"],
-                    config["timeout"],
-                ),
+                NagiosPolicy.fromOptions(config),
             )
         elif config["json"]:
             output = self._lines = JSONLinesOutput(self._target, stdout, utcNow)

@@ -10,7 +10,8 @@ developer guidelines define a plugin's output, in C{check_tcp}'s shape
 
 from __future__ import annotations
 
-from typing import TextIO
+from collections.abc import Mapping
+from typing import Any, TextIO
 
 import attrs
 
@@ -46,6 +47,21 @@ class NagiosPolicy:
     mismatch: int = WARNING
     refused: int = CRITICAL
     timeout: float = 10.0
+
+    @classmethod
+    def fromOptions(cls, config: Mapping[str, Any]) -> NagiosPolicy:
+        """
+        @param config: C{welcome-client}'s parsed options.
+        @return: The policy its C{--warning}, C{--critical}, C{--mismatch},
+            C{--refused} and C{--timeout} describe.
+        """
+        return cls(
+            config["warning"],
+            config["critical"],
+            config["mismatch"],
+            config["refused"],
+            config["timeout"],
+        )
 
 
 def _safe(text: str) -> str:

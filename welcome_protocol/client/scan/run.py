@@ -116,13 +116,7 @@ class ScanRun:
         if config["nagios"]:
             self._output = self._nagios = ScanNagiosOutput(
                 stdout,
-                NagiosPolicy(
-                    config["warning"],
-                    config["critical"],
-                    config["mismatch"],
-                    config["refused"],
-                    config["timeout"],
-                ),
+                NagiosPolicy.fromOptions(config),
             )
         elif config["json"]:
             self._output = ScanJSONOutput(stdout, utcNow)
