@@ -171,7 +171,7 @@ def in_process(fds: int, scrapes: int) -> tuple[list[float], list[float]]:
     from welcome_protocol.metrics.resource import MetricsPage, metricsSite
     from welcome_protocol.metrics.service import processRegistry
     from welcome_protocol.metrics.source import MetricsSource
-    from welcome_protocol.observing.stats import ServerStats
+    from welcome_protocol.shared.stats import ServerStats
 
     sockets = [socket.socket() for _ in range(fds)]
     pending: list[tuple[Deferred[bytes], Any]] = []

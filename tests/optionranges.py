@@ -11,12 +11,12 @@ from attrs import frozen
 from welcome_protocol.client.options import MAX_BYTES, MAX_COUNT, MAX_SECONDS
 from welcome_protocol.client.scan.scanner import MAX_PARALLEL
 from welcome_protocol.client.udpprobe import MAX_PAD
-from welcome_protocol.commandline import LONGEST_COUNT
 from welcome_protocol.settings import (
     MAX_HANDSHAKE_TIMEOUT,
     MAX_IDLE_TIMEOUT,
     MAX_SHUTDOWN_TIMEOUT,
 )
+from welcome_protocol.shared.commandline import LONGEST_COUNT
 from welcome_protocol.udp.options import MAX_RATE
 from welcome_protocol.workers.pool import MAX_WORKERS
 

@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.addresses}.
+Tests for L{welcome_protocol.shared.addresses}.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.addresses import describeAddress, printable
+from welcome_protocol.shared.addresses import describeAddress, printable
 
 
 class DescribeAddressTests(TestCase):

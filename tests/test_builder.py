@@ -21,12 +21,12 @@ from twisted.trial.unittest import TestCase
 from tests.certificates import makeCertificate
 from tests.support import temporaryPath
 from welcome_protocol.admission.admission import Admission
-from welcome_protocol.descriptions import DescriptionError, checkServerDescription
 from welcome_protocol.handshaking.handshakes import HandshakeFirstWrappingFactory
-from welcome_protocol.listening.builder import buildEndpoint
+from welcome_protocol.listening.builder import buildEndpoint, checkServerDescription
 from welcome_protocol.listening.directtcp import DirectPort
-from welcome_protocol.observing.stats import ServerStats
 from welcome_protocol.settings import ServerSettings
+from welcome_protocol.shared.descriptions import DescriptionError
+from welcome_protocol.shared.stats import ServerStats
 
 
 def _listen(case: TestCase, description: str, **kwargs: Any) -> IListeningPort:

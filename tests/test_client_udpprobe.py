@@ -29,7 +29,7 @@ from welcome_protocol.client.udpprobe import (
     udpProbe,
 )
 from welcome_protocol.greeting.message import Message
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.stats import ServerStats
 from welcome_protocol.udp.settings import DatagramSettings
 
 

@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.commandline}: option values both commands share.
+Tests for L{welcome_protocol.shared.commandline}: option values both commands share.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from twisted.trial.unittest import TestCase
 
 from twisted import __version__ as twistedVersion
 from welcome_protocol import __version__
-from welcome_protocol.commandline import (
+from welcome_protocol.shared.commandline import (
     LONGEST_COUNT,
     SHORTEST_SECONDS,
     parseCount,

@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.descriptions}: endpoint descriptions checked
+Tests for L{welcome_protocol.shared.descriptions}: endpoint descriptions checked
 early and built with the real reactor later.
 """
 
@@ -17,13 +17,12 @@ from twisted.internet.testing import MemoryReactor
 from twisted.trial.unittest import TestCase
 
 from tests.support import temporaryPath
-from welcome_protocol.descriptions import (
+from welcome_protocol.handshaking.proxyheader import HeaderFirstEndpoint
+from welcome_protocol.listening.builder import checkServerDescription, serverEndpoint
+from welcome_protocol.shared.descriptions import (
     DescriptionError,
     checkClientDescription,
-    checkServerDescription,
-    serverEndpoint,
 )
-from welcome_protocol.handshaking.proxyheader import HeaderFirstEndpoint
 
 
 class CheckServerDescriptionTests(TestCase):

@@ -31,7 +31,7 @@ from tests.support import (
     runClient,
     temporaryPath,
 )
-from welcome_protocol.rlimits import SPARE_DESCRIPTORS
+from welcome_protocol.shared.defaults import SPARE_DESCRIPTORS
 
 
 def closedPorts(count: int, case: TestCase | None = None) -> list[int]:

@@ -17,7 +17,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 
 from welcome_protocol.listening.fdexhaustion import AcceptPauser, PausingAcceptEndpoint
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.stats import ServerStats
 
 
 class _ScriptedSocket:

@@ -31,8 +31,8 @@ from welcome_protocol.handshaking.handshakes import (
     HandshakeFirstWrappingFactory,
     HandshakeGuard,
 )
-from welcome_protocol.observing.stats import ServerStats
 from welcome_protocol.settings import ServerSettings
+from welcome_protocol.shared.stats import ServerStats
 
 
 def _peer(host: str = "192.0.2.7", port: int = 40000) -> IPv4Address:

@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.hostinfo}.
+Tests for L{welcome_protocol.shared.hostinfo}.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from twisted.internet.interfaces import (
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-from welcome_protocol.hostinfo import resolveHostAddresses
+from welcome_protocol.shared.hostinfo import resolveHostAddresses
 
 
 @implementer(IHostResolution)

@@ -15,7 +15,7 @@ from welcome_protocol.admission.limits import (
     ConnectionLimits,
     peerHost,
 )
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.stats import ServerStats
 
 
 def _addr(host: str, port: int = 1) -> IPv4Address:

@@ -25,7 +25,7 @@ from twisted.trial.unittest import TestCase
 from tests.certificates import makeCertificate
 from tests.metricshelpers import SCRAPER
 from tests.support import temporaryPath
-from welcome_protocol.descriptions import serverEndpoint
+from welcome_protocol.listening.builder import serverEndpoint
 from welcome_protocol.metrics.boundedhttp import (
     MAX_HEADER_BYTES,
     MAX_HEADERS,
@@ -43,7 +43,7 @@ from welcome_protocol.metrics.resource import (
 )
 from welcome_protocol.metrics.service import processRegistry
 from welcome_protocol.metrics.source import MetricsSource
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.stats import ServerStats
 
 SCRAPE = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
 

@@ -31,7 +31,7 @@ from welcome_protocol.metrics.collector import (
     gaugeFields,
 )
 from welcome_protocol.metrics.source import MetricsSource
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.stats import ServerStats
 from welcome_protocol.tap import makeService
 
 

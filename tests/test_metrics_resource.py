@@ -22,7 +22,7 @@ from welcome_protocol.metrics.collector import WelcomeCollector
 from welcome_protocol.metrics.resource import InThread, MetricsPage, metricsSite
 from welcome_protocol.metrics.service import processRegistry
 from welcome_protocol.metrics.source import MetricsSource
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.stats import ServerStats
 
 
 def _atOnce(

@@ -20,7 +20,7 @@ from welcome_protocol.metrics.workertotals import (
     snapshotLine,
     takeSnapshot,
 )
-from welcome_protocol.observing.stats import DurationHistogram, ServerStats
+from welcome_protocol.shared.stats import DurationHistogram, ServerStats
 
 
 def _worker(served: int, errors: int = 0, durations: int = 0) -> ServerStats:

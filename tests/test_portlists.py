@@ -1,12 +1,12 @@
 """
-Tests for L{welcome_protocol.portlists}.
+Tests for L{welcome_protocol.shared.portlists}.
 """
 
 from __future__ import annotations
 
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.portlists import isPortList, parsePorts
+from welcome_protocol.shared.portlists import isPortList, parsePorts
 
 
 class ParsePortsTests(TestCase):

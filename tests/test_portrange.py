@@ -21,9 +21,9 @@ from welcome_protocol.listening.builder import buildEndpoints
 from welcome_protocol.listening.directtcp import DirectPort
 from welcome_protocol.listening.portrange import PortRangeService, describeRange
 from welcome_protocol.listening.service import ListeningService
-from welcome_protocol.observing.stats import ServerStats
 from welcome_protocol.rlimits import listenerLimitProblem
 from welcome_protocol.settings import ServerSettings
+from welcome_protocol.shared.stats import ServerStats
 
 
 class BuildEndpointsTests(TestCase):

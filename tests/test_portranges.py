@@ -1,12 +1,12 @@
 """
-Tests for L{welcome_protocol.portranges}.
+Tests for L{welcome_protocol.shared.portranges}.
 """
 
 from __future__ import annotations
 
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.portranges import (
+from welcome_protocol.shared.portranges import (
     MAX_RANGE,
     PortRangeError,
     expandPortOption,

@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.observing.ratelimitedlog}.
+Tests for L{welcome_protocol.shared.ratelimitedlog}.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from twisted.internet.task import Clock
 from twisted.logger import ILogObserver, LogEvent, Logger, formatEvent
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.observing.ratelimitedlog import RateLimitedLog
+from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
 
 
 class RateLimitedLogTests(TestCase):

@@ -11,7 +11,7 @@ from twisted.trial.unittest import TestCase
 
 from welcome_protocol.greeting.message import Message, MessageError
 from welcome_protocol.greeting.reloading import MessageReloader
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.stats import ServerStats
 
 NEW = Message(b"new")
 

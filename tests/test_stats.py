@@ -1,5 +1,5 @@
 """
-Tests for L{welcome_protocol.observing.stats}.
+Tests for L{welcome_protocol.shared.stats}.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-from welcome_protocol.observing.stats import (
+from welcome_protocol.shared.stats import (
     DURATION_BOUNDS,
     DurationHistogram,
     ServerStats,

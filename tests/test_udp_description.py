@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.descriptions import DescriptionError
+from welcome_protocol.shared.descriptions import DescriptionError
 from welcome_protocol.udp.description import (
     UDPDescription,
     isUDP,

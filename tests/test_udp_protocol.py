@@ -15,7 +15,7 @@ from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from welcome_protocol.greeting.message import Message, parseMessage
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.stats import ServerStats
 from welcome_protocol.udp.protocol import REFLECTION_PORTS, WelcomeDatagramProtocol
 from welcome_protocol.udp.ratelimit import RateLimit, ReplyLimiter
 

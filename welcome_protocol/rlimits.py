@@ -16,12 +16,11 @@ from collections.abc import Callable
 from twisted.application.service import Service
 from twisted.logger import Logger
 
+from welcome_protocol.shared.defaults import SPARE_DESCRIPTORS
+
 # The kernel refuses more than fs.nr_open, 1048576 by default; an "unlimited"
 # hard limit is taken to mean that.
 UNLIMITED_TARGET = 1048576
-# Descriptors the process needs besides connections: the listener, logs,
-# the reactor's waker and epoll, the EMFILE reserve, resolvers.
-SPARE_DESCRIPTORS = 32
 
 _Limits = tuple[int, int]
 

@@ -31,14 +31,14 @@ from welcome_protocol.greeting.message import Message, readMessageFile
 from welcome_protocol.greeting.reloading import MessageReloader
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.observing.accesslog import AccessLog
-from welcome_protocol.observing.stats import (
+from welcome_protocol.rlimits import FileLimitService
+from welcome_protocol.settings import ServerSettings
+from welcome_protocol.shared.stats import (
     DurationHistogram,
     ServerStats,
     StatsReporter,
     durationBounds,
 )
-from welcome_protocol.rlimits import FileLimitService
-from welcome_protocol.settings import ServerSettings
 from welcome_protocol.shutdown import GracefulShutdown
 from welcome_protocol.udp.description import isUDP
 

@@ -11,9 +11,9 @@ from attrs import field, frozen
 
 from welcome_protocol.greeting.message import Message
 from welcome_protocol.listening.backlog import defaultBacklog
+from welcome_protocol.shared.defaults import DEFAULT_PORT
 from welcome_protocol.udp.settings import DatagramSettings
 
-DEFAULT_PORT = 12000
 DEFAULT_MESSAGE = "Welcome!"
 DEFAULT_IDLE_TIMEOUT = 300.0
 DEFAULT_MAX_CONNECTIONS = 10000

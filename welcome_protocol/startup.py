@@ -14,8 +14,8 @@ from twisted.application.service import MultiService
 from twisted.internet.interfaces import IHostnameResolver
 from twisted.logger import Logger
 
-from welcome_protocol.hostinfo import resolveHostAddresses, thisHostName
 from welcome_protocol.listening.service import ListenFailed
+from welcome_protocol.shared.hostinfo import resolveHostAddresses, thisHostName
 
 _ExceptHook = Callable[
     [type[BaseException], BaseException, TracebackType | None], object

@@ -13,19 +13,6 @@ from typing import Any, cast
 from twisted.application.service import IService
 from twisted.python import usage
 
-from welcome_protocol.commandline import (
-    LONGEST_COUNT,
-    parseCount,
-    parseNetworks,
-    parsePort,
-    parseSeconds,
-    versionText,
-)
-from welcome_protocol.descriptions import (
-    DescriptionError,
-    checkServerDescription,
-    endpointType,
-)
 from welcome_protocol.greeting.hangup import HangupService
 from welcome_protocol.greeting.message import (
     Message,
@@ -41,6 +28,7 @@ from welcome_protocol.listening.backlog import defaultBacklog
 from welcome_protocol.listening.builder import (
     buildDatagramListener,
     buildEndpoints,
+    checkServerDescription,
     replyLimiter,
 )
 from welcome_protocol.listening.fdexhaustion import PausingAcceptEndpoint
@@ -49,9 +37,6 @@ from welcome_protocol.listening.service import ListeningService
 from welcome_protocol.metrics.source import MetricsSource
 from welcome_protocol.metrics.workertotals import WorkerTotals
 from welcome_protocol.observing.accesslog import AccessLog
-from welcome_protocol.observing.stats import StatsReporter
-from welcome_protocol.portlists import isPortList
-from welcome_protocol.portranges import PortRangeError, expandPortRange
 from welcome_protocol.rlimits import FileLimitService, listenerLimitProblem
 from welcome_protocol.serving import ServiceReactor, makeServing, newStats
 from welcome_protocol.settings import (
@@ -60,13 +45,25 @@ from welcome_protocol.settings import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HANDSHAKES,
     DEFAULT_MESSAGE,
-    DEFAULT_PORT,
     DEFAULT_SHUTDOWN_TIMEOUT,
     MAX_HANDSHAKE_TIMEOUT,
     MAX_IDLE_TIMEOUT,
     MAX_SHUTDOWN_TIMEOUT,
     ServerSettings,
 )
+from welcome_protocol.shared.commandline import (
+    LONGEST_COUNT,
+    parseCount,
+    parseNetworks,
+    parsePort,
+    parseSeconds,
+    versionText,
+)
+from welcome_protocol.shared.defaults import DEFAULT_PORT
+from welcome_protocol.shared.descriptions import DescriptionError, endpointType
+from welcome_protocol.shared.portlists import isPortList
+from welcome_protocol.shared.portranges import PortRangeError, expandPortRange
+from welcome_protocol.shared.stats import StatsReporter
 from welcome_protocol.startup import WelcomeService
 from welcome_protocol.udp.description import isUDP, parseUDPDescription
 from welcome_protocol.udp.options import PARAMETERS as UDP_PARAMETERS

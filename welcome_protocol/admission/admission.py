@@ -19,8 +19,8 @@ from twisted.internet.interfaces import IReactorTime
 
 from welcome_protocol.admission.limits import ConnectionLimits
 from welcome_protocol.handshaking.handshakes import HandshakeGuard
-from welcome_protocol.observing.stats import ServerStats
 from welcome_protocol.settings import ServerSettings
+from welcome_protocol.shared.stats import ServerStats
 
 
 class Admission:

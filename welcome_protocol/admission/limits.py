@@ -20,9 +20,9 @@ from collections.abc import Callable
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.logger import Logger
 
-from welcome_protocol.addresses import clientIP, describeAddress
-from welcome_protocol.observing.ratelimitedlog import RateLimitedLog
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.addresses import clientIP, describeAddress
+from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
+from welcome_protocol.shared.stats import ServerStats
 
 MAX_CONNECTIONS = "max-connections"
 MAX_PER_IP = "max-per-ip"

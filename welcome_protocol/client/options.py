@@ -27,15 +27,18 @@ from welcome_protocol.client.tls import CertificateDays, loadTrustRoots
 from welcome_protocol.client.udpoptions import FLAGS as UDP_FLAGS
 from welcome_protocol.client.udpoptions import PARAMETERS as UDP_PARAMETERS
 from welcome_protocol.client.udpoptions import checkUDP
-from welcome_protocol.commandline import (
+from welcome_protocol.shared.commandline import (
     parseCount,
     parsePort,
     parsePositive,
     versionText,
 )
-from welcome_protocol.descriptions import DescriptionError, checkClientDescription
-from welcome_protocol.hostinfo import thisHostName
-from welcome_protocol.settings import DEFAULT_PORT
+from welcome_protocol.shared.defaults import DEFAULT_PORT
+from welcome_protocol.shared.descriptions import (
+    DescriptionError,
+    checkClientDescription,
+)
+from welcome_protocol.shared.hostinfo import thisHostName
 
 EXIT_OK = 0
 EXIT_FAILED = 1

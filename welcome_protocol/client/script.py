@@ -40,7 +40,7 @@ from welcome_protocol.client.scan.run import ScanRun
 from welcome_protocol.client.target import Target, describeTarget, hostEndpoint
 from welcome_protocol.client.tls import clientTLSOptions
 from welcome_protocol.client.udpprobe import udpProbe
-from welcome_protocol.descriptions import clientEndpoint
+from welcome_protocol.shared.descriptions import clientEndpoint
 
 
 def utcNow() -> datetime.datetime:

@@ -14,7 +14,7 @@ from typing import Any
 from twisted.python import usage
 
 from welcome_protocol.client.udpprobe import DEFAULT_PAD, DEFAULT_RETRIES, MAX_PAD
-from welcome_protocol.commandline import parseCount
+from welcome_protocol.shared.commandline import parseCount
 
 #: C{usage.Options.optFlags} rows.
 FLAGS: list[list[Any]] = [

@@ -25,7 +25,7 @@ from attrs import frozen
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.interfaces import IAddress
 
-from welcome_protocol.addresses import printable
+from welcome_protocol.shared.addresses import printable
 
 PLACEHOLDERS = (
     "peer_host",

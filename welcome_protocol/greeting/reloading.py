@@ -12,7 +12,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from welcome_protocol.greeting.message import Message, MessageError
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.stats import ServerStats
 
 Load = Callable[[], Deferred[Message]]
 

@@ -26,16 +26,16 @@ from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from welcome_protocol.addresses import describeAddress, printable
 from welcome_protocol.admission.admission import Admission
 from welcome_protocol.closing.closedeadline import CloseDeadline
 from welcome_protocol.closing.idletimer import IdleTimer
 from welcome_protocol.greeting.message import Message
 from welcome_protocol.greeting.messageproducer import MessageProducer
 from welcome_protocol.observing.accesslog import AccessLog
-from welcome_protocol.observing.ratelimitedlog import RateLimitedLog
-from welcome_protocol.observing.stats import ServerStats
 from welcome_protocol.settings import ServerSettings
+from welcome_protocol.shared.addresses import describeAddress, printable
+from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
+from welcome_protocol.shared.stats import ServerStats
 
 # A welcome this short goes to the kernel in one send() even when the client
 # never reads (the smallest TCP send buffer, tcp_wmem's minimum, is 4096), so

@@ -60,10 +60,10 @@ from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides, implementer, providedBy
 
-from welcome_protocol.addresses import describeAddress
 from welcome_protocol.admission.limits import ConnectionLimits
-from welcome_protocol.observing.ratelimitedlog import RateLimitedLog
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.addresses import describeAddress
+from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
+from welcome_protocol.shared.stats import ServerStats
 
 PROXY_HEADER = "PROXY header"
 """

@@ -48,7 +48,6 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides, implementer, providedBy
 
-from welcome_protocol.addresses import clientIP, describeAddress
 from welcome_protocol.handshaking.handshakes import PROXY_HEADER, HandshakeGuard
 from welcome_protocol.handshaking.proxylog import ProxyHeaderLog
 from welcome_protocol.handshaking.twistedhaproxy import (
@@ -57,6 +56,7 @@ from welcome_protocol.handshaking.twistedhaproxy import (
     InvalidProxyHeader,
     V2Parser,
 )
+from welcome_protocol.shared.addresses import clientIP, describeAddress
 
 Network = IPv4Network | IPv6Network
 

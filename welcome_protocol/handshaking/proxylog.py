@@ -14,9 +14,9 @@ from __future__ import annotations
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.logger import Logger
 
-from welcome_protocol.addresses import describeAddress
-from welcome_protocol.observing.ratelimitedlog import RateLimitedLog
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.addresses import describeAddress
+from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
+from welcome_protocol.shared.stats import ServerStats
 
 
 class ProxyHeaderLog:

@@ -15,7 +15,7 @@ import re
 import socket
 from pathlib import Path
 
-from welcome_protocol.descriptions import endpointType, withoutProxy
+from welcome_protocol.shared.descriptions import endpointType, withoutProxy
 
 MAX_DEFAULT_BACKLOG = 4096
 SOMAXCONN_PATH = Path("/proc/sys/net/core/somaxconn")

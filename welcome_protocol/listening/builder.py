@@ -36,13 +36,6 @@ from typing import TYPE_CHECKING, Any
 from twisted.internet.endpoints import AdoptedStreamServerEndpoint, serverFromString
 from twisted.internet.interfaces import IStreamServerEndpoint
 
-from welcome_protocol.descriptions import (
-    DescriptionError,
-    checkTLSPort,
-    endpointType,
-    explainParseError,
-    withoutProxy,
-)
 from welcome_protocol.handshaking.handshakes import (
     HandshakeFirstEndpoint,
     HandshakeGuard,
@@ -51,7 +44,14 @@ from welcome_protocol.listening.backlog import withBacklog
 from welcome_protocol.listening.directreactor import DirectListeningReactor
 from welcome_protocol.listening.fdexhaustion import PausingAcceptEndpoint
 from welcome_protocol.listening.systemdsockets import systemdEndpoint
-from welcome_protocol.portranges import expandPortRange
+from welcome_protocol.shared.descriptions import (
+    DescriptionError,
+    checkTLSPort,
+    endpointType,
+    explainParseError,
+    withoutProxy,
+)
+from welcome_protocol.shared.portranges import expandPortRange
 from welcome_protocol.udp.description import parseUDPDescription
 from welcome_protocol.udp.listener import DatagramListeningService
 from welcome_protocol.udp.protocol import WelcomeDatagramProtocol, WelcomeSource
@@ -61,7 +61,7 @@ from welcome_protocol.udp.settings import DatagramSettings
 if TYPE_CHECKING:
     from welcome_protocol.admission.admission import Admission
     from welcome_protocol.handshaking.proxyheader import Network
-    from welcome_protocol.observing.stats import ServerStats
+    from welcome_protocol.shared.stats import ServerStats
 
 _TLS_KINDS = frozenset({"ssl", "tls"})
 
@@ -127,7 +127,7 @@ def buildEndpoints(
 
     @return: Each port's own description and its endpoint, in port order.
     @raise DescriptionError: If the description is bad, saying why.
-    @raise welcome_protocol.portranges.PortRangeError: If its range is.
+    @raise welcome_protocol.shared.portranges.PortRangeError: If its range is.
     """
     singles = expandPortRange(description)
     announce = len(singles) == 1
@@ -231,3 +231,38 @@ def buildDatagramListener(
         WelcomeDatagramProtocol(source, limiter, stats, reactor, settings.perTurn),
         settings.maxDatagram,
     )
+
+
+def serverEndpoint(
+    reactor: Any,
+    description: str,
+    guard: HandshakeGuard | None = None,
+    proxyFrom: Sequence[Network] | None = None,
+) -> IStreamServerEndpoint:
+    """
+    Build the server endpoint C{description} names, without the accept
+    stage: see L{endpointLayers}, which
+    this calls, and L{buildEndpoint},
+    which builds the listeners.
+
+    @param reactor: The reactor the endpoint listens with.
+    @param guard: Bounds the connections until their PROXY header or TLS
+        handshake is done; L{None} to check a description only.
+    @param proxyFrom: The networks that may send a PROXY header; L{None}
+        for any address.
+    @raise DescriptionError: If the description is bad, saying why.
+    """
+    return endpointLayers(reactor, description, guard, proxyFrom)
+
+
+def checkServerDescription(description: str) -> None:
+    """
+    Check a server endpoint description without listening.
+
+    @raise DescriptionError: If it is bad, saying why.
+    """
+    # Imported here, not at start-up: the test double brings in trial and
+    # unittest, which a running service has no use for.
+    from twisted.internet.testing import MemoryReactor
+
+    serverEndpoint(MemoryReactor(), description)

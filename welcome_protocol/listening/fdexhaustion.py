@@ -42,8 +42,8 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from welcome_protocol.listening.directtcp import DirectPort
-from welcome_protocol.observing.ratelimitedlog import RateLimitedLog
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
+from welcome_protocol.shared.stats import ServerStats
 
 OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 RETRY_DELAY = 0.1

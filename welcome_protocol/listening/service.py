@@ -26,7 +26,7 @@ from twisted.internet.interfaces import (
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from welcome_protocol.addresses import describeAddress
+from welcome_protocol.shared.addresses import describeAddress
 
 
 class ListenFailed(Exception):

@@ -26,7 +26,8 @@ from attrs import frozen
 from twisted.internet.endpoints import AdoptedStreamServerEndpoint
 from twisted.internet.interfaces import IReactorSocket
 
-from welcome_protocol.addresses import printable
+from welcome_protocol.shared.addresses import printable
+from welcome_protocol.shared.descriptions import DescriptionError
 
 FIRST_DESCRIPTOR = 3
 """
@@ -34,7 +35,7 @@ The first descriptor an activator passes (C{SD_LISTEN_FDS_START}).
 """
 
 
-class SystemdSocketError(ValueError):
+class SystemdSocketError(DescriptionError, ValueError):
     """
     No usable socket was passed for a C{systemd:} description; C{str()} is
     the reason, saying what was passed.

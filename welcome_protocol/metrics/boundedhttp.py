@@ -43,7 +43,7 @@ from twisted.web import http
 from twisted.web.resource import IResource
 from twisted.web.server import Request, Site
 
-from welcome_protocol.observing.ratelimitedlog import RateLimitedLog
+from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
 
 #: Seconds from accept to the end of a scraper's connection, at most.
 #: Prometheus on loopback or a LAN needs milliseconds; its default scrape

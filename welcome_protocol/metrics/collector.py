@@ -33,7 +33,7 @@ from prometheus_client.utils import floatToGoString
 import twisted
 from welcome_protocol import __version__
 from welcome_protocol.metrics.source import MetricsSource
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.stats import ServerStats
 
 
 @frozen

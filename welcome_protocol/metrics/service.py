@@ -23,7 +23,7 @@ from welcome_protocol.metrics.boundedhttp import MAX_SCRAPERS, REQUEST_DEADLINE
 from welcome_protocol.metrics.collector import WelcomeCollector
 from welcome_protocol.metrics.resource import MetricsPage, metricsSite
 from welcome_protocol.metrics.source import MetricsSource
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.stats import ServerStats
 
 
 def processRegistry() -> CollectorRegistry:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from attrs import frozen
 
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.stats import ServerStats
 
 
 @frozen

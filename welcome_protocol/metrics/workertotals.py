@@ -29,7 +29,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.stats import ServerStats
 
 #: Seconds between two snapshots of a worker.
 SNAPSHOT_INTERVAL = 1.0

@@ -55,7 +55,7 @@ from twisted.logger import (
     globalLogPublisher,
 )
 
-from welcome_protocol.addresses import describeAddress
+from welcome_protocol.shared.addresses import describeAddress
 
 #: The namespace of the access lines: the one they had when the factory
 #: logged each connection itself, so existing log parsers keep working.

@@ -17,7 +17,7 @@ from ipaddress import ip_address
 
 from attrs import frozen
 
-from welcome_protocol.descriptions import DescriptionError
+from welcome_protocol.shared.descriptions import DescriptionError
 
 _PREFIX = "udp"
 

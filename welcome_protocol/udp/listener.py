@@ -18,8 +18,8 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
-from welcome_protocol.addresses import describeAddress
 from welcome_protocol.listening.service import ListenFailed, explainListenFailure
+from welcome_protocol.shared.addresses import describeAddress
 from welcome_protocol.udp.description import UDPDescription
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from welcome_protocol.commandline import LONGEST_COUNT, parseCount, parsePositive
+from welcome_protocol.shared.commandline import LONGEST_COUNT, parseCount, parsePositive
 from welcome_protocol.udp.ratelimit import RateLimit
 from welcome_protocol.udp.settings import (
     DEFAULT_BURST,

@@ -29,8 +29,8 @@ from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger, LogLevel
 
 from welcome_protocol.greeting.message import Message
-from welcome_protocol.observing.ratelimitedlog import RateLimitedLog
-from welcome_protocol.observing.stats import ServerStats
+from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
+from welcome_protocol.shared.stats import ServerStats
 from welcome_protocol.udp.ratelimit import ReplyLimiter
 from welcome_protocol.udp.readbound import (
     DEFAULT_PER_TURN,

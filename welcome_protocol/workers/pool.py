@@ -57,10 +57,10 @@ from twisted.logger import (
 )
 from twisted.python.failure import Failure
 
-from welcome_protocol.commandline import parseCount
 from welcome_protocol.listening.service import ListeningService
 from welcome_protocol.metrics.workertotals import SnapshotError, WorkerTotals
 from welcome_protocol.observing.accesslog import AccessLog
+from welcome_protocol.shared.commandline import parseCount
 
 #: The most workers C{--workers} accepts.
 MAX_WORKERS = 256

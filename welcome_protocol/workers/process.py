@@ -36,11 +36,11 @@ from twisted.logger import (
 )
 from zope.interface import implementer
 
-from welcome_protocol.addresses import describeAddress
 from welcome_protocol.listening.builder import buildEndpoint
 from welcome_protocol.metrics.workertotals import SnapshotWriter
 from welcome_protocol.observing.accesslog import AccessLog
 from welcome_protocol.serving import makeServing
+from welcome_protocol.shared.addresses import describeAddress
 from welcome_protocol.startup import freezeStartupObjects
 from welcome_protocol.tap import Options
 

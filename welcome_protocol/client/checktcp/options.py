@@ -33,8 +33,8 @@ from welcome_protocol.client.probe import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
 from welcome_protocol.client.target import addressFamily
 from welcome_protocol.client.thresholds import Range
 from welcome_protocol.client.tls import CertificateDays, loadTrustRoots
-from welcome_protocol.commandline import parseCount, parsePositive, versionText
-from welcome_protocol.settings import DEFAULT_PORT
+from welcome_protocol.shared.commandline import parseCount, parsePositive, versionText
+from welcome_protocol.shared.defaults import DEFAULT_PORT
 
 PROGRAM = "check_welcome"
 STATE_PREFIXES = (("ok", OK), ("warn", WARNING), ("crit", CRITICAL))

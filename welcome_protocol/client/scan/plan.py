@@ -4,7 +4,7 @@ Which ports of which hosts to check: targets, C{--ports}, C{--targets-file}
 and C{--expect-closed}, turned into one plan.
 
 A target is C{HOST}, C{HOST:PORTS} or C{[ADDRESS]:PORTS}, where C{PORTS} is
-a port list (L{welcome_protocol.portlists}).  A target without ports gets
+a port list (L{welcome_protocol.shared.portlists}).  A target without ports gets
 C{--ports} (or C{--port}, or the default port); the ports of
 C{--expect-closed} are added to every target, expected to refuse or time
 out.
@@ -19,7 +19,7 @@ import attrs
 
 from welcome_protocol.client.hostnames import checkHostName
 from welcome_protocol.client.target import splitHostPort
-from welcome_protocol.portlists import isPortList, parsePorts
+from welcome_protocol.shared.portlists import isPortList, parsePorts
 
 MAX_CHECKS = 100_000
 """

@@ -24,7 +24,7 @@ from twisted.internet.task import Cooperator
 from welcome_protocol.client.probe import DNS, ProbeResult
 from welcome_protocol.client.scan.plan import PortCheck, ScanPlan
 from welcome_protocol.client.scan.states import asExpected, stateOf
-from welcome_protocol.rlimits import SPARE_DESCRIPTORS
+from welcome_protocol.shared.defaults import SPARE_DESCRIPTORS
 
 DEFAULT_PARALLEL = 100
 MAX_PARALLEL = 10_000

@@ -37,9 +37,9 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from welcome_protocol.addresses import describeAddress
 from welcome_protocol.listening.directtcp.transport import DirectTransport
-from welcome_protocol.observing.ratelimitedlog import RateLimitedLog
+from welcome_protocol.shared.addresses import describeAddress
+from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
 
 #: C{accept()} errors that mean the process or the system is out of
 #: descriptors or memory: the client stays queued until some are free.

@@ -13,22 +13,11 @@ the inherited descriptor; both are what we want checked early.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from twisted.internet.endpoints import clientFromString
-from twisted.internet.interfaces import IStreamClientEndpoint, IStreamServerEndpoint
+from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.python.filepath import UnlistableError
-
-from welcome_protocol.handshaking.handshakes import (
-    HandshakeGuard,
-)
-from welcome_protocol.listening.systemdsockets import (
-    SystemdSocketError,
-)
-
-if TYPE_CHECKING:
-    from welcome_protocol.handshaking.proxyheader import Network
 
 _PROXY_PREFIX = "haproxy:"
 
@@ -47,7 +36,7 @@ def explainParseError(reason: BaseException) -> str:
     @return: Lower-case text such as C{unknown parameter 'bogus'}.
     """
     text = str(reason)
-    if isinstance(reason, SystemdSocketError):
+    if isinstance(reason, DescriptionError):
         return text
     if isinstance(reason, UnlistableError):
         return explainParseError(reason.originalException)
@@ -114,32 +103,6 @@ def checkTLSPort(description: str) -> None:
         )
 
 
-def serverEndpoint(
-    reactor: Any,
-    description: str,
-    guard: HandshakeGuard | None = None,
-    proxyFrom: Sequence[Network] | None = None,
-) -> IStreamServerEndpoint:
-    """
-    Build the server endpoint C{description} names, without the accept
-    stage: see L{welcome_protocol.listening.builder.endpointLayers}, which
-    this calls, and L{welcome_protocol.listening.builder.buildEndpoint},
-    which builds the listeners.
-
-    @param reactor: The reactor the endpoint listens with.
-    @param guard: Bounds the connections until their PROXY header or TLS
-        handshake is done; L{None} to check a description only.
-    @param proxyFrom: The networks that may send a PROXY header; L{None}
-        for any address.
-    @raise DescriptionError: If the description is bad, saying why.
-    """
-    # Imported here: the client parses descriptions too, and needs none of
-    # the server's layers.
-    from welcome_protocol.listening.builder import endpointLayers
-
-    return endpointLayers(reactor, description, guard, proxyFrom)
-
-
 def clientEndpoint(reactor: Any, description: str) -> IStreamClientEndpoint:
     """
     Build the client endpoint C{description} names.
@@ -152,19 +115,6 @@ def clientEndpoint(reactor: Any, description: str) -> IStreamClientEndpoint:
         return endpoint
     except Exception as e:
         raise DescriptionError(explainParseError(e)) from None
-
-
-def checkServerDescription(description: str) -> None:
-    """
-    Check a server endpoint description without listening.
-
-    @raise DescriptionError: If it is bad, saying why.
-    """
-    # Imported here, not at start-up: the test double brings in trial and
-    # unittest, which a running service has no use for.
-    from twisted.internet.testing import MemoryReactor
-
-    serverEndpoint(MemoryReactor(), description)
 
 
 def checkClientDescription(description: str) -> None:

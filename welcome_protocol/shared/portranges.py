@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from welcome_protocol.portlists import isPortList, parsePorts
+from welcome_protocol.shared.portlists import isPortList, parsePorts
 
 PORT_TYPES = frozenset({"tcp", "tcp6", "ssl", "tls", "udp"})
 """
