@@ -95,7 +95,7 @@ class WelcomeFactoryTests(TestCase):
             assert proto is not None
             proto.makeConnection(transport)
         self.assertEqual(len(sent), 3)
-        self.assertTrue(all(chunk is factory.welcome for chunk in sent))
+        self.assertTrue(all(chunk is factory.source.welcome for chunk in sent))
 
     def test_connectionLogged(self) -> None:
         """
@@ -450,7 +450,7 @@ class LimitsAndShutdownTests(TestCase):
         """
         server = _Server(keepOpen=True)
         _idle, idleTransport = server.welcomed()
-        server.factory.welcome = b"x" * (2 * CHUNK_SIZE)
+        server.factory.source.welcome = b"x" * (2 * CHUNK_SIZE)
         _busy, busyTransport = server.welcomed()
         self.assertEqual(server.factory.finishGreetings(), 1)
         self.assertTrue(idleTransport.disconnecting)

@@ -83,7 +83,7 @@ class TemplatedWelcomeTests(TestCase):
         self.assertEqual(greet(factory).value(), b"to 192.0.2.7")
         factory.setMessage(Message(b"plain"))
         self.assertEqual(greet(factory).value(), b"plain")
-        self.assertIsNone(factory.template)
+        self.assertIsNone(factory.source.template)
 
     def test_emptyMessage(self) -> None:
         """

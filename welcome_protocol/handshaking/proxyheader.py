@@ -20,9 +20,8 @@ anything else closes the connection unwelcomed.  Optionally only proxies in
 given networks may send one at all (nginx's C{set_real_ip_from}).
 
 Until the header is complete the connection is under a
-L{welcome_protocol.handshaking.handshakes.HandshakeGuard}: it has a deadline from
-accept,
-counts against the cap on unfinished connections, and holds a place under
+L{welcome_protocol.admission.unfinished.HandshakeGuard}: it has a deadline
+from accept, counts against the cap on unfinished connections, and holds a place under
 C{--max-connections} (not C{--max-per-ip}: the only address known yet is the
 proxy's, shared by every client behind it).
 """
@@ -38,6 +37,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IAddress,
     IListeningPort,
+    ILoggingContext,
     IProtocolFactory,
     IStreamServerEndpoint,
     ITCPTransport,
@@ -45,17 +45,13 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides, implementer, providedBy
 
-from welcome_protocol.handshaking.handshakes import PROXY_HEADER, HandshakeGuard
+from welcome_protocol.admission.unfinished import PROXY_HEADER, HandshakeGuard
 from welcome_protocol.handshaking.proxylog import ProxyHeaderLog
-from welcome_protocol.handshaking.twistedhaproxy import (
-    HAProxyProtocolWrapper,
-    HAProxyWrappingFactory,
-    InvalidProxyHeader,
-    V2Parser,
-)
+from welcome_protocol.handshaking.twistedhaproxy import InvalidProxyHeader, V2Parser
 from welcome_protocol.shared.addresses import clientIP, describeAddress
 
 Network = IPv4Network | IPv6Network
@@ -192,12 +188,16 @@ def _startsLike(data: bytes, signature: bytes) -> bool:
     return data[:size] == signature[:size]
 
 
-class HeaderFirstWrapper(HAProxyProtocolWrapper):
+class HeaderFirstWrapper(ProtocolWrapper):
     """
     Connect the wrapped protocol only after a valid PROXY header is parsed.
 
     A connection that closes, or sends a bad header, before that is never
     seen by the wrapped protocol at all.
+
+    It is a plain L{ProtocolWrapper}: Twisted's own C{haproxy:} wrapper
+    parses as the bytes arrive and connects the wrapped protocol at once,
+    which is what this one must not do, so nothing of it is used.
 
     @ivar rawPeer: The address the connection came from: the proxy's.
     """
@@ -385,7 +385,7 @@ class HeaderFirstWrapper(HAProxyProtocolWrapper):
             self.factory.guard.lost(self)
 
 
-class HeaderFirstWrappingFactory(HAProxyWrappingFactory):
+class HeaderFirstWrappingFactory(WrappingFactory):
     """
     Wrap each connection in a L{HeaderFirstWrapper}.
 
@@ -397,7 +397,7 @@ class HeaderFirstWrappingFactory(HAProxyWrappingFactory):
         source (in the guard's counters), or L{None} without a guard.
     """
 
-    protocol = HeaderFirstWrapper  # type: ignore[assignment]
+    protocol = HeaderFirstWrapper
     # The listener logs where it listens; "Starting factory <...>" adds nothing.
     noisy = False
 
@@ -411,6 +411,18 @@ class HeaderFirstWrappingFactory(HAProxyWrappingFactory):
         self.guard = guard
         self.proxyFrom = proxyFrom
         self.log = None if guard is None else ProxyHeaderLog(guard.stats, guard.clock)
+
+    def logPrefix(self) -> str:
+        """
+        @return: The wrapped factory's prefix, marked as behind a PROXY
+            header, as Twisted's C{haproxy:} endpoint marks it.
+        """
+        wrapped = self.wrappedFactory
+        if ILoggingContext.providedBy(wrapped):
+            prefix: str = wrapped.logPrefix()
+        else:
+            prefix = type(wrapped).__name__
+        return f"{prefix} (PROXY)"
 
     def stopFactory(self) -> None:
         """
