@@ -161,17 +161,17 @@ class AccessLogTests(TestCase):
         observer = textFileLogObserver(io.StringIO())
         for port in range(1, 10001):
             self.log.record(_peer(port))
-            expected.append(
-                observer.formatEvent(  # type: ignore[arg-type]
-                    {
-                        "log_format": "Welcomed {peer}",
-                        "peer": f"127.0.0.1:{port}",
-                        "log_time": self.clock.seconds(),
-                        "log_namespace": NAMESPACE,
-                        "log_level": LogLevel.info,
-                    }
-                )
+            line = observer.formatEvent(
+                {
+                    "log_format": "Welcomed {peer}",
+                    "peer": f"127.0.0.1:{port}",
+                    "log_time": self.clock.seconds(),
+                    "log_namespace": NAMESPACE,
+                    "log_level": LogLevel.info,
+                }
             )
+            assert line is not None
+            expected.append(line)
             self.clock.advance(0.0007)
         self.clock.advance(1)
         self.assertEqual(self.output.getvalue(), "".join(expected))
@@ -444,6 +444,7 @@ class FactoryAndOptionTests(TestCase):
         config.parseOptions(["--port", "0"])
         reactor = MemoryReactorClock()
         service = makeService(config, cast(Any, reactor))
+        # makeService returns an IService, which does not say it is iterable.
         names = [type(s).__name__ for s in service]  # type: ignore[attr-defined]
         # Services stop in reverse order: the access log last of all.
         self.assertEqual(names[0], "AccessLog")

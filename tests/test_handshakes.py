@@ -7,6 +7,7 @@ the handshake is done.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from twisted.internet import ssl
 from twisted.internet.address import IPv4Address
@@ -275,9 +276,9 @@ class HandshakeGuardTests(TestCase):
         )
 
 
-def _factory(clock: Clock, **settings: object) -> WelcomeFactory:
+def _factory(clock: Clock, **settings: Any) -> WelcomeFactory:
     return WelcomeFactory(
-        ServerSettings(logConnections=False, **settings),  # type: ignore[arg-type]
+        ServerSettings(logConnections=False, **settings),
         clock=clock,
     )
 

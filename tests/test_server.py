@@ -4,6 +4,8 @@ Tests for L{welcome_protocol.greeting.server}: what a client is sent, and nothin
 
 from __future__ import annotations
 
+from typing import Any
+
 from twisted.internet.address import IPv4Address, UNIXAddress
 from twisted.internet.error import ConnectionAborted, ConnectionDone, ConnectionLost
 from twisted.internet.task import Clock
@@ -90,6 +92,8 @@ class WelcomeFactoryTests(TestCase):
         sent: list[bytes] = []
         for _ in range(3):
             transport = StringTransport(peerAddress=PEER)
+            # Record each write on the double itself: the point is which
+            # object is written, which StringTransport's buffer would hide.
             transport.write = sent.append  # type: ignore[method-assign]
             proto = factory.buildProtocol(PEER)
             assert proto is not None
@@ -132,10 +136,10 @@ class _Server:
     A factory on a L{Clock}, and helpers to connect clients to it in memory.
     """
 
-    def __init__(self, **settings: object) -> None:
+    def __init__(self, **settings: Any) -> None:
         self.clock = Clock()
         self.factory = WelcomeFactory(
-            ServerSettings(logConnections=False, **settings),  # type: ignore[arg-type]
+            ServerSettings(logConnections=False, **settings),
             clock=self.clock,
         )
 

@@ -9,7 +9,7 @@ from typing import cast
 
 from attrs import define
 from twisted.internet.address import IPv4Address
-from twisted.internet.interfaces import IAddress
+from twisted.internet.interfaces import IAddress, IUDPTransport
 from twisted.internet.task import Clock
 from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
@@ -114,7 +114,8 @@ class WelcomeDatagramProtocolTests(TestCase):
         self.protocol = WelcomeDatagramProtocol(
             self.source, limiter, self.stats, self.clock, perTurn
         )
-        self.protocol.makeConnection(self.port)  # type: ignore[arg-type]
+        # The double has only what the protocol uses of Twisted's udp.Port.
+        self.protocol.makeConnection(cast(IUDPTransport, self.port))
 
     def udpLines(self) -> list[LogEvent]:
         """

@@ -362,7 +362,10 @@ class WelcomeFactory(ServerFactory):
         without one, each connection is logged as it happens (slower).
     """
 
-    protocol = WelcomeProtocol  # type: ignore[assignment]  # Twisted types it as type[Protocol] | None; ours is a subclass
+    # Twisted types Factory.protocol by the factory's type parameter, which
+    # stays unset here: a ServerFactory[WelcomeProtocol] would no longer be
+    # taken where Twisted's APIs expect a plain ServerFactory (invariance).
+    protocol = WelcomeProtocol  # type: ignore[assignment]
     # The listener logs where it listens; "Starting factory <...>" adds nothing.
     noisy = False
     _log = Logger()

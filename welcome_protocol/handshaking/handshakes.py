@@ -16,6 +16,8 @@ of sources outside C{--proxy-from}, is L{welcome_protocol.handshaking.proxylog})
 
 from __future__ import annotations
 
+from typing import cast
+
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IAddress,
@@ -27,7 +29,7 @@ from twisted.internet.interfaces import (
     ITCPTransport,
     ITransport,
 )
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides, implementer, providedBy
@@ -83,6 +85,7 @@ class HandshakeFirstWrapper(ProtocolWrapper):
         """
         directlyProvides(self, providedBy(transport))
         Protocol.makeConnection(self, transport)
+        # Twisted's WrappingFactory.registerProtocol is unannotated.
         self.factory.registerProtocol(self)  # type: ignore[no-untyped-call]
         self.rawPeer = peer = transport.getPeer()
         if self.factory.guard.start(self, peer):
@@ -99,7 +102,9 @@ class HandshakeFirstWrapper(ProtocolWrapper):
             return
         self._handedOver = True
         self.factory.guard.finish(self)
-        self.wrappedProtocol.makeConnection(self)  # type: ignore[arg-type]
+        # The wrapper provides its transport's interfaces (directlyProvides
+        # in makeConnection), which a type checker cannot see.
+        self.wrappedProtocol.makeConnection(cast(ITransport, self))
 
     def dataReceived(self, data: bytes) -> None:
         """
@@ -115,13 +120,14 @@ class HandshakeFirstWrapper(ProtocolWrapper):
         assert self.transport is not None
         self._guarded = False
         # TLS transports can abort; the raw connection goes at once.
-        transport: ITCPTransport = self.transport  # type: ignore[assignment]
+        transport = cast(ITCPTransport, self.transport)
         transport.abortConnection()
 
-    def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         """
         Tell the welcome protocol if it was connected; else the guard.
         """
+        # Twisted's WrappingFactory.unregisterProtocol is unannotated.
         self.factory.unregisterProtocol(self)  # type: ignore[no-untyped-call]
         if self._handedOver:
             self.wrappedProtocol.connectionLost(reason)
@@ -141,6 +147,7 @@ class HandshakeFirstWrappingFactory(WrappingFactory):
     noisy = False
 
     def __init__(self, wrappedFactory: IProtocolFactory, guard: HandshakeGuard) -> None:
+        # Twisted's WrappingFactory.__init__ is unannotated.
         super().__init__(wrappedFactory)  # type: ignore[no-untyped-call]
         self.guard = guard
 

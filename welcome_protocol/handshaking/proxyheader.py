@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address
+from typing import cast
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import Deferred
@@ -43,7 +44,7 @@ from twisted.internet.interfaces import (
     ITCPTransport,
     ITransport,
 )
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
@@ -222,6 +223,7 @@ class HeaderFirstWrapper(ProtocolWrapper):
         """
         directlyProvides(self, providedBy(transport))
         Protocol.makeConnection(self, transport)
+        # Twisted's WrappingFactory.registerProtocol is unannotated.
         self.factory.registerProtocol(self)  # type: ignore[no-untyped-call]
         self.rawPeer = peer = transport.getPeer()
         factory = self.factory
@@ -265,7 +267,9 @@ class HeaderFirstWrapper(ProtocolWrapper):
         self._wrappedConnected = True
         if self._guarded and self.factory.guard is not None:
             self.factory.guard.finish(self)
-        self.wrappedProtocol.makeConnection(self)  # type: ignore[arg-type]
+        # The wrapper provides its transport's interfaces (directlyProvides
+        # in makeConnection), which a type checker cannot see.
+        self.wrappedProtocol.makeConnection(cast(ITransport, self))
         if remaining:
             self.wrappedProtocol.dataReceived(remaining)
 
@@ -371,13 +375,14 @@ class HeaderFirstWrapper(ProtocolWrapper):
         """
         self._closed = True
         # TCP and TLS transports can both abort.
-        transport: ITCPTransport = self.transport  # type: ignore[assignment]
+        transport = cast(ITCPTransport, self.transport)
         transport.abortConnection()
 
-    def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         """
         Tell the wrapped protocol, if it was ever connected; else the guard.
         """
+        # Twisted's WrappingFactory.unregisterProtocol is unannotated.
         self.factory.unregisterProtocol(self)  # type: ignore[no-untyped-call]
         if self._wrappedConnected:
             self.wrappedProtocol.connectionLost(reason)
@@ -407,6 +412,7 @@ class HeaderFirstWrappingFactory(WrappingFactory):
         guard: HandshakeGuard | None = None,
         proxyFrom: Sequence[Network] | None = None,
     ) -> None:
+        # Twisted's WrappingFactory.__init__ is unannotated.
         super().__init__(wrappedFactory)  # type: ignore[no-untyped-call]
         self.guard = guard
         self.proxyFrom = proxyFrom
@@ -428,6 +434,7 @@ class HeaderFirstWrappingFactory(WrappingFactory):
         """
         Sum up the log lines not yet written; the listener has stopped.
         """
+        # Twisted's WrappingFactory.stopFactory is unannotated.
         super().stopFactory()  # type: ignore[no-untyped-call]
         if self.log is not None:
             self.log.flush()

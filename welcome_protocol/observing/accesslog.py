@@ -172,6 +172,7 @@ class AccessLog(Service):
         """
         Publish pending lines every C{interval} seconds from now on.
         """
+        # Twisted's Service.startService is unannotated.
         super().startService()  # type: ignore[no-untyped-call]
         timer = LoopingCall(self._flushSoon)
         timer.clock = self._clock
@@ -182,6 +183,7 @@ class AccessLog(Service):
         """
         Stop the timer and publish every line still pending.
         """
+        # Twisted's Service.stopService is unannotated.
         super().stopService()  # type: ignore[no-untyped-call]
         if self._timer is not None:
             if self._timer.running:
