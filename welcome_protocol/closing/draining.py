@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_server -*-
+# -*- test-case-name: tests.test_draining -*-
 """
 Draining at shutdown: the connections open now, and waiting for them to end.
 
