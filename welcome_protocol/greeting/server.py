@@ -413,6 +413,9 @@ class WelcomeFactory(ServerFactory):
             clock, CLOSE_GRACE if timeout is None else timeout
         )
         self.draining = Draining()
+        # Bound once: admitting and releasing are on every greeting's path.
+        self._addOpen = self.draining.open.add
+        self._discardOpen = self.draining.discard
         self._renderLog = RateLimitedLog(
             self._log,
             clock,
@@ -430,7 +433,7 @@ class WelcomeFactory(ServerFactory):
         """
         if self.limits.admit(protocol.peer) is not None:
             return False
-        self.draining.add(protocol)
+        self._addOpen(protocol)
         return True
 
     def welcomeFor(self, transport: ITransport) -> bytes | None:
@@ -499,7 +502,7 @@ class WelcomeFactory(ServerFactory):
         if self.settings.timeConnections:
             stats.durations.observe(self.clock.seconds() - protocol.connectedAt)
         self.limits.release(protocol.peer)
-        self.draining.discard(protocol)
+        self._discardOpen(protocol)
 
     @property
     def openProtocols(self) -> set[Drained]:
