@@ -22,9 +22,8 @@ them costs a token of the rate limiter unless the reply was sent):
 Every datagram is counted under one outcome, in L{ServerStats}, with the
 bytes in and out; what is refused or fails is logged through
 L{RateLimitedLog}s, a line per incident and a summary per interval, never a
-line per datagram.  Nothing raises out of L{WelcomeDatagramProtocol.
-datagramReceived}: Twisted's UDP port would log every exception, a traceback
-per datagram.
+line per datagram.  Nothing raises out of C{datagramReceived}: Twisted's UDP
+port would log every exception, a traceback per datagram.
 """
 
 from __future__ import annotations
