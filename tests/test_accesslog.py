@@ -13,7 +13,7 @@ import socket
 import time
 from typing import Any, cast
 
-from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import (
@@ -161,17 +161,17 @@ class AccessLogTests(TestCase):
         observer = textFileLogObserver(io.StringIO())
         for port in range(1, 10001):
             self.log.record(_peer(port))
-            expected.append(
-                observer.formatEvent(  # type: ignore[arg-type]
-                    {
-                        "log_format": "Welcomed {peer}",
-                        "peer": f"127.0.0.1:{port}",
-                        "log_time": self.clock.seconds(),
-                        "log_namespace": NAMESPACE,
-                        "log_level": LogLevel.info,
-                    }
-                )
+            line = observer.formatEvent(
+                {
+                    "log_format": "Welcomed {peer}",
+                    "peer": f"127.0.0.1:{port}",
+                    "log_time": self.clock.seconds(),
+                    "log_namespace": NAMESPACE,
+                    "log_level": LogLevel.info,
+                }
             )
+            assert line is not None
+            expected.append(line)
             self.clock.advance(0.0007)
         self.clock.advance(1)
         self.assertEqual(self.output.getvalue(), "".join(expected))
@@ -231,6 +231,45 @@ class AccessLogTests(TestCase):
         self.assertEqual(
             [line.rsplit(":", 1)[1] for line in self.lines()],
             [str(port) for port in range(11)],
+        )
+
+    def test_oneWritePerFlush(self) -> None:
+        """
+        A flush writes all its lines to the observer's file in one write,
+        followed by one flush, instead of a write and a flush per line.
+        """
+        calls: list[str] = []
+
+        class CountingFile(io.StringIO):
+            def write(self, text: str) -> int:
+                calls.append("write")
+                return super().write(text)
+
+            def flush(self) -> None:
+                calls.append("flush")
+
+        output = CountingFile()
+        log = AccessLog(self.clock, LogPublisher(textFileLogObserver(output)))
+        for port in range(1, 101):
+            log.record(_peer(port))
+        log.flush()
+        self.assertEqual(calls, ["write", "flush"])
+        self.assertEqual(len(output.getvalue().splitlines()), 100)
+
+    def test_binaryFile(self) -> None:
+        """
+        To a file that takes bytes, the lines go encoded in UTF-8, as
+        L{FileLogObserver} itself writes them.
+        """
+        output = io.BytesIO()
+        log = AccessLog(self.clock, LogPublisher(textFileLogObserver(output)))
+        log.record(_peer(1))
+        log.record(UNIXAddress("/run/wé.sock"))
+        log.flush()
+        lines = output.getvalue().decode("utf-8").splitlines()
+        self.assertEqual(
+            [line.split("] ", 1)[1] for line in lines],
+            ["Welcomed 127.0.0.1:1", "Welcomed unix:/run/wé.sock"],
         )
 
     def test_subSecondTimeFormat(self) -> None:
@@ -405,6 +444,7 @@ class FactoryAndOptionTests(TestCase):
         config.parseOptions(["--port", "0"])
         reactor = MemoryReactorClock()
         service = makeService(config, cast(Any, reactor))
+        # makeService returns an IService, which does not say it is iterable.
         names = [type(s).__name__ for s in service]  # type: ignore[attr-defined]
         # Services stop in reverse order: the access log last of all.
         self.assertEqual(names[0], "AccessLog")

@@ -115,6 +115,28 @@ def greet(port: int, seconds: float) -> bytes:
         return b"".join(chunks)
 
 
+def probeUntilAnswered(
+    sock: socket.socket, address: tuple[str, int], tries: int = 10
+) -> bytes:
+    """
+    Send a padded probe and wait a second for the reply, again until one
+    comes: a loaded loopback may drop a datagram the server had no room
+    for, and a probe lost that way says nothing about the server.
+
+    @return: The first reply.
+    @raise TimeoutError: If no probe was answered.
+    """
+    sock.settimeout(1.0)
+    for _ in range(tries - 1):
+        sock.sendto(b"\0" * 1200, address)
+        try:
+            return sock.recv(65535)
+        except TimeoutError:
+            continue
+    sock.sendto(b"\0" * 1200, address)
+    return sock.recv(65535)
+
+
 class UDPServerTests(TestCase):
     """
     The installed service answers datagrams within its rules.
@@ -170,6 +192,59 @@ class UDPServerTests(TestCase):
             sock.send(b"\0" * 100)
             reply = sock.recv(65535)
             self.assertEqual(reply, f"127.0.0.1 {sock.getsockname()[1]}".encode())
+
+    def test_tooSmallForRenderedCostsNoToken(self) -> None:
+        """
+        Datagrams larger than the template's literal text but too small for
+        the welcome filled in for their source are all counted too small,
+        however many there are: none takes a token, so a padded probe from
+        the same source after 300 of them (more than its bucket's burst of
+        200, which hardly refills) is still answered.
+        """
+        server = UDPServer(
+            self, "--message", "{peer_host}:{peer_port} welcome", "--udp-rate", "0.01"
+        )
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.connect(("127.0.0.1", server.udpPort))
+            for _ in range(300):
+                sock.send(b"x" * 12)
+            reply = probeUntilAnswered(sock, ("127.0.0.1", server.udpPort))
+            self.assertEqual(
+                reply, f"127.0.0.1:{sock.getsockname()[1]} welcome".encode()
+            )
+        counts = server.stats()
+        self.assertEqual((counts["limited"], counts["dropped"]), (0, 0))
+        # The kernel may drop datagrams a busy server does not read in time.
+        self.assertEqual(counts["tooSmall"], counts["received"] - counts["answered"])
+        self.assertGreater(counts["tooSmall"], 200)
+
+    def test_tooSmallSprayDoesNotStarveProbe(self) -> None:
+        """
+        A spray of datagrams too small for the rendered welcome, from 4,000
+        /24 prefixes (all of 127.0.0.0/8 is loopback), takes no token of the
+        global bucket: a padded probe from an untouched prefix is answered.
+        """
+        server = UDPServer(
+            self,
+            "--message",
+            "{peer_host}:{peer_port} welcome",
+            "--udp-global-burst",
+            "100",
+            "--udp-global-rate",
+            "0.01",
+        )
+        for n in range(4000):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as spray:
+                spray.bind((f"127.{1 + n // 256}.{n % 256}.1", 0))
+                spray.sendto(b"x" * 12, ("127.0.0.1", server.udpPort))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.250.250.1", 0))
+            reply = probeUntilAnswered(probe, ("127.0.0.1", server.udpPort))
+        self.assertTrue(reply.startswith(b"127.250.250.1:"), reply)
+        counts = server.stats()
+        self.assertEqual(counts["limited"], 0)
+        self.assertEqual(counts["tooSmall"], counts["received"] - counts["answered"])
+        self.assertGreater(counts["tooSmall"], 100)
 
     def test_floodFromOneSource(self) -> None:
         """

@@ -7,6 +7,7 @@ the handshake is done.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from twisted.internet import ssl
 from twisted.internet.address import IPv4Address
@@ -22,14 +23,17 @@ from twisted.trial.unittest import TestCase
 
 from tests.certificates import makeCertificate
 from tests.support import temporaryPath
+from welcome_protocol.admission.admission import Admission
 from welcome_protocol.admission.limits import ConnectionLimits
-from welcome_protocol.greeting.server import WelcomeFactory
-from welcome_protocol.handshaking.handshakes import (
+from welcome_protocol.admission.unfinished import (
     PROXY_HEADER,
     TLS_HANDSHAKE,
+    HandshakeGuard,
+)
+from welcome_protocol.greeting.server import WelcomeFactory
+from welcome_protocol.handshaking.handshakes import (
     HandshakeFirstWrapper,
     HandshakeFirstWrappingFactory,
-    HandshakeGuard,
 )
 from welcome_protocol.settings import ServerSettings
 from welcome_protocol.shared.stats import ServerStats
@@ -190,9 +194,12 @@ class HandshakeGuardTests(TestCase):
         under C{--max-connections}.
         """
         stats = ServerStats(0)
-        limits = ConnectionLimits(2, None, stats, Clock())
-        guard, _, _ = _guard(10.0, limits=limits)
-        guard.stats = stats
+        admission = Admission(
+            ServerSettings(maxConnections=2, handshakeTimeout=10.0, maxHandshakes=100),
+            stats,
+            Clock(),
+        )
+        limits, guard = admission.limits, admission.unfinished
         first, second = _Connection(port=1), _Connection(port=2)
         guard.start(first, None)
         guard.start(second, None)
@@ -269,9 +276,9 @@ class HandshakeGuardTests(TestCase):
         )
 
 
-def _factory(clock: Clock, **settings: object) -> WelcomeFactory:
+def _factory(clock: Clock, **settings: Any) -> WelcomeFactory:
     return WelcomeFactory(
-        ServerSettings(logConnections=False, **settings),  # type: ignore[arg-type]
+        ServerSettings(logConnections=False, **settings),
         clock=clock,
     )
 

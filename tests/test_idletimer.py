@@ -104,6 +104,8 @@ class IdleTimerTests(TestCase):
             if connection.timeouts == 1:
                 timer.watch(connection, 30)
 
+        # The double's method is replaced to re-arm the timer from its own
+        # timeout, as WelcomeProtocol does.
         connection.timeoutConnection = again  # type: ignore[method-assign]
         timer.watch(connection, 30)
         clock.advance(30)

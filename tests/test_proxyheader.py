@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from ipaddress import ip_address, ip_network
+from typing import Any
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import Deferred, succeed
@@ -206,10 +207,10 @@ def _unixHeader(source: bytes) -> bytes:
 
 
 def _guarded(
-    clock: Clock, proxyFrom: Sequence[Network] | None = None, **settings: object
+    clock: Clock, proxyFrom: Sequence[Network] | None = None, **settings: Any
 ) -> tuple[WelcomeFactory, HeaderFirstWrappingFactory]:
     factory = WelcomeFactory(
-        ServerSettings(**settings),  # type: ignore[arg-type]
+        ServerSettings(**settings),
         clock=clock,
     )
     return factory, HeaderFirstWrappingFactory(factory, factory.handshakes, proxyFrom)

@@ -4,6 +4,8 @@ Tests for L{welcome_protocol.greeting.server}: what a client is sent, and nothin
 
 from __future__ import annotations
 
+from typing import Any
+
 from twisted.internet.address import IPv4Address, UNIXAddress
 from twisted.internet.error import ConnectionAborted, ConnectionDone, ConnectionLost
 from twisted.internet.task import Clock
@@ -90,12 +92,14 @@ class WelcomeFactoryTests(TestCase):
         sent: list[bytes] = []
         for _ in range(3):
             transport = StringTransport(peerAddress=PEER)
+            # Record each write on the double itself: the point is which
+            # object is written, which StringTransport's buffer would hide.
             transport.write = sent.append  # type: ignore[method-assign]
             proto = factory.buildProtocol(PEER)
             assert proto is not None
             proto.makeConnection(transport)
         self.assertEqual(len(sent), 3)
-        self.assertTrue(all(chunk is factory.welcome for chunk in sent))
+        self.assertTrue(all(chunk is factory.source.welcome for chunk in sent))
 
     def test_connectionLogged(self) -> None:
         """
@@ -132,10 +136,10 @@ class _Server:
     A factory on a L{Clock}, and helpers to connect clients to it in memory.
     """
 
-    def __init__(self, **settings: object) -> None:
+    def __init__(self, **settings: Any) -> None:
         self.clock = Clock()
         self.factory = WelcomeFactory(
-            ServerSettings(logConnections=False, **settings),  # type: ignore[arg-type]
+            ServerSettings(logConnections=False, **settings),
             clock=self.clock,
         )
 
@@ -450,7 +454,7 @@ class LimitsAndShutdownTests(TestCase):
         """
         server = _Server(keepOpen=True)
         _idle, idleTransport = server.welcomed()
-        server.factory.welcome = b"x" * (2 * CHUNK_SIZE)
+        server.factory.source.welcome = b"x" * (2 * CHUNK_SIZE)
         _busy, busyTransport = server.welcomed()
         self.assertEqual(server.factory.finishGreetings(), 1)
         self.assertTrue(idleTransport.disconnecting)

@@ -13,6 +13,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
+from welcome_protocol.greeting.currentwelcome import CurrentWelcome
 from welcome_protocol.greeting.message import Message, parseMessage
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
@@ -83,7 +84,7 @@ class TemplatedWelcomeTests(TestCase):
         self.assertEqual(greet(factory).value(), b"to 192.0.2.7")
         factory.setMessage(Message(b"plain"))
         self.assertEqual(greet(factory).value(), b"plain")
-        self.assertIsNone(factory.template)
+        self.assertIsNone(factory.source.template)
 
     def test_emptyMessage(self) -> None:
         """
@@ -146,3 +147,40 @@ class TemplateFailureTests(TestCase):
         self.assertEqual((factory.stats.errors, factory.limits.open), (3, 0))
         factory.setMessage(parseMessage("fine\n", "utf-8", "m"))
         self.assertEqual(greet(factory).value(), b"fine\n")
+
+
+class CurrentWelcomeTests(TestCase):
+    """
+    L{CurrentWelcome} holds the welcome every listener sends now.
+    """
+
+    def test_renderConstant(self) -> None:
+        """
+        Without a template, the pre-encoded welcome itself is returned.
+        """
+        welcome = b"Welcome!"
+        self.assertIs(CurrentWelcome(welcome).render(PEER, HOST, 0.0), welcome)
+
+    def test_setMessage(self) -> None:
+        """
+        A template set on it is filled in from then on; a constant message
+        set after it replaces it.
+        """
+        current = CurrentWelcome(b"Welcome!")
+        current.setMessage(parseMessage("to {peer_host}", "utf-8", "m"))
+        self.assertEqual(current.render(PEER, HOST, 0.0), b"to 192.0.2.7")
+        current.setMessage(Message(b"plain"))
+        self.assertEqual(
+            (current.render(PEER, HOST, 0.0), current.template), (b"plain", None)
+        )
+
+    def test_factoryAndDatagramsShareIt(self) -> None:
+        """
+        The factory's C{setMessage} (what SIGHUP calls) changes its
+        L{CurrentWelcome}, the object the UDP listeners are given.
+        """
+        factory = WelcomeFactory(ServerSettings(logConnections=False), clock=Clock())
+        source = factory.source
+        factory.setMessage(Message(b"new"))
+        self.assertIs(factory.source, source)
+        self.assertEqual(source.welcome, b"new")

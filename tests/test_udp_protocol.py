@@ -9,18 +9,25 @@ from typing import cast
 
 from attrs import define
 from twisted.internet.address import IPv4Address
-from twisted.internet.interfaces import IAddress
+from twisted.internet.interfaces import IAddress, IUDPTransport
 from twisted.internet.task import Clock
 from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
+from welcome_protocol.greeting.currentwelcome import CurrentWelcome
 from welcome_protocol.greeting.message import Message, parseMessage
 from welcome_protocol.shared.stats import ServerStats
-from welcome_protocol.udp.protocol import REFLECTION_PORTS, WelcomeDatagramProtocol
+from welcome_protocol.udp.protocol import (
+    REFLECTION_PORTS,
+    WelcomeDatagramProtocol,
+    WelcomeSource,
+)
 from welcome_protocol.udp.ratelimit import RateLimit, ReplyLimiter
 
 SOURCE = ("192.0.2.10", 40000)
 PADDED = b"\0" * 1200
+PER_PREFIX = RateLimit(100.0, 200)
+OVERALL = RateLimit(1000.0, 2000)
 
 
 @define
@@ -33,6 +40,19 @@ class Welcome:
     template: Message | None = None
 
 
+class UnrenderableMessage(Message):
+    """
+    A template that fails whenever it is filled in, as one might for an
+    address nobody foresaw.
+    """
+
+    def render(self, peer: IAddress, host: IAddress, now: float) -> bytes:
+        """
+        Fail.
+        """
+        raise ValueError("no such address")
+
+
 class FakeUDPPort:
     """
     The parts of Twisted's UDP port the protocol uses.
@@ -42,14 +62,14 @@ class FakeUDPPort:
 
     def __init__(self, fail: OSError | None = None) -> None:
         self.sent: list[tuple[bytes, tuple[str, int]]] = []
-        self._fail = fail
+        self.fail = fail
 
     def write(self, datagram: bytes, addr: tuple[str, int]) -> None:
         """
         Record a datagram sent, or fail as the port was told to.
         """
-        if self._fail is not None:
-            raise self._fail
+        if self.fail is not None:
+            raise self.fail
         self.sent.append((datagram, addr))
 
     def getHost(self) -> IAddress:
@@ -77,9 +97,11 @@ class WelcomeDatagramProtocolTests(TestCase):
 
     def build(
         self,
-        source: Welcome | None = None,
+        source: WelcomeSource | None = None,
         port: FakeUDPPort | None = None,
         perTurn: int = 64,
+        perPrefix: RateLimit = PER_PREFIX,
+        overall: RateLimit = OVERALL,
     ) -> None:
         """
         (Re)build the protocol under test.
@@ -88,13 +110,12 @@ class WelcomeDatagramProtocolTests(TestCase):
         self.stats = ServerStats(0.0)
         self.source = Welcome() if source is None else source
         self.port = FakeUDPPort() if port is None else port
-        limiter = ReplyLimiter(
-            self.clock, RateLimit(100.0, 200), RateLimit(1000.0, 2000), 1024
-        )
+        limiter = ReplyLimiter(self.clock, perPrefix, overall, 1024)
         self.protocol = WelcomeDatagramProtocol(
             self.source, limiter, self.stats, self.clock, perTurn
         )
-        self.protocol.makeConnection(self.port)  # type: ignore[arg-type]
+        # The double has only what the protocol uses of Twisted's udp.Port.
+        self.protocol.makeConnection(cast(IUDPTransport, self.port))
 
     def udpLines(self) -> list[LogEvent]:
         """
@@ -234,6 +255,100 @@ class WelcomeDatagramProtocolTests(TestCase):
         self.protocol.datagramReceived(PADDED, SOURCE)
         self.assertEqual(self.stats.datagramsDropped, 1)
         self.assertEqual(self.stats.datagramsAnswered, 0)
+
+    def test_tooSmallForRenderedTakesNoToken(self) -> None:
+        """
+        Datagrams larger than the template's literal text but not than the
+        welcome filled in for their source are all too small, however many:
+        none takes a token, so none is ever counted as rate limited, and a
+        padded datagram from the same source is answered afterwards.
+        """
+        template = parseMessage("you are {peer_host}", "utf-8", "--message")
+        self.build(Welcome(b"", template))
+        small = b"x" * 12
+        for _ in range(300):
+            self.protocol.datagramReceived(small, SOURCE)
+        self.assertEqual(
+            (self.stats.datagramsTooSmall, self.stats.datagramsRateLimited),
+            (300, 0),
+        )
+        self.protocol.datagramReceived(PADDED, SOURCE)
+        self.assertEqual(self.port.sent, [(b"you are 192.0.2.10", SOURCE)])
+
+    def test_tooSmallSprayDoesNotStarveOthers(self) -> None:
+        """
+        A spray of datagrams too small for the rendered welcome, from 4,000
+        /24 prefixes, leaves the global bucket full: a padded probe from an
+        untouched prefix is answered at once.
+        """
+        template = parseMessage("you are {peer_host}", "utf-8", "--message")
+        self.build(
+            Welcome(b"", template),
+            perPrefix=RateLimit(1.0, 1),
+            overall=RateLimit(1.0, 10),
+        )
+        for n in range(4000):
+            source = (f"10.{n // 256}.{n % 256}.1", 40000)
+            self.protocol.datagramReceived(b"x" * 12, source)
+        self.assertEqual(self.stats.datagramsTooSmall, 4000)
+        self.protocol.datagramReceived(PADDED, ("203.0.113.9", 40000))
+        self.assertEqual(
+            self.port.sent, [(b"you are 203.0.113.9", ("203.0.113.9", 40000))]
+        )
+
+    def test_sendFailureTakesNoToken(self) -> None:
+        """
+        A reply the socket refuses costs no token: with a burst of one, the
+        source is answered once the socket takes replies again.
+        """
+        port = FakeUDPPort(OSError(errno.EAGAIN, "Resource temporarily unavailable"))
+        self.build(port=port, perPrefix=RateLimit(1.0, 1), overall=RateLimit(1.0, 1))
+        for _ in range(5):
+            self.protocol.datagramReceived(PADDED, SOURCE)
+        port.fail = None
+        self.protocol.datagramReceived(PADDED, SOURCE)
+        self.assertEqual(self.port.sent, [(b"Welcome!\n", SOURCE)])
+        self.assertEqual(
+            (self.stats.datagramsDropped, self.stats.datagramsRateLimited), (5, 0)
+        )
+
+    def test_renderFailureContained(self) -> None:
+        """
+        A template that cannot be filled in for a source never raises into
+        Twisted's UDP port (which would log a traceback per datagram): each
+        datagram is counted as dropped, the first logged, the rest summed up
+        in one line per interval, and no token is taken.
+        """
+        template = UnrenderableMessage(None, (("hi ", "peer_host"),), "utf-8")
+        self.build(Welcome(b"", template), perPrefix=RateLimit(1.0, 1))
+        for _ in range(1000):
+            self.protocol.datagramReceived(PADDED, SOURCE)
+        self.assertEqual(self.stats.datagramsDropped, 1000)
+        self.assertEqual(self.stats.datagramsRateLimited, 0)
+        self.assertEqual(self.port.sent, [])
+        lines = [e for e in self.udpLines() if "filled" in e["log_format"]]
+        self.assertEqual(len(lines), 1)
+        self.assertIn("no such address", lines[0]["why"])
+        for _ in range(1000):
+            self.protocol.datagramReceived(PADDED, SOURCE)
+        self.clock.advance(10)
+        lines = [e for e in self.udpLines() if "filled" in e["log_format"]]
+        self.assertEqual(len(lines), 2)
+        self.assertEqual(lines[1]["count"], 1999)
+
+    def test_currentWelcomeReloadReachesDatagrams(self) -> None:
+        """
+        Given the service's L{CurrentWelcome}, which the TCP factory holds
+        too, a new message set on it (SIGHUP) is what datagrams get next.
+        """
+        current = CurrentWelcome(b"Welcome!\n")
+        self.build(current)
+        self.protocol.datagramReceived(PADDED, SOURCE)
+        current.setMessage(parseMessage("to {peer_host}", "utf-8", "--message"))
+        self.protocol.datagramReceived(PADDED, SOURCE)
+        self.assertEqual(
+            [d for d, _ in self.port.sent], [b"Welcome!\n", b"to 192.0.2.10"]
+        )
 
     def test_floodLogsFewLines(self) -> None:
         """

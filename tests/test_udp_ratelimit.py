@@ -198,6 +198,27 @@ class ReplyLimiterTests(TestCase):
         self.assertEqual(total, 2000)
         self.assertFalse(replies.allow("203.0.113.1"))
 
+    def test_availableTakesNothing(self) -> None:
+        """
+        L{ReplyLimiter.available} only looks: asked any number of times, it
+        leaves both buckets as they were; L{ReplyLimiter.spend} with the
+        slot it gave takes the tokens of one reply.
+        """
+        replies = limiter(
+            Clock(), perPrefix=RateLimit(1.0, 2), overall=RateLimit(1.0, 3)
+        )
+        slots = {replies.available("192.0.2.1") for _ in range(100)}
+        self.assertEqual(slots, {replies.slotOf("192.0.2.1")})
+        slot = slots.pop()
+        assert slot is not None
+        replies.spend(slot)
+        replies.spend(slot)
+        self.assertIsNone(replies.available("192.0.2.1"))
+        other = replies.available("198.51.100.1")
+        assert other is not None
+        replies.spend(other)
+        self.assertIsNone(replies.available("203.0.113.1"))
+
     def test_refusedByPrefixCostsNoGlobalToken(self) -> None:
         """
         A reply its prefix's bucket refuses takes no token from the global

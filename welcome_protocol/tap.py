@@ -454,7 +454,7 @@ def makeService(config: Options, reactor: ServiceReactor | None = None) -> IServ
                 buildDatagramListener(
                     reactor,
                     single,
-                    factory,
+                    factory.source,
                     factory.stats,
                     limiter,
                     settings.datagrams,

@@ -61,12 +61,7 @@ class ConnectionLimits:
     @ivar open: Connections admitted and not yet released.
     @ivar perHost: Open connections per IP address, kept only when there is
         a per-address limit.
-    @ivar makeRoom: Called when every place is taken, before refusing; it
-        returns whether it released one (by closing a connection that has
-        not reached its welcome), or L{None}.
     """
-
-    makeRoom: Callable[[], bool] | None = None
 
     _log = Logger()
 
@@ -77,6 +72,7 @@ class ConnectionLimits:
         stats: ServerStats,
         clock: IReactorTime,
         logInterval: float = 10.0,
+        makeRoom: Callable[[], bool] | None = None,
     ) -> None:
         """
         @param maxConnections: Connections open at once, at most.
@@ -85,7 +81,11 @@ class ConnectionLimits:
         @param stats: Counts the refusals.
         @param clock: Times the rate-limited log.
         @param logInterval: Seconds between two lines about refusals.
+        @param makeRoom: Called when every place is taken, before refusing;
+            it returns whether it released one (by closing a connection that
+            has not reached its welcome).  L{None} to refuse at once.
         """
+        self._makeRoom = makeRoom
         self.maxConnections = maxConnections
         self.maxPerIP = maxPerIP
         self.stats = stats
@@ -115,7 +115,7 @@ class ConnectionLimits:
             the name of the limit that refused it.
         """
         if self.open >= self.maxConnections and not (
-            self.makeRoom is not None and self.makeRoom()
+            self._makeRoom is not None and self._makeRoom()
         ):
             self.stats.refusedMaxConnections += 1
             self._totalLog.emit(

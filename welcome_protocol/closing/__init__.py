@@ -1,3 +1,3 @@
 """
-After the welcome: the idle timer and a close that ends.
+After the welcome: the idle timer, a close that ends, and draining at shutdown.
 """

@@ -1,3 +1,4 @@
 """
-The welcome: the protocol, its factory and the message.
+The welcome: the protocol, its factory, the message and the welcome every
+listener sends now.
 """

@@ -4,10 +4,13 @@ The welcome message: loaded from an option or a file, templated per connection.
 
 A message is text with optional placeholders in C{str.format} syntax, from a
 fixed list (L{PLACEHOLDERS}); C{{{} and C{}}} are literal braces.  Everything
-that can be wrong with a message (an unknown placeholder, a stray brace, bytes
-that do not decode, an unknown encoding) is found when it is loaded, so that
-sending it can never fail.  A message without placeholders is encoded once and
-costs nothing per connection.
+that can be wrong with the message itself (an unknown placeholder, a stray
+brace, bytes that do not decode, an unknown encoding) is found when it is
+loaded, and the template is tried with the most unlikely addresses then.  What
+a connection brings is still the network's to choose, so filling in a
+template can fail for one client: the listeners contain that failure to the
+connection or datagram, count it and log it rate-limited.  A message without
+placeholders is encoded once, costs nothing per connection, and cannot fail.
 """
 
 from __future__ import annotations

@@ -4,16 +4,18 @@ The welcome protocol: greet each client once, then hang up.
 
 Like the one-shot services in L{twisted.protocols.wire} (QOTD, Daytime), the
 protocol does one thing and the factory holds the configuration.  The factory
-also keeps the books a long-running public service needs: how many
-connections are open (and refuses more than allowed), which ones are still
-being greeted at shutdown, and the counters of the stats line.
+also keeps the books a long-running public service needs, through the
+objects it holds: the limits (L{Admission}), the connections still open at
+shutdown (L{Draining}), the welcome every listener sends (L{CurrentWelcome}),
+and the counters of the stats line.
 """
 
 from __future__ import annotations
 
+from typing import Protocol as TypingProtocol
 from typing import cast
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
     IAddress,
@@ -26,13 +28,14 @@ from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from welcome_protocol.admission.admission import Admission
+from welcome_protocol.admission.admission import Admission, AdmissionSettings
 from welcome_protocol.closing.closedeadline import CloseDeadline
+from welcome_protocol.closing.draining import Drained, Draining
 from welcome_protocol.closing.idletimer import IdleTimer
+from welcome_protocol.greeting.currentwelcome import CurrentWelcome
 from welcome_protocol.greeting.message import Message
 from welcome_protocol.greeting.messageproducer import MessageProducer
 from welcome_protocol.observing.accesslog import AccessLog
-from welcome_protocol.settings import ServerSettings
 from welcome_protocol.shared.addresses import describeAddress, printable
 from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
 from welcome_protocol.shared.stats import ServerStats
@@ -72,19 +75,21 @@ class WelcomeProtocol(Protocol):
     @ivar peer: The client's address, as the connection was admitted.
     @ivar greeted: Whether the whole welcome has been handed to the transport.
     @ivar connectedAt: When it was admitted, in the factory clock's seconds,
-        if connections are timed (C{ServerSettings.timeConnections}).
+        if connections are timed (C{GreetingSettings.timeConnections}).
     @ivar closeAfterWelcome: Whether to close once the welcome is written.
     @ivar idleDeadline: When the connection times out if nothing happens.
     @ivar idleTimeout: Seconds it may stay idle.
     @ivar idleBucket: Kept by the L{IdleTimer}; L{None} when not timed.
+    @ivar refused: Whether the limits refused it (it got the busy message).
+    @ivar timedOut: Whether it was closed for being idle too long.
+    @ivar closedAtShutdown: Whether the shutdown timeout dropped it.
     """
 
     __slots__ = (
         "_closing",
-        "_closingAtShutdown",
         "_producer",
-        "_timedOut",
         "closeAfterWelcome",
+        "closedAtShutdown",
         "connected",
         "connectedAt",
         "factory",
@@ -94,6 +99,7 @@ class WelcomeProtocol(Protocol):
         "idleTimeout",
         "peer",
         "refused",
+        "timedOut",
         "transport",
     )
 
@@ -111,9 +117,9 @@ class WelcomeProtocol(Protocol):
         self.idleTimeout = 0.0
         self.idleBucket: int | None = None
         self._producer: MessageProducer | None = None
-        self._timedOut = False
+        self.timedOut = False
         self._closing = False
-        self._closingAtShutdown = False
+        self.closedAtShutdown = False
 
     def connectionMade(self) -> None:
         """
@@ -232,7 +238,7 @@ class WelcomeProtocol(Protocol):
         """
         transport = self.transport
         assert transport is not None
-        self._timedOut = True
+        self.timedOut = True
         if self.greeted and not self._closing:
             self._closing = True
             transport.loseConnection()
@@ -255,7 +261,7 @@ class WelcomeProtocol(Protocol):
         """
         The shutdown timeout ran out: drop the connection, greeted or not.
         """
-        self._closingAtShutdown = True
+        self.closedAtShutdown = True
         # TCP, UNIX and TLS transports can all abort.
         cast(ITCPTransport, self.transport).abortConnection()
 
@@ -275,28 +281,90 @@ class WelcomeProtocol(Protocol):
         self.factory.connectionClosed(self, reason)
 
 
+class GreetingSettings(AdmissionSettings, TypingProtocol):
+    """
+    What the welcome factory needs to know of the configuration, besides
+    the limits.
+
+    The service's C{ServerSettings} has these (it is defined above this
+    stage, so the greeting names only what it reads).
+    """
+
+    @property
+    def message(self) -> bytes:
+        """
+        The welcome exactly as it goes on the wire.
+        """
+
+    @property
+    def template(self) -> Message | None:
+        """
+        The message when it has placeholders, else L{None}.
+        """
+
+    @property
+    def keepOpen(self) -> bool:
+        """
+        Whether a connection stays open after the welcome.
+        """
+
+    @property
+    def idleTimeout(self) -> float | None:
+        """
+        Seconds a connection may stay silent; L{None} for ever.
+        """
+
+    @property
+    def busyMessage(self) -> bytes:
+        """
+        Written to a refused connection before it is closed; may be empty.
+        """
+
+    @property
+    def logConnections(self) -> bool:
+        """
+        Whether each client is recorded in the log.
+        """
+
+    @property
+    def timeConnections(self) -> bool:
+        """
+        Whether each connection is timed for the duration histogram.
+        """
+
+
 class WelcomeFactory(ServerFactory):
     """
-    Build L{WelcomeProtocol}s that all send the same, pre-encoded welcome.
+    Build L{WelcomeProtocol}s, admit them, and count how they end.
+
+    The jobs around a connection are each another object's, which the
+    factory holds and its protocols use: the welcome itself
+    (L{CurrentWelcome}, shared with the UDP listeners), admission
+    (L{Admission}, shared with the listeners' stages before the welcome),
+    the access log (L{AccessLog}), the timers after the welcome
+    (L{IdleTimer}, L{CloseDeadline}) and draining at shutdown (L{Draining}).
 
     @ivar settings: The validated configuration of the service.
-    @ivar welcome: The bytes written to every client, encoded once here,
-        unless the message has placeholders.
-    @ivar template: The message with placeholders, filled in for each
-        client, or L{None}.
+    @ivar source: The welcome to send now; given to the UDP listeners too,
+        so that a reload reaches them.
     @ivar clock: Tells the time for C{{time}}, and times idle connections
         and the rate-limited logs.
-    @ivar stats: The counters of the stats line.
-    @ivar limits: Admits or refuses new connections.
-    @ivar handshakes: Bounds the connections of C{ssl:} and C{haproxy:}
-        listeners until they reach this factory's protocol; its
-        C{unfinished} is how many are waiting now.
+    @ivar admission: The limits and the unfinished connections.
+    @ivar stats: The counters of the stats line (the admission's).
+    @ivar limits: Admits or refuses new connections (the admission's).
+    @ivar handshakes: Bounds the connections of C{ssl:}, C{tls:} and
+        C{haproxy:} listeners until they reach this factory's protocol; its
+        C{unfinished} is how many are waiting now (the admission's).
     @ivar idleTimer: Times out the connections that are idle too long.
-    @ivar openProtocols: The protocols of the connections now open.
+    @ivar closeDeadline: Aborts the closes that take too long.
+    @ivar draining: The connections now open, for the shutdown.
     @ivar accessLog: Where connections are recorded when they are logged;
         without one, each connection is logged as it happens (slower).
     """
 
+    # Twisted types Factory.protocol by the factory's type parameter, which
+    # stays unset here: a ServerFactory[WelcomeProtocol] would no longer be
+    # taken where Twisted's APIs expect a plain ServerFactory (invariance).
     protocol = WelcomeProtocol  # type: ignore[assignment]
     # The listener logs where it listens; "Starting factory <...>" adds nothing.
     noisy = False
@@ -304,7 +372,7 @@ class WelcomeFactory(ServerFactory):
 
     def __init__(
         self,
-        settings: ServerSettings,
+        settings: GreetingSettings,
         clock: IReactorTime | None = None,
         stats: ServerStats | None = None,
         accessLog: AccessLog | None = None,
@@ -320,12 +388,13 @@ class WelcomeFactory(ServerFactory):
             with the listeners; new ones (counting in C{stats}) by default.
         """
         if clock is None:
+            # The global reactor only when none is given, as Twisted's own
+            # factories do: importing it at module level would install it.
             from twisted.internet import reactor
 
             clock = cast(IReactorTime, reactor)
         self.settings = settings
-        self.welcome: bytes = settings.message
-        self.template: Message | None = settings.template
+        self.source = CurrentWelcome(settings.message, settings.template)
         self.clock: IReactorTime = clock
         if admission is None:
             admission = Admission(
@@ -343,14 +412,16 @@ class WelcomeFactory(ServerFactory):
         self.closeDeadline = CloseDeadline(
             clock, CLOSE_GRACE if timeout is None else timeout
         )
+        self.draining = Draining()
+        # Bound once: admitting and releasing are on every greeting's path.
+        self._addOpen = self.draining.open.add
+        self._discardOpen = self.draining.discard
         self._renderLog = RateLimitedLog(
             self._log,
             clock,
             "Closed {count} more connections unwelcomed in the last "
             "{interval:g} s: the message could not be filled in for them",
         )
-        self.openProtocols: set[WelcomeProtocol] = set()
-        self._allClosed: list[Deferred[None]] = []
 
     def admit(self, protocol: WelcomeProtocol) -> bool:
         """
@@ -362,7 +433,7 @@ class WelcomeFactory(ServerFactory):
         """
         if self.limits.admit(protocol.peer) is not None:
             return False
-        self.openProtocols.add(protocol)
+        self._addOpen(protocol)
         return True
 
     def welcomeFor(self, transport: ITransport) -> bytes | None:
@@ -377,11 +448,11 @@ class WelcomeFactory(ServerFactory):
         @return: The pre-encoded welcome, or the template filled in with the
             connection's addresses and the time; L{None} if that failed.
         """
-        template = self.template
-        if template is None:
-            return self.welcome
+        source = self.source
+        if source.template is None:
+            return source.welcome
         try:
-            return template.render(
+            return source.render(
                 transport.getPeer(), transport.getHost(), self.clock.seconds()
             )
         except Exception as e:
@@ -395,12 +466,10 @@ class WelcomeFactory(ServerFactory):
 
     def setMessage(self, message: Message) -> None:
         """
-        Send C{message} to every client from now on (after a reload).
+        Send C{message} to every client, TCP and UDP, from now on (after a
+        reload).
         """
-        if message.constant is None:
-            self.template = message
-        else:
-            self.welcome, self.template = message.constant, None
+        self.source.setMessage(message)
 
     def clientConnected(self, peer: IAddress) -> None:
         """
@@ -422,9 +491,9 @@ class WelcomeFactory(ServerFactory):
         @param reason: Why it ended.
         """
         stats = self.stats
-        if protocol._timedOut:
+        if protocol.timedOut:
             stats.timedOut += 1
-        elif protocol._closingAtShutdown:
+        elif protocol.closedAtShutdown:
             stats.closedAtShutdown += 1
         elif protocol.greeted and isinstance(reason.value, ConnectionDone):
             stats.served += 1
@@ -433,42 +502,39 @@ class WelcomeFactory(ServerFactory):
         if self.settings.timeConnections:
             stats.durations.observe(self.clock.seconds() - protocol.connectedAt)
         self.limits.release(protocol.peer)
-        self.openProtocols.discard(protocol)
-        if self._allClosed and not self.openProtocols:
-            waiting, self._allClosed = self._allClosed, []
-            for d in waiting:
-                d.callback(None)
+        self._discardOpen(protocol)
+
+    @property
+    def openProtocols(self) -> set[Drained]:
+        """
+        The connections now open (the draining's).
+        """
+        return self.draining.open
 
     def whenAllClosed(self) -> Deferred[None]:
         """
-        @return: A L{Deferred} that fires once no connection is open.
+        @return: A L{Deferred} that fires once no connection is open (the
+            draining's, here for the stats line and the shutdown, which hold
+            the factory).
         """
-        if not self.openProtocols:
-            return succeed(None)
-        d: Deferred[None] = Deferred()
-        self._allClosed.append(d)
-        return d
+        return self.draining.whenAllClosed()
 
     def finishGreetings(self) -> int:
         """
-        Close every greeted connection now and the others once greeted.
+        Close every greeted connection now and the others once greeted
+        (the draining's).
 
         @return: How many connections are still being greeted.
         """
-        for protocol in list(self.openProtocols):
-            protocol.finishForShutdown()
-        return sum(1 for protocol in self.openProtocols if not protocol.greeted)
+        return self.draining.finishGreetings()
 
     def abortAll(self) -> int:
         """
-        Drop every connection still open.
+        Drop every connection still open (the draining's).
 
         @return: How many there were.
         """
-        remaining = list(self.openProtocols)
-        for protocol in remaining:
-            protocol.abortForShutdown()
-        return len(remaining)
+        return self.draining.abortAll()
 
     def stopFactory(self) -> None:
         """

@@ -20,9 +20,8 @@ anything else closes the connection unwelcomed.  Optionally only proxies in
 given networks may send one at all (nginx's C{set_real_ip_from}).
 
 Until the header is complete the connection is under a
-L{welcome_protocol.handshaking.handshakes.HandshakeGuard}: it has a deadline from
-accept,
-counts against the cap on unfinished connections, and holds a place under
+L{welcome_protocol.admission.unfinished.HandshakeGuard}: it has a deadline
+from accept, counts against the cap on unfinished connections, and holds a place under
 C{--max-connections} (not C{--max-per-ip}: the only address known yet is the
 proxy's, shared by every client behind it).
 """
@@ -32,30 +31,28 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address
+from typing import cast
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IAddress,
     IListeningPort,
+    ILoggingContext,
     IProtocolFactory,
     IStreamServerEndpoint,
     ITCPTransport,
     ITransport,
 )
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides, implementer, providedBy
 
-from welcome_protocol.handshaking.handshakes import PROXY_HEADER, HandshakeGuard
+from welcome_protocol.admission.unfinished import PROXY_HEADER, HandshakeGuard
 from welcome_protocol.handshaking.proxylog import ProxyHeaderLog
-from welcome_protocol.handshaking.twistedhaproxy import (
-    HAProxyProtocolWrapper,
-    HAProxyWrappingFactory,
-    InvalidProxyHeader,
-    V2Parser,
-)
+from welcome_protocol.handshaking.twistedhaproxy import InvalidProxyHeader, V2Parser
 from welcome_protocol.shared.addresses import clientIP, describeAddress
 
 Network = IPv4Network | IPv6Network
@@ -192,12 +189,16 @@ def _startsLike(data: bytes, signature: bytes) -> bool:
     return data[:size] == signature[:size]
 
 
-class HeaderFirstWrapper(HAProxyProtocolWrapper):
+class HeaderFirstWrapper(ProtocolWrapper):
     """
     Connect the wrapped protocol only after a valid PROXY header is parsed.
 
     A connection that closes, or sends a bad header, before that is never
     seen by the wrapped protocol at all.
+
+    It is a plain L{ProtocolWrapper}: Twisted's own C{haproxy:} wrapper
+    parses as the bytes arrive and connects the wrapped protocol at once,
+    which is what this one must not do, so nothing of it is used.
 
     @ivar rawPeer: The address the connection came from: the proxy's.
     """
@@ -222,6 +223,7 @@ class HeaderFirstWrapper(HAProxyProtocolWrapper):
         """
         directlyProvides(self, providedBy(transport))
         Protocol.makeConnection(self, transport)
+        # Twisted's WrappingFactory.registerProtocol is unannotated.
         self.factory.registerProtocol(self)  # type: ignore[no-untyped-call]
         self.rawPeer = peer = transport.getPeer()
         factory = self.factory
@@ -265,7 +267,9 @@ class HeaderFirstWrapper(HAProxyProtocolWrapper):
         self._wrappedConnected = True
         if self._guarded and self.factory.guard is not None:
             self.factory.guard.finish(self)
-        self.wrappedProtocol.makeConnection(self)  # type: ignore[arg-type]
+        # The wrapper provides its transport's interfaces (directlyProvides
+        # in makeConnection), which a type checker cannot see.
+        self.wrappedProtocol.makeConnection(cast(ITransport, self))
         if remaining:
             self.wrappedProtocol.dataReceived(remaining)
 
@@ -371,13 +375,14 @@ class HeaderFirstWrapper(HAProxyProtocolWrapper):
         """
         self._closed = True
         # TCP and TLS transports can both abort.
-        transport: ITCPTransport = self.transport  # type: ignore[assignment]
+        transport = cast(ITCPTransport, self.transport)
         transport.abortConnection()
 
-    def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         """
         Tell the wrapped protocol, if it was ever connected; else the guard.
         """
+        # Twisted's WrappingFactory.unregisterProtocol is unannotated.
         self.factory.unregisterProtocol(self)  # type: ignore[no-untyped-call]
         if self._wrappedConnected:
             self.wrappedProtocol.connectionLost(reason)
@@ -385,7 +390,7 @@ class HeaderFirstWrapper(HAProxyProtocolWrapper):
             self.factory.guard.lost(self)
 
 
-class HeaderFirstWrappingFactory(HAProxyWrappingFactory):
+class HeaderFirstWrappingFactory(WrappingFactory):
     """
     Wrap each connection in a L{HeaderFirstWrapper}.
 
@@ -397,7 +402,7 @@ class HeaderFirstWrappingFactory(HAProxyWrappingFactory):
         source (in the guard's counters), or L{None} without a guard.
     """
 
-    protocol = HeaderFirstWrapper  # type: ignore[assignment]
+    protocol = HeaderFirstWrapper
     # The listener logs where it listens; "Starting factory <...>" adds nothing.
     noisy = False
 
@@ -407,15 +412,29 @@ class HeaderFirstWrappingFactory(HAProxyWrappingFactory):
         guard: HandshakeGuard | None = None,
         proxyFrom: Sequence[Network] | None = None,
     ) -> None:
+        # Twisted's WrappingFactory.__init__ is unannotated.
         super().__init__(wrappedFactory)  # type: ignore[no-untyped-call]
         self.guard = guard
         self.proxyFrom = proxyFrom
         self.log = None if guard is None else ProxyHeaderLog(guard.stats, guard.clock)
 
+    def logPrefix(self) -> str:
+        """
+        @return: The wrapped factory's prefix, marked as behind a PROXY
+            header, as Twisted's C{haproxy:} endpoint marks it.
+        """
+        wrapped = self.wrappedFactory
+        if ILoggingContext.providedBy(wrapped):
+            prefix: str = wrapped.logPrefix()
+        else:
+            prefix = type(wrapped).__name__
+        return f"{prefix} (PROXY)"
+
     def stopFactory(self) -> None:
         """
         Sum up the log lines not yet written; the listener has stopped.
         """
+        # Twisted's WrappingFactory.stopFactory is unannotated.
         super().stopFactory()  # type: ignore[no-untyped-call]
         if self.log is not None:
             self.log.flush()

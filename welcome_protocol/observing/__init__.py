@@ -1,3 +1,4 @@
 """
-Observing: the connection log, the counters and rate-limited log lines.
+Observing: the connection log (the counters and the rate-limited log lines
+are in L{welcome_protocol.shared}).
 """

@@ -32,14 +32,16 @@ killed with SIGKILL loses at most the last second of lines.
 
 The batch write relies on two things Twisted does not make public: the
 observer list of a C{LogPublisher} and the file of a C{FileLogObserver}.
-Where the first is missing, every observer gets one event per connection
-(correct, only slower); the tests pin the rest down.
+Both are read in one module, L{welcome_protocol.observing.twistedlogfiles},
+which says why no public way does the job.  Where either is missing, the
+observers concerned get one event per connection (correct, only slower); the
+tests pin the rest down.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import IO, Any, cast
 
 from twisted.application.service import Service
 from twisted.internet.address import IPv4Address
@@ -51,10 +53,14 @@ from twisted.logger import (
     LogEvent,
     Logger,
     LogLevel,
-    LogPublisher,
     globalLogPublisher,
 )
 
+from welcome_protocol.observing.twistedlogfiles import (
+    WriteText,
+    observerFile,
+    observersOf,
+)
 from welcome_protocol.shared.addresses import describeAddress
 
 #: The namespace of the access lines: the one they had when the factory
@@ -166,6 +172,7 @@ class AccessLog(Service):
         """
         Publish pending lines every C{interval} seconds from now on.
         """
+        # Twisted's Service.startService is unannotated.
         super().startService()  # type: ignore[no-untyped-call]
         timer = LoopingCall(self._flushSoon)
         timer.clock = self._clock
@@ -176,6 +183,7 @@ class AccessLog(Service):
         """
         Stop the timer and publish every line still pending.
         """
+        # Twisted's Service.stopService is unannotated.
         super().stopService()  # type: ignore[no-untyped-call]
         if self._timer is not None:
             if self._timer.running:
@@ -227,8 +235,8 @@ class AccessLog(Service):
             self._writeRecords(records)
             return
         fileObservers, otherObservers = _splitObservers(self._publisher)
-        for observer in fileObservers:
-            _writeBatch(observer, records, self._event)
+        for batch in fileObservers:
+            _writeBatch(batch, records, self._event)
         if otherObservers is not None:
             for record in records:
                 event = self._event(record)
@@ -251,41 +259,53 @@ class AccessLog(Service):
         }
 
 
+_FileBatch = tuple[FileLogObserver, WriteText, IO[Any]]
+
+
 def _splitObservers(
     publisher: ILogObserver,
-) -> tuple[list[FileLogObserver], Iterable[ILogObserver] | None]:
+) -> tuple[list[_FileBatch], Iterable[ILogObserver] | None]:
     """
     Sort the observers behind C{publisher} into text-file ones and the rest.
 
-    C{LogPublisher} does not list its observers publicly; where its list is
-    not available, C{publisher} itself is the only "other" observer, which
-    is correct, only slower.
+    Where the observer list is not available, C{publisher} itself is the
+    only "other" observer, which is correct, only slower; so is a text-file
+    observer whose file cannot be found.
 
-    @return: The L{FileLogObserver}s to write batches to, and the observers
-        to send one event per record to (L{None} if there are none).
+    @return: The L{FileLogObserver}s to write batches to, each with how to
+        write to its file, and the observers to send one event per record to
+        (L{None} if there are none).
     """
-    observers = getattr(publisher, "_observers", None)
-    if not isinstance(publisher, LogPublisher) or not isinstance(observers, list):
+    observers = observersOf(publisher)
+    if observers is None:
         return [], [publisher]
-    files = [o for o in observers if type(o) is FileLogObserver]
-    others = [o for o in observers if type(o) is not FileLogObserver]
+    files: list[_FileBatch] = []
+    others: list[ILogObserver] = []
+    for observer in observers:
+        if type(observer) is FileLogObserver:
+            found = observerFile(observer)
+            if found is not None:
+                files.append((observer, *found))
+                continue
+        others.append(observer)
     return files, (others or None)
 
 
 def _writeBatch(
-    observer: FileLogObserver,
+    batch: _FileBatch,
     records: list[_Record],
     makeEvent: Callable[[_Record], LogEvent],
 ) -> None:
     """
-    Write the lines of C{records} with one write, formatted as C{observer}
-    formats them.
+    Write the lines of C{records} with one write, formatted as the batch's
+    observer formats them.
 
     The observer formats the first and the last record of every second
     itself; when both agree on the prefix before the message (a time format
     with whole seconds, as twistd's), the records between reuse it.
     Otherwise every record of that second is formatted by the observer.
     """
+    observer, write, out = batch
     lines: list[str] = []
     index = 0
     count = len(records)
@@ -299,11 +319,7 @@ def _writeBatch(
     text = "".join(lines)
     if not text:
         return
-    out: Any = observer._outFile
-    if observer._encoding is None:
-        out.write(text)
-    else:
-        out.write(text.encode(observer._encoding))
+    write(text)
     out.flush()
 
 

@@ -4,18 +4,26 @@ The welcome for datagrams: each datagram answered with the welcome, filled
 in for its source, unless a rule says no.
 
 The rules, in the order they are applied (the cheapest first, and none of
-them costs a token of the rate limiter unless the reply could be sent):
+them costs a token of the rate limiter unless the reply was sent):
 
   1. a datagram from port 0, or from the port of a service that answers
      anything (echo 7, qotd 17, chargen 19), is dropped: answering it
      would start a loop between the two services, each answering the other;
-  2. a datagram not larger than the welcome gets no reply (L{sizerule});
+  2. a datagram not larger than the welcome gets no reply (L{sizerule}):
+     first against the template's literal text, before anything else is
+     done, then against the welcome as filled in for this source;
   3. a reply needs a token from its prefix's bucket and the global one
-     (L{ratelimit}).
+     (L{ratelimit}).  The buckets are looked at before the template is
+     filled in (a flood over the limits costs no rendering), but the tokens
+     are taken only once the reply has gone out: a datagram too small for
+     the rendered welcome, a template that cannot be filled in, or a write
+     the socket refuses, costs nobody's budget.
 
 Every datagram is counted under one outcome, in L{ServerStats}, with the
-bytes in and out; what is refused is logged through L{RateLimitedLog}s, a
-line per incident and a summary per interval, never a line per datagram.
+bytes in and out; what is refused or fails is logged through
+L{RateLimitedLog}s, a line per incident and a summary per interval, never a
+line per datagram.  Nothing raises out of C{datagramReceived}: Twisted's UDP
+port would log every exception, a traceback per datagram.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger, LogLevel
 
 from welcome_protocol.greeting.message import Message
+from welcome_protocol.shared.addresses import printable
 from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
 from welcome_protocol.shared.stats import ServerStats
 from welcome_protocol.udp.ratelimit import ReplyLimiter
@@ -46,8 +55,10 @@ REFLECTION_PORTS = frozenset({0, 7, 17, 19})
 
 class WelcomeSource(Protocol):
     """
-    Where the welcome comes from: the TCP factory has these, and updates
-    them when the message file is read again.
+    Where the welcome comes from: the service's
+    L{CurrentWelcome<welcome_protocol.greeting.currentwelcome.CurrentWelcome>},
+    which the TCP factory holds too and which a reload of the message file
+    updates.
 
     @ivar welcome: The welcome when it has no placeholders.
     @ivar template: The message when it has placeholders, else L{None}.
@@ -113,6 +124,12 @@ class WelcomeDatagramProtocol(DatagramProtocol):
             "{interval:g} s",
             level=LogLevel.info,
         )
+        self._renderLog = RateLimitedLog(
+            self._log,
+            clock,
+            "UDP: {count} more datagrams not answered in the last {interval:g} s: "
+            "the message could not be filled in for them",
+        )
 
     def startProtocol(self) -> None:
         """
@@ -134,7 +151,12 @@ class WelcomeDatagramProtocol(DatagramProtocol):
         """
         if self._bound is not None:
             self._bound.stop()
-        for log in (self._limitedLog, self._droppedLog, self._tooSmallLog):
+        for log in (
+            self._limitedLog,
+            self._droppedLog,
+            self._tooSmallLog,
+            self._renderLog,
+        ):
             log.flush()
 
     def datagramReceived(self, datagram: bytes, addr: tuple[str, int]) -> None:
@@ -163,7 +185,9 @@ class WelcomeDatagramProtocol(DatagramProtocol):
         if not mayAnswer(smallest, size):
             self._tooSmall(host, port, size, smallest)
             return
-        if not self._limiter.allow(host):
+        limiter = self._limiter
+        slot = limiter.available(host)
+        if slot is None:
             stats.datagramsRateLimited += 1
             self._limitedLog.emit(
                 "UDP: not answering {source}: over the reply rate limit "
@@ -172,19 +196,21 @@ class WelcomeDatagramProtocol(DatagramProtocol):
             )
             return
         if template is not None:
-            welcome = template.render(
-                self._peer(host, port), self._hostAddress(), self._clock.seconds()
-            )
-            if not mayAnswer(len(welcome), size):
-                self._tooSmall(host, port, size, len(welcome))
+            rendered = self._render(template, host, port)
+            if rendered is None:
                 return
+            if not mayAnswer(len(rendered), size):
+                self._tooSmall(host, port, size, len(rendered))
+                return
+            welcome = rendered
         transport = self.transport
         assert transport is not None
         try:
             transport.write(welcome, (host, port))
         except (OSError, MessageLengthError) as e:
             # A full send buffer (EAGAIN) or a local error: the datagram is
-            # lost, as UDP allows; a flood must not raise per datagram.
+            # lost, as UDP allows; a flood must not raise per datagram.  No
+            # token is taken for a reply that did not go out.
             stats.datagramsDropped += 1
             self._droppedLog.emit(
                 "UDP: cannot answer {source}: {why}",
@@ -192,8 +218,33 @@ class WelcomeDatagramProtocol(DatagramProtocol):
                 why=(getattr(e, "strerror", None) or str(e)).lower(),
             )
             return
+        limiter.spend(slot)
         stats.datagramsAnswered += 1
         stats.datagramBytesOut += len(welcome)
+
+    def _render(self, template: Message, host: str, port: int) -> bytes | None:
+        """
+        Fill in the template for one source, or count and log why not.
+
+        The template was tried with the most unlikely addresses when it was
+        loaded, but a failure here must still stay with this datagram: it
+        is counted as dropped and logged rate-limited, never raised.
+
+        @return: The welcome for this source, or L{None} if it failed.
+        """
+        try:
+            return template.render(
+                self._peer(host, port), self._hostAddress(), self._clock.seconds()
+            )
+        except Exception as e:
+            self.stats.datagramsDropped += 1
+            self._renderLog.emit(
+                "UDP: not answering {source}: the message could not be filled "
+                "in for it ({why})",
+                source=_source(host, port),
+                why=printable(f"{type(e).__name__}: {e}"),
+            )
+            return None
 
     def _tooSmall(self, host: str, port: int, size: int, welcome: int) -> None:
         self.stats.datagramsTooSmall += 1

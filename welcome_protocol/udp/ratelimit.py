@@ -182,17 +182,49 @@ class ReplyLimiter:
         """
         Take a token for one reply to C{host}, if both buckets have one.
 
+        The same as L{available} followed by L{spend}: for a caller that
+        knows the reply will go out.
+
         @param host: The source address of the datagram to answer.
         @return: Whether the reply may be sent.  A source that is not an IP
             address never gets one.
         """
-        slot = self.slotOf(host)
+        slot = self.available(host)
         if slot is None:
             return False
-        now = self._clock.seconds()
-        prefixes, overall = self._prefixes, self._overall
-        if prefixes.available(slot, now) < 1.0 or overall.available(0, now) < 1.0:
-            return False
-        prefixes.spend(slot)
-        overall.spend(0)
+        self.spend(slot)
         return True
+
+    def available(self, host: str) -> int | None:
+        """
+        Say whether a reply to C{host} may go out now, without taking its
+        tokens: a reply that is then not sent (too large for the datagram
+        once rendered, or refused by the socket) must cost nothing.
+
+        @param host: The source address of the datagram to answer.
+        @return: The slot of C{host}'s prefix bucket, to hand to L{spend}
+            once the reply has gone out, if both its bucket and the global
+            one hold a token now; L{None} if either is empty, or C{host} is
+            not an IP address.
+        """
+        slot = self.slotOf(host)
+        if slot is None:
+            return None
+        now = self._clock.seconds()
+        if (
+            self._prefixes.available(slot, now) < 1.0
+            or self._overall.available(0, now) < 1.0
+        ):
+            return None
+        return slot
+
+    def spend(self, slot: int) -> None:
+        """
+        Take the tokens of one reply that went out: one from bucket C{slot}
+        and one from the global bucket.
+
+        @param slot: What L{available} returned, in the same reactor turn
+            (nothing refills or spends in between).
+        """
+        self._prefixes.spend(slot)
+        self._overall.spend(0)
