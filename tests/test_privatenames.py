@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from twisted.python import reflect
+from twisted.python import reflect, usage
 from twisted.trial.unittest import TestCase
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,17 +222,16 @@ class _Finder(ast.NodeVisitor):
             if not _ours(base):
                 self._add(".".join([base, *chain[1:], attribute]), node)
             return
-        if chain == ["self"] or chain == ["cls"]:
-            if self.classes:
-                try:
-                    cls = self.resolve(f"{self.module}.{'.'.join(self.classes)}")
-                except Exception:
-                    cls = None
-                if isinstance(cls, type):
-                    owner = ownerOf(cls, attribute)
-                    if owner is not None:
-                        self._add(f"{_qualified(owner)}.{attribute}", node)
-                        return
+        if (chain == ["self"] or chain == ["cls"]) and self.classes:
+            try:
+                cls = self.resolve(f"{self.module}.{'.'.join(self.classes)}")
+            except Exception:
+                cls = None
+            if isinstance(cls, type):
+                owner = ownerOf(cls, attribute)
+                if owner is not None:
+                    self._add(f"{_qualified(owner)}.{attribute}", node)
+                    return
         if attribute not in self.ourNames:
             self._add(f"?.{attribute}", node)
 
@@ -337,7 +336,9 @@ def compare(
             except Exception:
                 cls = None
             if not (isinstance(cls, type) and ownerOf(cls, attribute) is not None):
-                problems.append(f"listed {name} in {module}: {owner} has no {attribute}")
+                problems.append(
+                    f"listed {name} in {module}: {owner} has no {attribute}"
+                )
             continue
         problems.append(f"listed but not used: {name} in {module}")
     listedPairs = set(listed)
@@ -371,9 +372,9 @@ class FinderTests(TestCase):
     """
 
     def _names(self, source: str, ourNames: frozenset[str] = frozenset()) -> list[str]:
+        source = textwrap.dedent(source)
         return [
-            use.name
-            for use in findUses("welcome_protocol.x", textwrap.dedent(source), set(ourNames))
+            use.name for use in findUses("welcome_protocol.x", source, set(ourNames))
         ]
 
     def test_privateModuleImport(self) -> None:
@@ -424,7 +425,6 @@ class FinderTests(TestCase):
         found as the Twisted class's attribute, even where one of our
         modules defines a C{_x} of its own; C{self._y} of our own is not.
         """
-        from twisted.python import usage
 
         class Options(usage.Options):
             pass
@@ -508,7 +508,10 @@ class ComparisonTests(TestCase):
         one naming the right name in the wrong module.
         """
         uses = [Use("welcome_protocol.a", "twisted.x._y", 3)]
-        listed = [("welcome_protocol.a", "twisted.x._z"), ("welcome_protocol.b", "twisted.x._y")]
+        listed = [
+            ("welcome_protocol.a", "twisted.x._z"),
+            ("welcome_protocol.b", "twisted.x._y"),
+        ]
         self.assertEqual(
             compare(uses, listed, reflect.namedAny),
             [
