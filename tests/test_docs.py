@@ -440,6 +440,8 @@ def directiveBlocks(
         C{---} YAML block is skipped) and its content lines.
     """
     found = []
+    # An example of a directive, shown inside a longer fence, is not one.
+    text = re.sub(r"^(`{4,})[^\n]*\n.*?^\1\s*$", "", text, flags=re.M | re.S)
     fence = re.compile(
         r"^(?P<fence>`{3,}|:{3,})\{" + re.escape(name) + r"\}[ \t]*(?P<arg>[^\n]*)\n"
         r"(?P<body>.*?)^(?P=fence)[ \t]*$",
@@ -787,12 +789,14 @@ class ModuleTableTests(TestCase):
             ":exclude: welcome_protocol.client welcome_protocol.udp\n```\n"
             "```{module-table} welcome_protocol.client\n```\n"
             "```{module-table} welcome_protocol.client.scan\n```\n"
+            "````md\n```{module-table} welcome_protocol.greeting\n```\n````\n"
         )
         missing, twice = moduleTableCoverage([text], modules)
         self.assertIn("welcome_protocol.udp.protocol", missing)
         self.assertNotIn("welcome_protocol.greeting.server", missing)
         self.assertIn("welcome_protocol.client.scan.plan", twice)
         self.assertNotIn("welcome_protocol.client.probe", twice)
+        self.assertNotIn("welcome_protocol.greeting.server", twice)
 
     def test_everyModuleSummarised(self) -> None:
         """
