@@ -170,6 +170,7 @@ class _Finder(ast.NodeVisitor):
         self.package = module if isPackage else module.rpartition(".")[0]
         self.bindings: dict[str, str] = {}
         self.classes: list[str] = []
+        self.typed: list[dict[str, str]] = [{}]
         self.uses: list[Use] = []
 
     def _add(self, name: str, node: ast.AST) -> None:
@@ -202,6 +203,43 @@ class _Finder(ast.NodeVisitor):
         self.generic_visit(node)
         self.classes.pop()
 
+    def _foreignType(self, annotation: ast.expr | None) -> str | None:
+        """
+        @return: The dotted name of the class C{annotation} names when it is
+            not ours (C{observer: FileLogObserver}), else L{None}.
+        """
+        if annotation is None:
+            return None
+        chain = self._chain(annotation)
+        if chain is None or chain[0] not in self.bindings:
+            return None
+        base = self.bindings[chain[0]]
+        return None if _ours(base) else ".".join([base, *chain[1:]])
+
+    def _visitFunction(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        arguments = node.args
+        typed = {}
+        for argument in [
+            *arguments.posonlyargs,
+            *arguments.args,
+            *arguments.kwonlyargs,
+        ]:
+            foreign = self._foreignType(argument.annotation)
+            if foreign is not None:
+                typed[argument.arg] = foreign
+        self.typed.append(typed)
+        self.generic_visit(node)
+        self.typed.pop()
+
+    visit_FunctionDef = _visitFunction
+    visit_AsyncFunctionDef = _visitFunction
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        foreign = self._foreignType(node.annotation)
+        if foreign is not None and isinstance(node.target, ast.Name):
+            self.typed[-1][node.target.id] = foreign
+        self.generic_visit(node)
+
     def _chain(self, node: ast.expr) -> list[str] | None:
         parts = []
         while isinstance(node, ast.Attribute):
@@ -232,7 +270,10 @@ class _Finder(ast.NodeVisitor):
                 if owner is not None:
                     self._add(f"{_qualified(owner)}.{attribute}", node)
                     return
-        if attribute not in self.ourNames:
+        # An object of someone else's declared type: its private attribute
+        # is theirs, whatever our modules define.
+        typed = chain is not None and len(chain) == 1 and chain[0] in self.typed[-1]
+        if typed or attribute not in self.ourNames:
             self._add(f"?.{attribute}", node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
@@ -461,6 +502,24 @@ class FinderTests(TestCase):
         self.assertEqual(
             self._names(source, frozenset({"_dispatching"})),
             ["?._observers", "?._outFile"],
+        )
+
+    def test_attributeOfTypedObject(self) -> None:
+        """
+        C{obj._x} where C{obj} is declared a Twisted object is found even
+        when one of our modules defines a C{_x} of its own.
+        """
+        source = """
+            from twisted.logger import FileLogObserver
+            def f(observer: FileLogObserver, other: int) -> None:
+                observer._encoding
+                other._encoding
+                mine: FileLogObserver = observer
+                mine._outFile
+            """
+        self.assertEqual(
+            self._names(source, frozenset({"_encoding", "_outFile"})),
+            ["?._encoding", "?._outFile"],
         )
 
     def test_ourDefinitions(self) -> None:
