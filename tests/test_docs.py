@@ -576,7 +576,8 @@ class SourceTreeTests(TestCase):
         setup = Path(self.mktemp())
         setup.write_text(
             "[importlinter]\nroot_package = p\n\n"
-            "[importlinter:contract:other]\ntype = forbidden\n\n"
+            "[importlinter:contract:other]\nname = Other\ntype = forbidden\n"
+            "source_modules =\n    p.a\nforbidden_modules =\n    p.c\n    p.e\n\n"
             "[importlinter:contract:mine]\nname = Mine\ntype = layers\n"
             "containers = p\nlayers =\n    a | b\n    c : (d)\n    e\n",
             "utf-8",
@@ -590,6 +591,15 @@ class SourceTreeTests(TestCase):
         self.assertEqual(contract.owner("p.a.x.y"), "p.a")
         self.assertIsNone(contract.owner("p.f"))
         self.assertEqual(contract.level("p.d"), 1)
+        [rule] = sourcetree.forbiddenContracts(setup)
+        self.assertEqual(
+            (rule.key, rule.name, rule.sources, rule.forbidden),
+            ("other", "Other", ("p.a",), ("p.c", "p.e")),
+        )
+        self.assertTrue(rule.forbids("p.a.x", "p.e"))
+        self.assertTrue(rule.forbids("p.a", "p.c.y"))
+        self.assertFalse(rule.forbids("p.b", "p.c"))
+        self.assertFalse(rule.forbids("p.a", "p.cc"))
 
     def test_pageDrawsAContract(self) -> None:
         """
@@ -649,7 +659,8 @@ class LayersDiagramTests(TestCase):
     def test_edgeKinds(self) -> None:
         """
         Down is allowed; up, and between independent siblings, is not;
-        dependent siblings may import each other.
+        dependent siblings may import each other; an import a C{forbidden}
+        contract forbids is not allowed, even down.
         """
         contract = _contract()
         kinds = {
@@ -672,6 +683,9 @@ class LayersDiagramTests(TestCase):
                 ("p.loose", "p.top"): "outside",
             },
         )
+        rule = sourcetree.ForbiddenContract("f", "F", ("p.top",), ("p.a",))
+        self.assertEqual(graphs.edgeKind(contract, "p.top", "p.a", [rule]), "up")
+        self.assertEqual(graphs.edgeKind(contract, "p.top", "p.b", [rule]), "down")
 
     def test_dot(self) -> None:
         """

@@ -13,9 +13,10 @@ from __future__ import annotations
 import html
 import itertools
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sourcetree import PACKAGE, LayersContract
+from sourcetree import PACKAGE, ForbiddenContract, LayersContract
 
 FONT_FAMILY = "Helvetica,Arial,sans-serif"
 
@@ -80,12 +81,21 @@ def packageEdges(
     return dict(members), dict(edges)
 
 
-def edgeKind(contract: LayersContract, source: str, destination: str) -> str:
+def edgeKind(
+    contract: LayersContract,
+    source: str,
+    destination: str,
+    forbidden: Sequence[ForbiddenContract] = (),
+) -> str:
     """
-    @return: C{"down"} for an import the contract allows, C{"up"} for one it
-        forbids (up a layer, or between independent siblings), C{"outside"}
-        when either end is in no layer.
+    @param forbidden: C{forbidden} contracts the import must keep too.
+    @return: C{"down"} for an import the contracts allow, C{"up"} for one
+        they forbid (up a layer, between independent siblings, or from a
+        source module to a module a C{forbidden} contract keeps it from),
+        C{"outside"} when either end is in no layer.
     """
+    if any(rule.forbids(source, destination) for rule in forbidden):
+        return "up"
     if contract.owner(source) != source or contract.owner(destination) != destination:
         return _OUTSIDE
     high, low = contract.level(source), contract.level(destination)
@@ -96,8 +106,15 @@ def edgeKind(contract: LayersContract, source: str, destination: str) -> str:
     return "up"
 
 
-def layersDot(contract: LayersContract, graph: dict[str, set[str]]) -> str:
+def layersDot(
+    contract: LayersContract,
+    graph: dict[str, set[str]],
+    forbidden: Sequence[ForbiddenContract] = (),
+) -> str:
     """
+    @param graph: For each module, the modules it imports.
+    @param forbidden: C{forbidden} contracts whose broken imports are drawn
+        red too (the client's, which the layers alone would allow).
     @return: The Graphviz source of the diagram.
     """
     members, edges = packageEdges(contract, graph)
@@ -165,7 +182,7 @@ def layersDot(contract: LayersContract, graph: dict[str, set[str]]) -> str:
         lines += [node(name, "    ") for name in outside]
         lines.append("  }")
     for (source, destination), count in sorted(edges.items()):
-        kind = edgeKind(contract, source, destination)
+        kind = edgeKind(contract, source, destination, forbidden)
         if kind == "down" and destination in bottom:
             continue
         attributes = [f"tooltip={_quote(f'{count} import(s)')}"]

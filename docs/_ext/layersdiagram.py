@@ -12,7 +12,8 @@ its packages; each arrow is one or more imports from a module of one package
 to a module of another, found by parsing the source
 (L{sourcetree.importGraph}); L{graphs.layersDot} draws them.  An arrow that
 goes up a layer, or between siblings that must not import each other, is
-drawn red: C{lint-imports} fails on it, and the page shows where.  Imports
+drawn red, and so is one that a C{forbidden} contract of C{setup.cfg}
+forbids: C{lint-imports} fails on it, and the page shows where.  Imports
 of the lowest layer, which every layer may use, are counted in its box
 instead of drawn.  Modules that are in no layer are drawn in a box of their
 own beside the layers.
@@ -25,7 +26,13 @@ from __future__ import annotations
 from docutils import nodes
 from docutils.parsers.rst import directives
 from graphs import layersDot
-from sourcetree import SETUP_CFG, findModules, importGraph, layersContracts
+from sourcetree import (
+    SETUP_CFG,
+    findModules,
+    forbiddenContracts,
+    importGraph,
+    layersContracts,
+)
 from sphinx.application import Sphinx
 from sphinx.ext.graphviz import figure_wrapper, graphviz
 from sphinx.util.docutils import SphinxDirective
@@ -54,7 +61,9 @@ class LayersDiagram(SphinxDirective):
         for module in modules.values():
             self.env.note_dependency(str(module.path))
         node = graphviz()
-        node["code"] = layersDot(contracts[key], importGraph(modules))
+        node["code"] = layersDot(
+            contracts[key], importGraph(modules), forbiddenContracts(SETUP_CFG)
+        )
         node["options"] = {"docname": self.env.docname}
         node["alt"] = self.options.get("alt", contracts[key].name)
         node["classes"] = ["layers-diagram"]

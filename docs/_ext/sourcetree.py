@@ -204,6 +204,32 @@ class LayersContract:
         raise KeyError(member)
 
 
+def _under(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+@dataclass(frozen=True)
+class ForbiddenContract:
+    """
+    An import-linter C{forbidden} contract: its source modules import none
+    of its forbidden modules.
+    """
+
+    key: str
+    name: str
+    sources: tuple[str, ...]
+    forbidden: tuple[str, ...]
+
+    def forbids(self, source: str, destination: str) -> bool:
+        """
+        @return: Whether an import from C{source} (a module or package) of
+            C{destination} breaks the contract.
+        """
+        return any(_under(source, s) for s in self.sources) and any(
+            _under(destination, f) for f in self.forbidden
+        )
+
+
 def _layer(line: str, containers: list[str]) -> Layer:
     independent = ":" not in line
     members = []
@@ -216,6 +242,45 @@ def _layer(line: str, containers: list[str]) -> Layer:
     return Layer(tuple(members), independent)
 
 
+def _contracts(
+    setupCfg: Path, kind: str
+) -> list[tuple[str, configparser.SectionProxy]]:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(setupCfg, encoding="utf-8")
+    return [
+        (section.partition("contract:")[2], parser[section])
+        for section in parser.sections()
+        if section.startswith("importlinter:contract:")
+        and parser[section].get("type", "").strip() == kind
+    ]
+
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(
+        line.strip()
+        for line in value.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    )
+
+
+def forbiddenContracts(setupCfg: Path = SETUP_CFG) -> list[ForbiddenContract]:
+    """
+    Read the C{type = forbidden} contracts of import-linter from
+    C{setupCfg}.
+
+    @return: The contracts, in the file's order.
+    """
+    return [
+        ForbiddenContract(
+            key,
+            options.get("name", key),
+            _names(options.get("source_modules", "")),
+            _names(options.get("forbidden_modules", "")),
+        )
+        for key, options in _contracts(setupCfg, "forbidden")
+    ]
+
+
 def layersContracts(setupCfg: Path = SETUP_CFG) -> list[LayersContract]:
     """
     Read the C{type = layers} contracts of import-linter from C{setupCfg}
@@ -223,26 +288,14 @@ def layersContracts(setupCfg: Path = SETUP_CFG) -> list[LayersContract]:
 
     @return: The contracts, in the file's order.
     """
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(setupCfg, encoding="utf-8")
-    contracts = []
-    for section in parser.sections():
-        if not section.startswith("importlinter:contract:"):
-            continue
-        options = parser[section]
-        if options.get("type", "").strip() != "layers":
-            continue
-        containers = options.get("containers", "").split()
-        lines = [
-            line.strip()
-            for line in options.get("layers", "").splitlines()
-            if line.strip() and not line.strip().startswith("#")
-        ]
-        contracts.append(
-            LayersContract(
-                key=section.partition("contract:")[2],
-                name=options.get("name", section),
-                layers=tuple(_layer(line, containers) for line in lines),
-            )
+    return [
+        LayersContract(
+            key=key,
+            name=options.get("name", key),
+            layers=tuple(
+                _layer(line, options.get("containers", "").split())
+                for line in _names(options.get("layers", ""))
+            ),
         )
-    return contracts
+        for key, options in _contracts(setupCfg, "layers")
+    ]
