@@ -21,6 +21,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -483,6 +484,16 @@ def moduleTableCoverage(
     return missing, twice
 
 
+def _scratch(case: TestCase) -> Path:
+    """
+    @return: A new empty directory, removed when C{case} ends (outside the
+        working directory, where C{mktemp} would put it under pytest).
+    """
+    path = Path(tempfile.mkdtemp(prefix="welcome-docs-"))
+    case.addCleanup(shutil.rmtree, path)
+    return path
+
+
 def _writeTree(root: Path, files: dict[str, str]) -> None:
     for name, text in files.items():
         path = root / name
@@ -501,7 +512,7 @@ class SourceTreeTests(TestCase):
         Every module and package of a package is found, by dotted name; a
         directory without C{__init__.py} is not a package of ours.
         """
-        root = Path(self.mktemp())
+        root = _scratch(self)
         _writeTree(
             root,
             {
@@ -524,7 +535,7 @@ class SourceTreeTests(TestCase):
         a import b} is C{a.b} when that is a module and C{a} otherwise.
         Other packages and the module itself are left out.
         """
-        root = Path(self.mktemp())
+        root = _scratch(self)
         _writeTree(
             root,
             {
@@ -573,7 +584,7 @@ class SourceTreeTests(TestCase):
         (C{|}) and dependent (C{:}) siblings, optional layers and
         containers; other contracts are not layers.
         """
-        setup = Path(self.mktemp())
+        setup = _scratch(self) / "setup.cfg"
         setup.write_text(
             "[importlinter]\nroot_package = p\n\n"
             "[importlinter:contract:other]\nname = Other\ntype = forbidden\n"
