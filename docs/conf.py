@@ -33,12 +33,22 @@ extensions = [
     "sphinx.ext.intersphinx",
     "pydoctor.sphinx_ext.build_apidocs",
     "optionstable",
+    "sphinx.ext.graphviz",
+    "layersdiagram",
+    "connectionpath",
+    "moduletable",
 ]
 source_suffix = {".md": "markdown"}
 exclude_patterns = ["_build"]
 myst_heading_anchors = 3
 html_theme = "furo"
 html_title = f"welcome-protocol {release}"
+# A reference to a name that has moved or gone is an error under -W, not
+# plain text: the pages cannot go on naming what the code no longer has.
+nitpicky = True
+# The diagrams (architecture.md) are drawn by Graphviz's dot, as SVG so that
+# they scale with the page.
+graphviz_output_format = "svg"
 
 # Inventories made from the installed packages: the build downloads nothing.
 _inventories = ROOT / "build" / "docs-inventories"

@@ -1,11 +1,15 @@
 """
-The documentation agrees with the commands: every option of C{twistd welcome}
-and C{welcome-client} has exactly one reference table, and every option the
-pages and the README show still exists.
+The documentation agrees with the code.
 
-The tables are made by the C{options-table} directive from the same
-C{Options} classes these tests import, through the same reader
-(C{docs/_ext/optionsreader.py}).
+ - Every option of C{twistd welcome} and C{welcome-client} has exactly one
+   reference table, and every option the pages and the README show still
+   exists.  The tables are made by the C{options-table} directive from the
+   same C{Options} classes these tests import, through the same reader
+   (C{docs/_ext/optionsreader.py}).
+ - The architecture page's diagrams and module tables are drawn from the
+   source (C{docs/_ext/sourcetree.py}, C{docs/_ext/graphs.py}): the readers
+   are tested here, the stages table is checked against the package, and
+   the module tables together list every module once.
 """
 
 from __future__ import annotations
@@ -14,9 +18,15 @@ import ast
 import importlib.util
 import re
 import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from twisted.python import reflect, usage
 from twisted.trial.unittest import TestCase
@@ -44,16 +54,26 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
 
-def _loadReader() -> ModuleType:
-    path = DOCS / "_ext" / "optionsreader.py"
-    spec = importlib.util.spec_from_file_location("optionsreader", path)
+def _loadExtension(name: str) -> ModuleType:
+    """
+    Load C{docs/_ext/NAME.py} as the module C{NAME}, as Sphinx does (the
+    extensions import each other by those names).
+    """
+    if name in sys.modules:
+        return sys.modules[name]
+    path = DOCS / "_ext" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
 
-optionsreader = _loadReader()
+optionsreader = _loadExtension("optionsreader")
+# Neither needs Sphinx: these tests run wherever the suite does.
+sourcetree = _loadExtension("sourcetree")
+graphs = _loadExtension("graphs")
 
 
 def pages() -> list[Path]:
@@ -406,3 +426,410 @@ class DocumentedOptionsTests(TestCase):
             "`--idle-timeout SECONDS`, `--duration`\n"
         )
         self.assertEqual(unknownOptions(text, set()), [])
+
+
+ARCHITECTURE = DOCS / "architecture.md"
+
+
+def directiveBlocks(
+    text: str, name: str
+) -> list[tuple[str, dict[str, str], list[str]]]:
+    """
+    Find the MyST directives C{name} in C{text}.
+
+    @return: For each, its argument, its options (C{:key: value} lines; a
+        C{---} YAML block is skipped) and its content lines.
+    """
+    found = []
+    # An example of a directive, shown inside a longer fence, is not one.
+    text = re.sub(r"^(`{4,})[^\n]*\n.*?^\1\s*$", "", text, flags=re.M | re.S)
+    fence = re.compile(
+        r"^(?P<fence>`{3,}|:{3,})\{" + re.escape(name) + r"\}[ \t]*(?P<arg>[^\n]*)\n"
+        r"(?P<body>.*?)^(?P=fence)[ \t]*$",
+        re.M | re.S,
+    )
+    for block in fence.finditer(text):
+        lines = block.group("body").splitlines()
+        if lines and lines[0].strip() == "---":
+            lines = lines[lines.index("---", 1) + 1 :]
+        options = {}
+        while lines and (option := re.match(r"^:([\w-]+):\s*(.*)$", lines[0])):
+            options[option.group(1)] = option.group(2)
+            lines = lines[1:]
+        found.append((block.group("arg").strip(), options, lines))
+    return found
+
+
+def moduleTableCoverage(
+    texts: list[str], modules: dict[str, object]
+) -> tuple[list[str], list[str]]:
+    """
+    @param texts: The pages.
+    @param modules: The package's modules by name.
+    @return: The modules no C{module-table} directive lists, and those that
+        more than one lists.
+    """
+    listed: list[str] = []
+    for text in texts:
+        for argument, options, _ in directiveBlocks(text, "module-table"):
+            exclude = options.get("exclude", "").replace(",", " ").split()
+            listed += [
+                module.name
+                for module in sourcetree.selectModules(
+                    modules, argument or sourcetree.PACKAGE, exclude
+                )
+            ]
+    missing = sorted(set(modules) - set(listed))
+    twice = sorted({name for name in listed if listed.count(name) > 1})
+    return missing, twice
+
+
+def _scratch(case: TestCase) -> Path:
+    """
+    @return: A new empty directory, removed when C{case} ends (outside the
+        working directory, where C{mktemp} would put it under pytest).
+    """
+    path = Path(tempfile.mkdtemp(prefix="welcome-docs-"))
+    case.addCleanup(shutil.rmtree, path)
+    return path
+
+
+def _writeTree(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), "utf-8")
+
+
+class SourceTreeTests(TestCase):
+    """
+    The reader behind the architecture page finds the modules, their
+    docstrings, their imports and the layers of C{setup.cfg}.
+    """
+
+    def test_modulesFound(self) -> None:
+        """
+        Every module and package of a package is found, by dotted name; a
+        directory without C{__init__.py} is not a package of ours.
+        """
+        root = _scratch(self)
+        _writeTree(
+            root,
+            {
+                "pkg/__init__.py": "",
+                "pkg/one.py": "",
+                "pkg/sub/__init__.py": "",
+                "pkg/sub/two.py": "",
+                "pkg/data/three.py": "",
+            },
+        )
+        modules = sourcetree.findModules(root, "pkg")
+        self.assertEqual(list(modules), ["pkg", "pkg.one", "pkg.sub", "pkg.sub.two"])
+        self.assertTrue(modules["pkg.sub"].isPackage)
+        self.assertFalse(modules["pkg.sub.two"].isPackage)
+
+    def test_importsResolved(self) -> None:
+        """
+        Absolute and relative imports, in a function or under
+        C{TYPE_CHECKING} too, are resolved to the package's modules; C{from
+        a import b} is C{a.b} when that is a module and C{a} otherwise.
+        Other packages and the module itself are left out.
+        """
+        root = _scratch(self)
+        _writeTree(
+            root,
+            {
+                "pkg/__init__.py": "",
+                "pkg/one.py": "X = 1\n",
+                "pkg/sub/__init__.py": "from pkg.one import X\n",
+                "pkg/sub/two.py": """
+                    from typing import TYPE_CHECKING
+                    import os
+                    from . import three
+                    from .. import one
+                    from pkg.sub import two
+                    if TYPE_CHECKING:
+                        from pkg.sub import Y
+                    def f():
+                        import pkg.four
+                    """,
+                "pkg/sub/three.py": "",
+                "pkg/four.py": "",
+            },
+        )
+        modules = sourcetree.findModules(root, "pkg")
+        graph = sourcetree.importGraph(modules)
+        self.assertEqual(
+            graph["pkg.sub.two"], {"pkg.sub.three", "pkg.one", "pkg.sub", "pkg.four"}
+        )
+        self.assertEqual(graph["pkg.sub"], {"pkg.one"})
+        self.assertEqual(graph["pkg.one"], set())
+
+    def test_firstLine(self) -> None:
+        """
+        A module's summary is the first sentence of its docstring, on one
+        line, without epytext markup.
+        """
+        self.assertEqual(
+            sourcetree.firstLine(
+                "The C{--workers} pool: see\n  L{pool.WorkerPool}.  More.\n\nBody."
+            ),
+            "The --workers pool: see pool.WorkerPool.",
+        )
+        self.assertEqual(sourcetree.firstLine(""), "")
+
+    def test_layersContract(self) -> None:
+        """
+        A C{layers} contract is read highest layer first, with independent
+        (C{|}) and dependent (C{:}) siblings, optional layers and
+        containers; other contracts are not layers.
+        """
+        setup = _scratch(self) / "setup.cfg"
+        setup.write_text(
+            "[importlinter]\nroot_package = p\n\n"
+            "[importlinter:contract:other]\nname = Other\ntype = forbidden\n"
+            "source_modules =\n    p.a\nforbidden_modules =\n    p.c\n    p.e\n\n"
+            "[importlinter:contract:mine]\nname = Mine\ntype = layers\n"
+            "containers = p\nlayers =\n    a | b\n    c : (d)\n    e\n",
+            "utf-8",
+        )
+        [contract] = sourcetree.layersContracts(setup)
+        self.assertEqual((contract.key, contract.name), ("mine", "Mine"))
+        self.assertEqual(
+            [(layer.members, layer.independent) for layer in contract.layers],
+            [(("p.a", "p.b"), True), (("p.c", "p.d"), False), (("p.e",), True)],
+        )
+        self.assertEqual(contract.owner("p.a.x.y"), "p.a")
+        self.assertIsNone(contract.owner("p.f"))
+        self.assertEqual(contract.level("p.d"), 1)
+        [rule] = sourcetree.forbiddenContracts(setup)
+        self.assertEqual(
+            (rule.key, rule.name, rule.sources, rule.forbidden),
+            ("other", "Other", ("p.a",), ("p.c", "p.e")),
+        )
+        self.assertTrue(rule.forbids("p.a.x", "p.e"))
+        self.assertTrue(rule.forbids("p.a", "p.c.y"))
+        self.assertFalse(rule.forbids("p.b", "p.c"))
+        self.assertFalse(rule.forbids("p.a", "p.cc"))
+
+    def test_pageDrawsAContract(self) -> None:
+        """
+        The architecture page's C{layers-diagram} names a C{layers} contract
+        of C{setup.cfg}.
+        """
+        keys = [contract.key for contract in sourcetree.layersContracts()]
+        [(argument, _, _)] = directiveBlocks(
+            ARCHITECTURE.read_text("utf-8"), "layers-diagram"
+        )
+        self.assertIn(argument, keys)
+
+
+def _contract() -> object:
+    layer = sourcetree.Layer
+    return sourcetree.LayersContract(
+        "k",
+        "K",
+        (
+            layer(("p.top",)),
+            layer(("p.a", "p.b")),
+            layer(("p.c", "p.d"), False),
+            layer(("p.low",)),
+        ),
+    )
+
+
+class LayersDiagramTests(TestCase):
+    """
+    The layers diagram draws every member of the contract and every import
+    between them, and marks the ones the contract forbids.
+    """
+
+    graph = {
+        "p.top": {"p.a.x", "p.low"},
+        "p.a.x": {"p.low", "p.top"},
+        "p.a": set(),
+        "p.b": {"p.a.x"},
+        "p.c": {"p.d"},
+        "p.d": {"p.c"},
+        "p.low": set(),
+        "p.loose": {"p.top"},
+    }
+
+    def test_edgesFolded(self) -> None:
+        """
+        Module imports are folded onto the contract's members, counted; a
+        module in no layer is a node of its own.
+        """
+        members, edges = graphs.packageEdges(_contract(), self.graph)
+        self.assertEqual(members["p.a"], {"p.a", "p.a.x"})
+        self.assertEqual(members["p.loose"], {"p.loose"})
+        self.assertEqual(edges[("p.top", "p.a")], 1)
+        self.assertEqual(edges[("p.loose", "p.top")], 1)
+        self.assertNotIn(("p.a", "p.a"), edges)
+
+    def test_edgeKinds(self) -> None:
+        """
+        Down is allowed; up, and between independent siblings, is not;
+        dependent siblings may import each other; an import a C{forbidden}
+        contract forbids is not allowed, even down.
+        """
+        contract = _contract()
+        kinds = {
+            (s, d): graphs.edgeKind(contract, s, d)
+            for s, d in [
+                ("p.top", "p.a"),
+                ("p.a", "p.top"),
+                ("p.b", "p.a"),
+                ("p.c", "p.d"),
+                ("p.loose", "p.top"),
+            ]
+        }
+        self.assertEqual(
+            kinds,
+            {
+                ("p.top", "p.a"): "down",
+                ("p.a", "p.top"): "up",
+                ("p.b", "p.a"): "up",
+                ("p.c", "p.d"): "down",
+                ("p.loose", "p.top"): "outside",
+            },
+        )
+        rule = sourcetree.ForbiddenContract("f", "F", ("p.top",), ("p.a",))
+        self.assertEqual(graphs.edgeKind(contract, "p.top", "p.a", [rule]), "up")
+        self.assertEqual(graphs.edgeKind(contract, "p.top", "p.b", [rule]), "down")
+
+    def test_dot(self) -> None:
+        """
+        The Graphviz source has a node per member, red arrows for the
+        forbidden imports, none drawn into the lowest layer (they are
+        counted there), and C{dot} accepts it.
+        """
+        source = graphs.layersDot(_contract(), self.graph)
+        for member in ["p.top", "p.a", "p.b", "p.c", "p.d", "p.low", "p.loose"]:
+            self.assertIn(f'"{member}" [label=', source)
+        red = re.findall(r'"([\w.]+)" -> "([\w.]+)" \[[^\]]*#d62728', source)
+        self.assertEqual(sorted(red), [("p.a", "p.top"), ("p.b", "p.a")])
+        self.assertNotIn('-> "p.low" [tooltip', source)
+        self.assertIn("imported by 2 packages", source)
+        if shutil.which("dot") is None:
+            return
+        drawn = subprocess.run(
+            ["dot", "-Tsvg"], input=source, capture_output=True, text=True, check=False
+        )
+        self.assertEqual((drawn.returncode, drawn.stderr), (0, ""))
+
+
+class ConnectionPathTests(TestCase):
+    """
+    The stages table on the architecture page names only modules that
+    exist, and its diagram puts the same stage of two paths side by side.
+    """
+
+    def pageStages(self) -> list[Any]:
+        """
+        @return: The stages of the architecture page's table
+            (L{graphs.Stage}s, which mypy cannot see in a module loaded from
+            a path).
+        """
+        [(_, _, content)] = directiveBlocks(
+            ARCHITECTURE.read_text("utf-8"), "connection-path"
+        )
+        stages: list[Any] = graphs.readStages(content)
+        return stages
+
+    def test_pageNamesExistingModules(self) -> None:
+        """
+        Every module the page's table names is a module of the package, and
+        the table has both paths.
+        """
+        stages = self.pageStages()
+        self.assertEqual(
+            graphs.missingModules(stages, set(sourcetree.findModules())), []
+        )
+        self.assertEqual(
+            list(dict.fromkeys(stage.path for stage in stages)),
+            ["connection", "datagram"],
+        )
+
+    def test_missingModuleFound(self) -> None:
+        """
+        A module that does not exist is reported, written with or without
+        the package's name.
+        """
+        stages = graphs.readStages(
+            [
+                "connection | accept | listening.builder welcome_protocol.no.such",
+                "connection | admission | admission.gone",
+            ]
+        )
+        self.assertEqual(
+            graphs.missingModules(stages, set(sourcetree.findModules())),
+            ["no.such", "admission.gone"],
+        )
+
+    def test_badLine(self) -> None:
+        """
+        A line that is not C{PATH | STAGE | MODULE...} is an error.
+        """
+        self.assertRaises(graphs.TableError, graphs.readStages, ["a | b"])
+        self.assertRaises(graphs.TableError, graphs.readStages, ["a | b | "])
+
+    def test_sameStageSideBySide(self) -> None:
+        """
+        Stages of the same name on two paths share a rank; each path's
+        stages follow each other.
+        """
+        stages = graphs.readStages(
+            ["c | accept | x", "c | welcome | y", "d | accept | z", "d | welcome | w"]
+        )
+        source = graphs.pathDot(stages)
+        self.assertIn("{ rank=same; stage0; stage2; }", source)
+        self.assertIn("stage0 -> stage1;", source)
+        self.assertIn("stage2 -> stage3;", source)
+        self.assertNotIn("stage1 -> stage2;", source)
+
+
+class ModuleTableTests(TestCase):
+    """
+    The module tables list every module of the package once, each with a
+    docstring to show.
+    """
+
+    def test_everyModuleOnce(self) -> None:
+        """
+        The C{module-table} directives of the pages together list every
+        module and package of C{welcome_protocol}, none twice.
+        """
+        modules = sourcetree.findModules()
+        texts = [page.read_text("utf-8") for page in pages()]
+        self.assertEqual(moduleTableCoverage(texts, modules), ([], []))
+
+    def test_coverageChecked(self) -> None:
+        """
+        A module no table lists, and one two tables list, are reported.
+        """
+        modules = sourcetree.findModules()
+        text = (
+            "```{module-table} welcome_protocol\n"
+            ":exclude: welcome_protocol.client welcome_protocol.udp\n```\n"
+            "```{module-table} welcome_protocol.client\n```\n"
+            "```{module-table} welcome_protocol.client.scan\n```\n"
+            "````md\n```{module-table} welcome_protocol.greeting\n```\n````\n"
+        )
+        missing, twice = moduleTableCoverage([text], modules)
+        self.assertIn("welcome_protocol.udp.protocol", missing)
+        self.assertNotIn("welcome_protocol.greeting.server", missing)
+        self.assertIn("welcome_protocol.client.scan.plan", twice)
+        self.assertNotIn("welcome_protocol.client.probe", twice)
+        self.assertNotIn("welcome_protocol.greeting.server", twice)
+
+    def test_everyModuleSummarised(self) -> None:
+        """
+        Every module has a docstring whose first sentence the table shows.
+        """
+        empty = [
+            name
+            for name, module in sourcetree.findModules().items()
+            if not module.summary()
+        ]
+        self.assertEqual(empty, [])
