@@ -13,7 +13,7 @@ from twisted.python import usage
 
 from welcome_protocol.client.expectations import Expectations
 from welcome_protocol.client.hostnames import hostNameProblem, serverNameProblem
-from welcome_protocol.client.output.nagios import STATE_OPTIONS
+from welcome_protocol.client.judge import STATE_OPTIONS
 from welcome_protocol.client.probe import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
 from welcome_protocol.client.scan.plan import ScanPlan, makePlan, wantsScan
 from welcome_protocol.client.scan.scanner import (

@@ -21,14 +21,10 @@ from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 from twisted.python import usage
 
 from welcome_protocol.client.checks import assess
+from welcome_protocol.client.judge import UNKNOWN, NagiosPolicy, usageLine
 from welcome_protocol.client.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Options
 from welcome_protocol.client.output.jsonlines import JSONLinesOutput, usageErrorObject
-from welcome_protocol.client.output.nagios import (
-    UNKNOWN,
-    NagiosOutput,
-    NagiosPolicy,
-    usageLine,
-)
+from welcome_protocol.client.output.nagios import NagiosOutput
 from welcome_protocol.client.output.plain import (
     PROGRAM,
     PlainRepeatOutput,

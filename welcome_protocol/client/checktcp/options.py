@@ -22,13 +22,13 @@ from twisted.python import usage
 from welcome_protocol.client.checktcp.conversation import unescape
 from welcome_protocol.client.expectations import Expectations
 from welcome_protocol.client.hostnames import hostNameProblem, serverNameProblem
-from welcome_protocol.client.options import MAX_BYTES, MAX_SECONDS
-from welcome_protocol.client.output.nagios import (
+from welcome_protocol.client.judge import (
     CRITICAL,
     OK,
     UNKNOWN,
     WARNING,
 )
+from welcome_protocol.client.options import MAX_BYTES, MAX_SECONDS
 from welcome_protocol.client.probe import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
 from welcome_protocol.client.target import addressFamily
 from welcome_protocol.client.thresholds import Range

@@ -20,7 +20,7 @@ from welcome_protocol.client.checks import assess
 from welcome_protocol.client.checktcp.conversation import ConversationEndpoint
 from welcome_protocol.client.checktcp.options import CheckTCPOptions
 from welcome_protocol.client.checktcp.output import Where, checkLine, verboseLines
-from welcome_protocol.client.output.nagios import UNKNOWN, NagiosPolicy, usageLine
+from welcome_protocol.client.judge import UNKNOWN, NagiosPolicy, usageLine
 from welcome_protocol.client.probe import probe
 from welcome_protocol.client.target import describeTarget, hostEndpoint
 from welcome_protocol.client.tls import clientTLSOptions
@@ -87,11 +87,11 @@ def check(
     where = Where(host, port, not config["positional"], config["unix"])
     label = host if config["unix"] else describeTarget(host, port)
     policy = NagiosPolicy(
-        config["warning"],
-        config["critical"],
-        config["mismatch"],
-        config["refuse"],
-        config["timeout"],
+        warning=config["warning"],
+        critical=config["critical"],
+        mismatch=config["mismatch"],
+        refused=config["refuse"],
+        timeout=config["timeout"],
     )
     if endpoint is None:
         endpoint = checkEndpoint(reactor, config)

@@ -24,8 +24,8 @@ from twisted.internet.endpoints import (
 from twisted.internet.interfaces import IStreamClientEndpoint
 
 from welcome_protocol.client.checks import assess
+from welcome_protocol.client.judge import NagiosPolicy
 from welcome_protocol.client.options import EXIT_FAILED, EXIT_OK
-from welcome_protocol.client.output.nagios import NagiosPolicy
 from welcome_protocol.client.probe import ProbeResult, probe
 from welcome_protocol.client.scan.jsonlines import ScanJSONOutput
 from welcome_protocol.client.scan.nagios import ScanNagiosOutput
