@@ -62,14 +62,14 @@ class ClientRunTests(TestCase):
                 clock.callLater(WELCOME, proto.dataReceived, b"Welcome!")
                 return d
 
-        run = ClientRun(
+        run = ClientRun.overEndpoint(
             clock,
             config,
             self.out,
             self.err,
-            endpoint=GreetingEndpoint(),
+            GreetingEndpoint(),
             now=clock.seconds,
-            utcNow=lambda: NOW,
+            wallClock=lambda: NOW,
         )
         return run, run.start(), self.out, self.err
 

@@ -21,6 +21,7 @@ from twisted.trial.unittest import TestCase
 
 from tests.test_udp_listener import datagramListeners
 from welcome_protocol.client.probe import DNS, REFUSED, TIMEOUT, ProbeResult
+from welcome_protocol.client.reactors import ClientReactor, UDPProbeReactor
 from welcome_protocol.client.script import ClientRun, parseArguments
 from welcome_protocol.client.udpprobe import (
     PROBE_TEXT,
@@ -212,7 +213,9 @@ class ResolvingTests(TestCase):
         A name whose resolution never ends gives a timeout, at the timeout.
         """
         reactor = NeverResolves()
-        result = udpProbe(reactor, "example.test", 1, "example.test:1/udp", 5.0)
+        result = udpProbe(
+            cast(UDPProbeReactor, reactor), "example.test", 1, "example.test:1/udp", 5.0
+        )
         reactor.clock.advance(4.9)
         self.assertNoResult(result)
         reactor.clock.advance(0.1)
@@ -229,7 +232,9 @@ class ResolvingTests(TestCase):
         Cancelling a probe leaves no timer behind.
         """
         reactor = NeverResolves()
-        result = udpProbe(reactor, "example.test", 1, "example.test:1/udp", 5.0)
+        result = udpProbe(
+            cast(UDPProbeReactor, reactor), "example.test", 1, "example.test:1/udp", 5.0
+        )
         result.cancel()
         self.failureResultOf(result)
         self.assertEqual(reactor.clock.getDelayedCalls(), [])
@@ -262,7 +267,9 @@ class LoopbackTests(TestCase):
         Probe C{host}:C{port} with the real reactor.
         """
         kwargs.setdefault("timeout", 10.0)
-        return udpProbe(reactor, host, port, f"{host}:{port}/udp", **kwargs)
+        return udpProbe(
+            cast(UDPProbeReactor, reactor), host, port, f"{host}:{port}/udp", **kwargs
+        )
 
     @inlineCallbacks
     def test_ourServer(self):  # type: ignore[no-untyped-def]
@@ -401,7 +408,9 @@ class ModesTests(TestCase):
         config = parseArguments(["--udp", *argv, f"127.0.0.1:{port}"], io.StringIO())
         assert config is not None
         out, err = io.StringIO(), io.StringIO()
-        done = ClientRun(reactor, config, out, err).start()
+        done = ClientRun.fromOptions(
+            cast(ClientReactor, reactor), config, out, err
+        ).start()
         return done.addCallback(
             lambda status: (status, out.getvalue(), err.getvalue(), port)
         )
@@ -494,7 +503,9 @@ class ModesTests(TestCase):
         )
         assert config is not None
         out = io.StringIO()
-        done = ClientRun(reactor, config, out, io.StringIO()).start()
+        done = ClientRun.fromOptions(
+            cast(ClientReactor, reactor), config, out, io.StringIO()
+        ).start()
 
         def check(status: int) -> None:
             self.assertEqual(status, 1)
