@@ -53,6 +53,7 @@ MAX_BYTES = 2**30
 The largest C{--max-bytes}: 1 GiB, all of it held in memory.
 """
 
+
 def _isNumber(text: str) -> bool:
     try:
         float(text)

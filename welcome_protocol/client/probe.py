@@ -294,6 +294,8 @@ class WelcomeClientFactory(ClientFactory):
     @ivar connected: The protocol, once connected.
     """
 
+    # Twisted types Factory.protocol with a type variable of Factory that
+    # ClientFactory leaves unbound, so no subclass's protocol matches it.
     protocol = WelcomeClientProtocol  # type: ignore[assignment]
 
     def __init__(

@@ -127,6 +127,7 @@ class CheckTCPOptions(usage.Options):
     ]
 
     def __init__(self) -> None:
+        # Twisted's usage.Options is unannotated.
         super().__init__()  # type: ignore[no-untyped-call]
         self["expect"] = []
         self["send"] = None
@@ -195,6 +196,7 @@ class CheckTCPOptions(usage.Options):
         argv = sys.argv[1:] if options is None else list(options)
         if argv and not argv[0].startswith("-"):
             argv = [*argv[1:], argv[0]]
+        # Twisted's usage.Options is unannotated.
         super().parseOptions(argv)  # type: ignore[no-untyped-call]
 
     def parseArgs(self, host: str | None = None) -> None:
