@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from twisted.internet.endpoints import clientFromString
 from twisted.internet.interfaces import (
@@ -112,11 +111,13 @@ def checkTLSPort(description: str) -> None:
         )
 
 
-def clientEndpoint(reactor: Any, description: str) -> IStreamClientEndpoint:
+def clientEndpoint(reactor: object, description: str) -> IStreamClientEndpoint:
     """
     Build the client endpoint C{description} names.
 
-    @param reactor: The reactor the endpoint connects with.
+    @param reactor: The reactor the endpoint connects with: whatever the
+        description's kind needs (C{IReactorTCP} for C{tcp:}, ...), which
+        only Twisted's parser knows, so any object is taken here.
     @raise DescriptionError: If the description is bad, saying why.
     """
     try:
