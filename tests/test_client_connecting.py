@@ -32,6 +32,21 @@ from welcome_protocol.client.reactors import ConnectingReactor
 from welcome_protocol.shared.descriptions import DescriptionError
 
 
+@implementer(IHostResolution)
+class _Resolution:
+    """
+    A resolution already complete: nothing to cancel.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def cancel(self) -> None:
+        """
+        Nothing is in progress.
+        """
+
+
 @implementer(IHostnameResolver)
 class RecordingResolver:
     """
@@ -53,10 +68,11 @@ class RecordingResolver:
         Record the request; deliver one IPv4 address.
         """
         self.asked.append((hostName, addressTypes))
-        resolutionReceiver.resolutionBegan(None)  # type: ignore[arg-type]
+        resolution = _Resolution(hostName)
+        resolutionReceiver.resolutionBegan(resolution)
         resolutionReceiver.addressResolved(IPv4Address("TCP", "127.0.0.1", portNumber))
         resolutionReceiver.resolutionComplete()
-        return None  # type: ignore[return-value]
+        return resolution
 
 
 class ToHostTests(TestCase):
