@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, succeed
+from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
     IProtocol,
     IProtocolFactory,
@@ -15,6 +16,7 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
@@ -89,7 +91,7 @@ class ConversationTests(TestCase):
         self.assertEqual(self.successResultOf(d).welcome, b"PONG")
         self.assertEqual(inner.transport.value(), b"PING\r\nQUIT\r\n")
         self.assertTrue(inner.transport.disconnecting)
-        wrapper.connectionLost(None)  # type: ignore[arg-type]
+        wrapper.connectionLost(Failure(ConnectionDone()))
         self.successResultOf(closed)
 
     def test_probeSeesItsProtocol(self) -> None:

@@ -11,7 +11,7 @@ from twisted.trial.unittest import TestCase
 
 from welcome_protocol.client.checktcp.options import CheckTCPOptions
 from welcome_protocol.client.checktcp.script import parseCheckArguments
-from welcome_protocol.client.output.nagios import CRITICAL, OK, WARNING
+from welcome_protocol.client.judge import CRITICAL, OK, WARNING
 from welcome_protocol.client.thresholds import Range
 from welcome_protocol.client.tls import CertificateDays
 

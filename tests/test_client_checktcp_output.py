@@ -7,7 +7,7 @@ from __future__ import annotations
 from twisted.trial.unittest import TestCase
 
 from welcome_protocol.client.checktcp.output import Where, checkLine, verboseLines
-from welcome_protocol.client.output.nagios import CRITICAL, OK, WARNING, NagiosPolicy
+from welcome_protocol.client.judge import CRITICAL, OK, WARNING, NagiosPolicy
 from welcome_protocol.client.probe import ProbeResult
 from welcome_protocol.client.thresholds import Range
 
@@ -33,7 +33,9 @@ class CheckLineTests(TestCase):
         C{check_tcp}'s OK line, with the welcome in brackets (or not, with
         C{-j}), and the perfdata.
         """
-        policy = NagiosPolicy(Range.parse("1"), Range.parse("2"), timeout=5)
+        policy = NagiosPolicy(
+            warning=Range.parse("1"), critical=Range.parse("2"), timeout=5
+        )
         self.assertEqual(
             checkLine(WHERE, welcome(), policy, False),
             (
@@ -51,9 +53,9 @@ class CheckLineTests(TestCase):
         """
         C{-c} before C{-w}.
         """
-        both = NagiosPolicy(Range.parse("0.1"), Range.parse("0.2"))
+        both = NagiosPolicy(warning=Range.parse("0.1"), critical=Range.parse("0.2"))
         self.assertEqual(checkLine(WHERE, welcome(), both, False)[0], CRITICAL)
-        warn = NagiosPolicy(Range.parse("0.1"), Range.parse("1"))
+        warn = NagiosPolicy(warning=Range.parse("0.1"), critical=Range.parse("1"))
         self.assertEqual(checkLine(WHERE, welcome(), warn, False)[0], WARNING)
 
     def test_mismatch(self) -> None:
@@ -62,7 +64,7 @@ class CheckLineTests(TestCase):
         left out of the perfdata, as C{check_tcp} does; C{-j} names the
         server instead of quoting the welcome.
         """
-        policy = NagiosPolicy(Range.parse("0.1"), mismatch=OK)
+        policy = NagiosPolicy(warning=Range.parse("0.1"), mismatch=OK)
         result = welcome("mismatch", b"Go away|now\n")
         self.assertEqual(
             checkLine(WHERE, result, policy, False),

@@ -9,7 +9,7 @@ import io
 import shutil
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from OpenSSL.SSL import Error as TLSError
 from service_identity import VerificationError
@@ -26,6 +26,7 @@ from tests.certificates import makeCertificate
 from tests.support import temporaryPath
 from welcome_protocol.client.options import Options
 from welcome_protocol.client.probe import explainTLSFailure
+from welcome_protocol.client.reactors import ClientReactor
 from welcome_protocol.client.script import run
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
@@ -167,7 +168,7 @@ class ConnectRunTests(TestCase):
         """
         stdout, stderr = io.StringIO(), io.StringIO()
         config = parse("--connect", description, "--timeout", "5")
-        return run(reactor, config, stdout, stderr).addCallback(
+        return run(cast(ClientReactor, reactor), config, stdout, stderr).addCallback(
             lambda status: (status, stdout.getvalue(), stderr.getvalue())
         )
 

@@ -13,8 +13,8 @@ from twisted.trial.unittest import TestCase
 from tests import optionranges
 from tests.certificates import makeCertificate
 from tests.support import temporaryPath
+from welcome_protocol.client.judge import CRITICAL, OK, WARNING
 from welcome_protocol.client.options import Options
-from welcome_protocol.client.output.nagios import CRITICAL, OK, WARNING
 from welcome_protocol.client.script import parseArguments, usageStatus
 from welcome_protocol.client.thresholds import Range
 from welcome_protocol.client.tls import CertificateDays

@@ -12,16 +12,16 @@ import json
 from twisted.trial.unittest import TestCase
 
 from welcome_protocol.client.checks import CERTIFICATE, MISMATCH
-from welcome_protocol.client.output.jsonlines import JSONLinesOutput
-from welcome_protocol.client.output.nagios import (
+from welcome_protocol.client.judge import (
     CRITICAL,
     OK,
     WARNING,
     NagiosPolicy,
-    judge,
-    perfdata,
+    timePerfdata,
     usageLine,
 )
+from welcome_protocol.client.output.jsonlines import JSONLinesOutput
+from welcome_protocol.client.output.nagios import judge
 from welcome_protocol.client.output.plain import attemptLine, summaryLines
 from welcome_protocol.client.probe import (
     DNS,
@@ -251,16 +251,20 @@ class NagiosTests(TestCase):
         The critical range is checked first, then the warning range; both
         appear in the perfdata.
         """
-        policy = NagiosPolicy(Range.parse("0.0005"), Range.parse("0.001"), timeout=3)
+        policy = NagiosPolicy(
+            warning=Range.parse("0.0005"), critical=Range.parse("0.001"), timeout=3
+        )
         state, line = judge(TARGET, WELCOMED, policy)
         self.assertEqual(state, WARNING)
         self.assertTrue(line.startswith("WELCOME WARNING - "))
         self.assertTrue(
             line.endswith("|time=0.000640s;0.000500;0.001000;0.000000;3.000000")
         )
-        policy = NagiosPolicy(Range.parse("0.0005"), Range.parse("~:0.0006"))
+        policy = NagiosPolicy(
+            warning=Range.parse("0.0005"), critical=Range.parse("~:0.0006")
+        )
         self.assertEqual(judge(TARGET, WELCOMED, policy)[0], CRITICAL)
-        policy = NagiosPolicy(Range.parse("@0.0006:0.0007"))
+        policy = NagiosPolicy(warning=Range.parse("@0.0006:0.0007"))
         self.assertEqual(judge(TARGET, WELCOMED, policy)[0], WARNING)
 
     def test_mismatch(self) -> None:
@@ -323,7 +327,7 @@ class NagiosTests(TestCase):
         The perfdata has label, unit and five fields; usage is UNKNOWN.
         """
         self.assertEqual(
-            perfdata(1.5, NagiosPolicy()), "time=1.500000s;;;0.000000;10.000000"
+            timePerfdata(1.5, NagiosPolicy()), "time=1.500000s;;;0.000000;10.000000"
         )
         self.assertEqual(
             usageLine("bad | option"), "WELCOME UNKNOWN - bad \\x7c option"

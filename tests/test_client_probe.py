@@ -41,7 +41,7 @@ from welcome_protocol.client.probe import (
     WelcomeClientProtocol,
     probe,
 )
-from welcome_protocol.client.script import parseArguments, run
+from welcome_protocol.client.script import ClientRun, parseArguments
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
 
@@ -95,6 +95,28 @@ class StringEndpoint:
         self.protocol = proto
         proto.makeConnection(self.transport)
         self.result.callback(proto)
+
+
+@implementer(IStreamClientEndpoint)
+class HostnameLikeEndpoint:
+    """
+    A client endpoint that never connects and, like L{HostnameEndpoint},
+    fails a cancelled attempt with L{ConnectingCancelledError}.
+    """
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def connect(self, factory: IProtocolFactory) -> Deferred[IProtocol]:
+        """
+        Wait forever; on cancel, fail as L{HostnameEndpoint} does.
+        """
+
+        def cancel(d: Deferred[IProtocol]) -> None:
+            self.cancelled = True
+            d.errback(ConnectingCancelledError(SERVER))
+
+        return Deferred(cancel)
 
 
 def serverFactoryFor(protocol: type[Protocol]) -> ServerFactory:
@@ -210,12 +232,7 @@ class FetchWelcomeTests(TestCase):
         L{ConnectingCancelledError} naming its address: when the probe's
         timeout cancelled it, that is a C{timeout} with a readable reason.
         """
-        self.endpoint = StringEndpoint(connectNow=False)
-        d = self.fetch(timeout=2)
-        assert self.endpoint.result is not None
-        self.endpoint.result.addErrback(
-            lambda _: fail(ConnectingCancelledError(SERVER))
-        )
+        d = probe(HostnameLikeEndpoint(), self.clock, "127.0.0.1:12000", timeout=2)
         self.clock.advance(2)
         result = self.successResultOf(d)
         self.assertEqual(
@@ -324,6 +341,50 @@ class FetchWelcomeTests(TestCase):
         self.assertTrue(self.endpoint.transport.disconnecting)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_cancelWhileConnectingIsCancelledError(self) -> None:
+        """
+        Cancelling a probe still connecting errbacks with L{CancelledError},
+        even when the endpoint reports its own cancellation as
+        L{ConnectingCancelledError} (as L{HostnameEndpoint} does); the
+        deadline is cleared.
+        """
+        endpoint = HostnameLikeEndpoint()
+        d = probe(endpoint, self.clock, "127.0.0.1:12000", timeout=2)
+        d.cancel()
+        self.failureResultOf(d, CancelledError)
+        self.assertTrue(endpoint.cancelled)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_cancelAfterWelcomeBegan(self) -> None:
+        """
+        Cancelling a probe whose welcome has begun errbacks with
+        L{CancelledError} too: what arrived is not delivered.
+        """
+        d = self.fetch()
+        proto = self.endpoint.protocol
+        assert proto is not None
+        proto.dataReceived(b"Wel")
+        d.cancel()
+        self.failureResultOf(d, CancelledError)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_failuresAreResults(self) -> None:
+        """
+        A probe that ends on its own never errbacks: a refusal, a DNS
+        failure, an unknown error and a timeout all fire with a result.
+        """
+        for error in (
+            ConnectionRefusedError(),
+            DNSLookupError("nope"),
+            OSError("something else"),
+        ):
+            self.endpoint = StringEndpoint(error=error)
+            self.assertFalse(self.successResultOf(self.fetch()).ok)
+        self.endpoint = StringEndpoint(connectNow=False)
+        d = self.fetch(timeout=1)
+        self.clock.advance(1)
+        self.assertEqual(self.successResultOf(d).kind, TIMEOUT)
+
     def test_successCancelsTimeout(self) -> None:
         """
         Once the welcome is in, no timer is left behind.
@@ -395,7 +456,7 @@ class RunTests(TestCase):
         config = parseArguments(["--host", "127.0.0.1"], io.StringIO())
         assert config is not None
         out, err = io.StringIO(), io.StringIO()
-        d = run(clock, config, out, err, endpoint=endpoint)
+        d = ClientRun.overEndpoint(clock, config, out, err, endpoint).start()
         return d, out, err
 
     def test_printsDecodedWelcome(self) -> None:

@@ -11,7 +11,7 @@ import json
 
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.client.output.nagios import CRITICAL, OK, WARNING, NagiosPolicy
+from welcome_protocol.client.judge import CRITICAL, OK, WARNING, NagiosPolicy
 from welcome_protocol.client.probe import ProbeResult
 from welcome_protocol.client.scan.jsonlines import ScanJSONOutput
 from welcome_protocol.client.scan.nagios import judgeScan

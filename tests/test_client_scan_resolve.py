@@ -7,12 +7,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.internet.interfaces import IAddress, IResolutionReceiver
+from twisted.internet.interfaces import (
+    IAddress,
+    IHostnameResolver,
+    IHostResolution,
+    IReactorPluggableNameResolver,
+    IResolutionReceiver,
+)
 from twisted.trial.unittest import TestCase
+from zope.interface import implementer
 
 from welcome_protocol.client.scan.resolve import resolveHost
 
 
+@implementer(IHostResolution)
+class FakeResolution:
+    """
+    A resolution already complete: nothing to cancel.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def cancel(self) -> None:
+        """
+        Nothing is in progress.
+        """
+
+
+@implementer(IHostnameResolver)
 class FakeResolver:
     """
     Answer every name with C{addresses}, keeping what was asked.
@@ -29,24 +52,34 @@ class FakeResolver:
         portNumber: int = 0,
         addressTypes: Sequence[type[IAddress]] | None = None,
         transportSemantics: str = "TCP",
-    ) -> None:
+    ) -> IHostResolution:
         """
         Deliver the addresses at once.
         """
         self.asked.append((hostName, addressTypes))
-        receiver.resolutionBegan(None)  # type: ignore[arg-type]
+        resolution = FakeResolution(hostName)
+        receiver.resolutionBegan(resolution)
         for address in self.addresses:
             receiver.addressResolved(address)
         receiver.resolutionComplete()
+        return resolution
 
 
+@implementer(IReactorPluggableNameResolver)
 class FakeReactor:
     """
     A reactor with only a name resolver.
     """
 
-    def __init__(self, resolver: FakeResolver) -> None:
+    def __init__(self, resolver: IHostnameResolver) -> None:
         self.nameResolver = resolver
+
+    def installNameResolver(self, resolver: IHostnameResolver) -> IHostnameResolver:
+        """
+        Replace the resolver.
+        """
+        previous, self.nameResolver = self.nameResolver, resolver
+        return previous
 
 
 V6 = IPv6Address("TCP", "2001:db8::1", 0)
@@ -64,7 +97,7 @@ class ResolveHostTests(TestCase):
         """
         resolver = FakeResolver([V4])
         reactor = FakeReactor(resolver)
-        self.assertEqual(self.successResultOf(resolveHost(reactor, "::1")), "::1")  # type: ignore[arg-type]
+        self.assertEqual(self.successResultOf(resolveHost(reactor, "::1")), "::1")
         self.assertEqual(resolver.asked, [])
 
     def test_ipv4First(self) -> None:
@@ -72,16 +105,16 @@ class ResolveHostTests(TestCase):
         The first IPv4 address, even if an IPv6 one came first.
         """
         reactor = FakeReactor(FakeResolver([V6, V4]))
-        self.assertEqual(self.successResultOf(resolveHost(reactor, "h")), "192.0.2.1")  # type: ignore[arg-type]
+        self.assertEqual(self.successResultOf(resolveHost(reactor, "h")), "192.0.2.1")
         reactor = FakeReactor(FakeResolver([V6]))
-        self.assertEqual(self.successResultOf(resolveHost(reactor, "h")), "2001:db8::1")  # type: ignore[arg-type]
+        self.assertEqual(self.successResultOf(resolveHost(reactor, "h")), "2001:db8::1")
 
     def test_family(self) -> None:
         """
         C{-6} asks the resolver for IPv6 addresses only.
         """
         resolver = FakeResolver([V6])
-        resolveHost(FakeReactor(resolver), "h", 6)  # type: ignore[arg-type]
+        resolveHost(FakeReactor(resolver), "h", 6)
         self.assertEqual(resolver.asked, [("h", [IPv6Address])])
 
     def test_nothing(self) -> None:
@@ -89,4 +122,4 @@ class ResolveHostTests(TestCase):
         A name without addresses resolves to L{None}.
         """
         reactor = FakeReactor(FakeResolver([]))
-        self.assertIsNone(self.successResultOf(resolveHost(reactor, "h")))  # type: ignore[arg-type]
+        self.assertIsNone(self.successResultOf(resolveHost(reactor, "h")))

@@ -9,12 +9,14 @@ import datetime
 import io
 import json
 import socket
+from typing import cast
 
 from twisted.internet import reactor as globalReactor
 from twisted.internet.address import IPv4Address
 from twisted.trial.unittest import TestCase
 
 from welcome_protocol.client.options import EXIT_FAILED, EXIT_OK
+from welcome_protocol.client.reactors import ClientReactor
 from welcome_protocol.client.script import parseArguments, run
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.settings import ServerSettings
@@ -52,7 +54,9 @@ class ScanRunTests(TestCase):
         stdout = io.StringIO()
         config = parseArguments(argv, io.StringIO())
         assert config is not None and config["scan"] is not None
-        status = await run(globalReactor, config, stdout, io.StringIO())
+        status = await run(
+            cast(ClientReactor, globalReactor), config, stdout, io.StringIO()
+        )
         return status, stdout.getvalue()
 
     async def test_welcomedAndClosed(self) -> None:

@@ -11,7 +11,12 @@ from twisted.trial.unittest import TestCase
 
 from welcome_protocol.client.probe import ProbeResult
 from welcome_protocol.client.scan.plan import ScanPlan, ScanTarget
-from welcome_protocol.client.scan.scanner import PortResult, Scanner, descriptorProblem
+from welcome_protocol.client.scan.scanner import (
+    PortResult,
+    Resolve,
+    Scanner,
+    descriptorProblem,
+)
 
 
 class FakeProbes:
@@ -59,7 +64,7 @@ class FakeProbes:
             clock.advance(0)
 
 
-def resolver(known: dict[str, str]) -> object:
+def resolver(known: dict[str, str]) -> Resolve:
     """
     A resolver that knows C{known} and nothing else.
     """
@@ -86,7 +91,7 @@ class ScannerTests(TestCase):
         return Scanner(
             self.clock,
             plan,
-            resolver({"a": "192.0.2.1", "b": "2001:db8::1"}),  # type: ignore[arg-type]
+            resolver({"a": "192.0.2.1", "b": "2001:db8::1"}),
             self.probes,
             parallel,
             now=self.clock.seconds,

@@ -12,6 +12,7 @@ import json
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.interfaces import IProtocol, IProtocolFactory
 from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
@@ -48,7 +49,7 @@ class ClientRunTests(TestCase):
         self.out, self.err = io.StringIO(), io.StringIO()
 
         class GreetingEndpoint(StringEndpoint):
-            def connect(self, factory):  # type: ignore[no-untyped-def]
+            def connect(self, factory: IProtocolFactory) -> Deferred[IProtocol]:
                 if refuse:
                     self.error = ConnectionRefusedError()
                     return super().connect(factory)
@@ -62,14 +63,14 @@ class ClientRunTests(TestCase):
                 clock.callLater(WELCOME, proto.dataReceived, b"Welcome!")
                 return d
 
-        run = ClientRun(
+        run = ClientRun.overEndpoint(
             clock,
             config,
             self.out,
             self.err,
-            endpoint=GreetingEndpoint(),
+            GreetingEndpoint(),
             now=clock.seconds,
-            utcNow=lambda: NOW,
+            wallClock=lambda: NOW,
         )
         return run, run.start(), self.out, self.err
 

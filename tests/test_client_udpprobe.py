@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from attrs import define
 from twisted.internet import reactor
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorUDP
 from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.task import Clock
@@ -21,6 +21,7 @@ from twisted.trial.unittest import TestCase
 
 from tests.test_udp_listener import datagramListeners
 from welcome_protocol.client.probe import DNS, REFUSED, TIMEOUT, ProbeResult
+from welcome_protocol.client.reactors import ClientReactor, UDPProbeReactor
 from welcome_protocol.client.script import ClientRun, parseArguments
 from welcome_protocol.client.udpprobe import (
     PROBE_TEXT,
@@ -110,6 +111,7 @@ class UDPProbeProtocolTests(TestCase):
             clock.seconds,
         )
         transport = FakeConnectedUDP()
+        # A stand-in for the connected UDP port: only what the protocol uses.
         protocol.makeConnection(transport)  # type: ignore[arg-type]
         return protocol, transport, clock
 
@@ -212,7 +214,9 @@ class ResolvingTests(TestCase):
         A name whose resolution never ends gives a timeout, at the timeout.
         """
         reactor = NeverResolves()
-        result = udpProbe(reactor, "example.test", 1, "example.test:1/udp", 5.0)
+        result = udpProbe(
+            cast(UDPProbeReactor, reactor), "example.test", 1, "example.test:1/udp", 5.0
+        )
         reactor.clock.advance(4.9)
         self.assertNoResult(result)
         reactor.clock.advance(0.1)
@@ -229,7 +233,9 @@ class ResolvingTests(TestCase):
         Cancelling a probe leaves no timer behind.
         """
         reactor = NeverResolves()
-        result = udpProbe(reactor, "example.test", 1, "example.test:1/udp", 5.0)
+        result = udpProbe(
+            cast(UDPProbeReactor, reactor), "example.test", 1, "example.test:1/udp", 5.0
+        )
         result.cancel()
         self.failureResultOf(result)
         self.assertEqual(reactor.clock.getDelayedCalls(), [])
@@ -257,59 +263,54 @@ class LoopbackTests(TestCase):
         assert service.port is not None
         return cast(Any, service.port).getHost().port, stats
 
-    def probe(self, host: str, port: int, **kwargs: Any) -> Any:
+    def probe(self, host: str, port: int, **kwargs: Any) -> Deferred[ProbeResult]:
         """
         Probe C{host}:C{port} with the real reactor.
         """
         kwargs.setdefault("timeout", 10.0)
-        return udpProbe(reactor, host, port, f"{host}:{port}/udp", **kwargs)
+        return udpProbe(
+            cast(UDPProbeReactor, reactor), host, port, f"{host}:{port}/udp", **kwargs
+        )
 
-    @inlineCallbacks
-    def test_ourServer(self):  # type: ignore[no-untyped-def]
+    async def test_ourServer(self) -> None:
         """
         Our server answers the padded probe with the welcome, at once.
         """
         port, stats = self.serve()
-        result: ProbeResult = yield self.probe("127.0.0.1", port)
+        result = await self.probe("127.0.0.1", port)
         self.assertEqual(
             (result.kind, result.welcome, result.tries), (None, b"Welcome!\n", 1)
         )
         self.assertEqual(result.address, "127.0.0.1")
         self.assertEqual(stats.datagramBytesIn, 1200)
 
-    @inlineCallbacks
-    def test_ourServerIPv6(self):  # type: ignore[no-untyped-def]
+    async def test_ourServerIPv6(self) -> None:
         """
         The same over IPv6.
         """
         port, _ = self.serve("::1")
-        result: ProbeResult = yield self.probe("::1", port)
+        result = await self.probe("::1", port)
         self.assertEqual((result.kind, result.welcome), (None, b"Welcome!\n"))
 
-    @inlineCallbacks
-    def test_nameResolved(self):  # type: ignore[no-untyped-def]
+    async def test_nameResolved(self) -> None:
         """
         A host name is resolved, to the family asked for.
         """
         port, _ = self.serve()
-        result: ProbeResult = yield self.probe("localhost", port, family=4)
+        result = await self.probe("localhost", port, family=4)
         self.assertEqual((result.kind, result.address), (None, "127.0.0.1"))
 
-    @inlineCallbacks
-    def test_unpaddedProbeUnanswered(self):  # type: ignore[no-untyped-def]
+    async def test_unpaddedProbeUnanswered(self) -> None:
         """
         A probe not larger than the welcome gets no reply from our server:
         a timeout, as silence must be.
         """
         port, stats = self.serve()
-        result: ProbeResult = yield self.probe(
-            "127.0.0.1", port, pad=9, timeout=0.6, retries=1
-        )
+        result = await self.probe("127.0.0.1", port, pad=9, timeout=0.6, retries=1)
         self.assertEqual((result.kind, result.tries), (TIMEOUT, 2))
         self.assertEqual(stats.datagramsTooSmall, 2)
 
-    @inlineCallbacks
-    def test_closedPortRefused(self):  # type: ignore[no-untyped-def]
+    async def test_closedPortRefused(self) -> None:
         """
         A port nothing listens on answers with ICMP port unreachable: the
         probe says refused, long before its timeout.
@@ -318,15 +319,14 @@ class LoopbackTests(TestCase):
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
         closed.close()
-        result: ProbeResult = yield self.probe("127.0.0.1", port, timeout=30.0)
+        result = await self.probe("127.0.0.1", port, timeout=30.0)
         self.assertEqual(result.kind, REFUSED)
         self.assertEqual(
             result.reason,
             "refused: ICMP port unreachable, nothing listens on that UDP port",
         )
 
-    @inlineCallbacks
-    def test_silentPortTimesOut(self):  # type: ignore[no-untyped-def]
+    async def test_silentPortTimesOut(self) -> None:
         """
         A port that is open but never answers gives a timeout after every
         try: open or filtered.
@@ -335,16 +335,13 @@ class LoopbackTests(TestCase):
         self.addCleanup(silent.close)
         silent.bind(("127.0.0.1", 0))
         port = silent.getsockname()[1]
-        result: ProbeResult = yield self.probe(
-            "127.0.0.1", port, timeout=0.9, retries=2
-        )
+        result = await self.probe("127.0.0.1", port, timeout=0.9, retries=2)
         self.assertEqual((result.kind, result.tries), (TIMEOUT, 3))
         self.assertIn("open or filtered", result.message)
         received = [silent.recv(65535) for _ in range(3)]
         self.assertEqual(received, [probeDatagram(1200)] * 3)
 
-    @inlineCallbacks
-    def test_lostFirstTryRetried(self):  # type: ignore[no-untyped-def]
+    async def test_lostFirstTryRetried(self) -> None:
         """
         A server that misses the first datagram answers the second: the
         probe succeeds on its second try.
@@ -364,19 +361,16 @@ class LoopbackTests(TestCase):
         )
         self.addCleanup(server.stopListening)
         port = cast(Any, server).getHost().port
-        result: ProbeResult = yield self.probe(
-            "127.0.0.1", port, timeout=0.6, retries=2
-        )
+        result = await self.probe("127.0.0.1", port, timeout=0.6, retries=2)
         self.assertEqual(
             (result.kind, result.welcome, result.tries), (None, b"late", 2)
         )
 
-    @inlineCallbacks
-    def test_unresolvableName(self):  # type: ignore[no-untyped-def]
+    async def test_unresolvableName(self) -> None:
         """
         A name that does not resolve is a DNS failure.
         """
-        result: ProbeResult = yield self.probe("no-such-host.invalid", 12000)
+        result = await self.probe("no-such-host.invalid", 12000)
         self.assertEqual(result.kind, DNS)
 
 
@@ -385,7 +379,7 @@ class ModesTests(TestCase):
     C{welcome-client --udp} in every mode, against our server on loopback.
     """
 
-    def runClient(self, *argv: str) -> Any:
+    def runClient(self, *argv: str) -> Deferred[tuple[int, str, str, int]]:
         """
         Run the client with C{argv} against a fresh server.
 
@@ -401,26 +395,26 @@ class ModesTests(TestCase):
         config = parseArguments(["--udp", *argv, f"127.0.0.1:{port}"], io.StringIO())
         assert config is not None
         out, err = io.StringIO(), io.StringIO()
-        done = ClientRun(reactor, config, out, err).start()
+        done = ClientRun.fromOptions(
+            cast(ClientReactor, reactor), config, out, err
+        ).start()
         return done.addCallback(
             lambda status: (status, out.getvalue(), err.getvalue(), port)
         )
 
-    @inlineCallbacks
-    def test_plain(self):  # type: ignore[no-untyped-def]
+    async def test_plain(self) -> None:
         """
         The default mode prints the welcome and exits 0.
         """
-        status, out, err, _ = yield self.runClient()
+        status, out, err, _ = await self.runClient()
         self.assertEqual((status, out, err), (0, "Welcome!\n", ""))
 
-    @inlineCallbacks
-    def test_count(self):  # type: ignore[no-untyped-def]
+    async def test_count(self) -> None:
         """
         C{--count} prints a line per attempt with the reply's time and the
         try, then the summary.
         """
-        status, out, _, port = yield self.runClient("--count", "2", "--interval", "0.1")
+        status, out, _, port = await self.runClient("--count", "2", "--interval", "0.1")
         lines = out.splitlines()
         self.assertEqual(status, 0)
         self.assertRegex(
@@ -430,12 +424,11 @@ class ModesTests(TestCase):
         )
         self.assertEqual(lines[-2], "2 attempts, 2 welcomed, 0.0% failed")
 
-    @inlineCallbacks
-    def test_json(self):  # type: ignore[no-untyped-def]
+    async def test_json(self) -> None:
         """
         C{--json} says the transport and the tries.
         """
-        status, out, _, port = yield self.runClient("--json")
+        status, out, _, port = await self.runClient("--json")
         attempt, summary = (json.loads(line) for line in out.splitlines())
         self.assertEqual(status, 0)
         self.assertEqual(
@@ -451,12 +444,11 @@ class ModesTests(TestCase):
         self.assertEqual(attempt["total_seconds"], attempt["welcome_seconds"])
         self.assertEqual(summary["transport"], "udp")
 
-    @inlineCallbacks
-    def test_nagios(self):  # type: ignore[no-untyped-def]
+    async def test_nagios(self) -> None:
         """
         C{--nagios}: OK, naming the UDP port, with the response time.
         """
-        status, out, _, port = yield self.runClient("--nagios")
+        status, out, _, port = await self.runClient("--nagios")
         self.assertEqual(status, 0)
         self.assertRegex(
             out,
@@ -464,22 +456,21 @@ class ModesTests(TestCase):
             rf"{port} \[Welcome!\]\|time=",
         )
 
-    @inlineCallbacks
-    def test_expect(self):  # type: ignore[no-untyped-def]
+    async def test_expect(self) -> None:
         """
         C{--expect} checks the reply: a mismatch fails with exit 1.
         """
-        status, _, err, port = yield self.runClient("--expect", "Goodbye")
+        status, _, err, port = await self.runClient("--expect", "Goodbye")
         self.assertEqual(status, 1)
         self.assertEqual(
             err,
             f"welcome-client: unexpected welcome from 127.0.0.1:{port}/udp: "
             "'Welcome!\\n'\n",
         )
-        status, out, _, _ = yield self.runClient("--expect", "Welcome")
+        status, out, _, _ = await self.runClient("--expect", "Welcome")
         self.assertEqual((status, out), (0, "Welcome!\n"))
 
-    def test_refusedInNagios(self) -> None:
+    async def test_refusedInNagios(self) -> None:
         """
         In C{--nagios}, an ICMP port unreachable is C{--refused}'s state,
         named as such.
@@ -494,14 +485,11 @@ class ModesTests(TestCase):
         )
         assert config is not None
         out = io.StringIO()
-        done = ClientRun(reactor, config, out, io.StringIO()).start()
-
-        def check(status: int) -> None:
-            self.assertEqual(status, 1)
-            self.assertEqual(
-                out.getvalue(),
-                "WELCOME WARNING - ICMP port unreachable from 127.0.0.1 UDP port "
-                f"{port}\n",
-            )
-
-        return done.addCallback(check)  # type: ignore[return-value]
+        status = await ClientRun.fromOptions(
+            cast(ClientReactor, reactor), config, out, io.StringIO()
+        ).start()
+        self.assertEqual(status, 1)
+        self.assertEqual(
+            out.getvalue(),
+            f"WELCOME WARNING - ICMP port unreachable from 127.0.0.1 UDP port {port}\n",
+        )

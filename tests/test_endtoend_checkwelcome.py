@@ -152,6 +152,31 @@ class BesideCheckTCPTests(TestCase):
         self.assertEqual((mine.returncode, theirs.returncode), (2, 2))
         self.assertEqual(mine.stdout, "WELCOME CRITICAL - " + theirs.stdout)
 
+    def test_criticalTimeBeatsMismatch(self) -> None:
+        """
+        C{check_tcp}'s order of precedence: a critical response time beats
+        the C{-M} state of a mismatch, a warning one does not (C{-M ok}
+        turns it OK).  The text is the same; the performance data is not
+        compared: where C{check_tcp} writes a mismatch's thresholds as
+        zeroes, C{check_welcome} leaves them out.
+        """
+        server = threadedServer(self, "welcome")
+        port = str(server.port)
+        fast = "0.0000001"
+        for state, args in [
+            (2, ["-e", "No", "-c", fast]),
+            (2, ["-e", "No", "-M", "ok", "-c", fast]),
+            (0, ["-e", "No", "-M", "ok", "-w", fast]),
+            (1, ["-e", "No", "-w", fast, "-c", "5"]),
+        ]:
+            mine, theirs = self.both("-H", "127.0.0.1", "-p", port, *args)
+            self.assertEqual(
+                (mine.returncode, theirs.returncode), (state, state), (mine, theirs)
+            )
+            self.assertEqual(
+                shape(mine.stdout).split("|")[0], shape(theirs.stdout).split("|")[0]
+            )
+
     def test_ok_states(self) -> None:
         """
         C{-r ok} and C{-M ok} turn a refusal and a mismatch into OK.

@@ -55,6 +55,30 @@ def jsonLines(output: str) -> list[dict[str, object]]:
     return objects
 
 
+def interrupted(test: TestCase, args: list[str]) -> tuple[list[str], int]:
+    """
+    Run the client until it printed two lines, then send SIGINT.
+
+    @param test: Kills the process at its cleanup, if it is still running.
+    @return: Its output lines and exit status.
+    """
+    process = subprocess.Popen(
+        [installedScript("welcome-client"), *args],
+        cwd=tempfile.gettempdir(),
+        env=_environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    test.addCleanup(process.kill)
+    assert process.stdout is not None
+    got = [process.stdout.readline(), process.stdout.readline()]
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=15)
+    return "".join([*got, rest]).splitlines(), process.returncode
+
+
 class ProjectServerTests(TestCase):
     """
     The modes against the installed C{twistd welcome}.
@@ -168,34 +192,12 @@ class ProjectServerTests(TestCase):
         C{--count 0} runs until SIGINT, then prints the summary and exits 0
         when every attempt was welcomed.
         """
-        lines, status = self.interrupted(["-n", "0", "-i", "0.1", self.target])
+        lines, status = interrupted(self, ["-n", "0", "-i", "0.1", self.target])
         self.assertEqual(status, 0, lines)
         self.assertTrue(all(line.startswith("Welcome from ") for line in lines[:2]))
         self.assertIn(f"--- {self.target} welcome statistics ---", lines)
         counts = [line for line in lines if " attempts, " in line]
         self.assertRegex(counts[0], r"^\d+ attempts, \d+ welcomed, 0\.0% failed$")
-
-    def interrupted(self, args: list[str]) -> tuple[list[str], int]:
-        """
-        Run the client until it printed two lines, then send SIGINT.
-
-        @return: Its output lines and exit status.
-        """
-        process = subprocess.Popen(
-            [installedScript("welcome-client"), *args],
-            cwd=tempfile.gettempdir(),
-            env=_environment(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.addCleanup(process.kill)
-        assert process.stdout is not None
-        got = [process.stdout.readline(), process.stdout.readline()]
-        process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=15)
-        return "".join([*got, rest]).splitlines(), process.returncode
 
 
 class MisbehavingServerTests(TestCase):
@@ -235,8 +237,8 @@ class MisbehavingServerTests(TestCase):
         SIGINT after failed attempts: the summary, and exit 1.
         """
         port = freePort()
-        lines, status = ProjectServerTests.interrupted(
-            self,  # type: ignore[arg-type]
+        lines, status = interrupted(
+            self,
             ["-n", "0", "-i", "0.1", f"127.0.0.1:{port}"],
         )
         self.assertEqual(status, 1, lines)

@@ -28,7 +28,7 @@ def _reason(error: Exception) -> str:
 
 def checkHostName(host: str) -> str | None:
     """
-    Check a host name as L{welcome_protocol.client.target.hostEndpoint}
+    Check a host name as L{welcome_protocol.client.connecting.Connector.toHost}
     will encode it (Python's C{idna} codec); IP addresses always pass.
 
     @return: L{None} if C{host} can be used, otherwise why not.

@@ -13,7 +13,7 @@ from twisted.python import usage
 
 from welcome_protocol.client.expectations import Expectations
 from welcome_protocol.client.hostnames import hostNameProblem, serverNameProblem
-from welcome_protocol.client.output.nagios import STATE_OPTIONS
+from welcome_protocol.client.judge import STATE_OPTIONS
 from welcome_protocol.client.probe import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
 from welcome_protocol.client.scan.plan import ScanPlan, makePlan, wantsScan
 from welcome_protocol.client.scan.scanner import (
@@ -52,8 +52,6 @@ MAX_BYTES = 2**30
 """
 The largest C{--max-bytes}: 1 GiB, all of it held in memory.
 """
-
-_REPEATABLE = ("expect", "expect-regex")
 
 
 def _isNumber(text: str) -> bool:
@@ -139,19 +137,6 @@ class Options(usage.Options):
             "of --host/--port: tcp:host=HOST:port=PORT, "
             "tls:host=HOST:port=PORT[:trustRoots=DIR] (the certificate and host "
             "name are verified), unix:path=PATH.",
-        ],
-        [
-            "expect",
-            "e",
-            None,
-            "Text the welcome must contain; repeat for more, all must appear.",
-        ],
-        [
-            "expect-regex",
-            None,
-            None,
-            "Python regular expression that must be found in the decoded "
-            "welcome; repeatable, all must match.",
         ],
         [
             "count",
@@ -242,14 +227,20 @@ class Options(usage.Options):
     ]
 
     def __init__(self) -> None:
+        # Twisted's usage.Options is unannotated.
         super().__init__()  # type: ignore[no-untyped-call]
-        for name in _REPEATABLE:
-            self[name] = []
-            # Repeatable: collect every value instead of keeping the last.
-            self._dispatch[name] = self._collect
+        self["expect"] = []
+        self["expect-regex"] = []
 
-    def _collect(self, name: str, value: str) -> None:
-        self[name].append(value)
+    def opt_expect(self, text: str) -> None:
+        """Text the welcome must contain; repeat for more, all must appear."""
+        self["expect"].append(text)
+
+    opt_e = opt_expect
+
+    def opt_expect_regex(self, pattern: str) -> None:
+        """Python regex to find in the decoded welcome; repeatable, all must match."""
+        self["expect-regex"].append(pattern)
 
     def parseOptions(self, options: list[str] | None = None) -> None:
         """
@@ -275,6 +266,7 @@ class Options(usage.Options):
                 ordered += [option, value]
             else:
                 ordered.append(option)
+        # Twisted's usage.Options is unannotated.
         super().parseOptions([*ordered, "--", *arguments])  # type: ignore[no-untyped-call]
 
     def opt_version(self) -> None:

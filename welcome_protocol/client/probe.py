@@ -8,9 +8,11 @@ for a moment after greeting (servers that never hang up, like the tutorial's
 own), or until it has enough; whatever happens, it finishes within its
 timeout and says in one line what went wrong.
 
-A probe never fails: its L{Deferred} fires with a L{ProbeResult} whose
-C{kind} names the failure, so repeating probes and printing them in any
-format is the caller's business, not this module's.
+However a probe ends on its own (a welcome, a refusal, a timeout, ...),
+its L{Deferred} fires with a L{ProbeResult} whose C{kind} names the
+failure, so repeating probes and printing them in any format is the
+caller's business, not this module's.  It errbacks only when it is
+cancelled, and then always with L{CancelledError}.
 """
 
 from __future__ import annotations
@@ -292,6 +294,8 @@ class WelcomeClientFactory(ClientFactory):
     @ivar connected: The protocol, once connected.
     """
 
+    # Twisted types Factory.protocol with a type variable of Factory that
+    # ClientFactory leaves unbound, so no subclass's protocol matches it.
     protocol = WelcomeClientProtocol  # type: ignore[assignment]
 
     def __init__(
@@ -359,6 +363,145 @@ def classifyConnectFailure(target: str, reason: Failure) -> _ProbeFailed:
     return _ProbeFailed(kind, f"cannot connect to {target}: {why}", why)
 
 
+class Probe:
+    """
+    One probe, a method per phase: connect (L{_connected}), wait for the
+    welcome, and measure (L{_measure}); whichever comes first of the
+    welcome, a failure (L{_failed}), the deadline (L{_expire}) or a cancel
+    (L{_cancel}) ends it, and L{_deliver} fires L{result} once.
+
+    @ivar result: Fires with the L{ProbeResult} however the probe ends on
+        its own.  Cancelling it aborts the probe; it then errbacks with
+        L{CancelledError}, whatever the endpoint's own cancellation raised.
+    """
+
+    def __init__(
+        self,
+        endpoint: IStreamClientEndpoint,
+        clock: IReactorTime,
+        target: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        maxBytes: int = DEFAULT_MAX_BYTES,
+        quietPeriod: float = QUIET_PERIOD,
+        now: Now = time.monotonic,
+    ) -> None:
+        """
+        Start connecting now; see L{probe} for the parameters.
+        """
+        self._target = target
+        self._timeout = timeout
+        self._factory = WelcomeClientFactory(target, clock, maxBytes, quietPeriod, now)
+        self._started = now()
+        self._timedOut = False
+        self._cancelled = False
+        self.result: Deferred[ProbeResult] = Deferred(self._cancel)
+        self._fetching: Deferred[bytes] = endpoint.connect(self._factory).addCallback(
+            self._connected
+        )
+        # Scheduled before the failure handlers are added: a connection that
+        # fails at once ends the probe now, and cancels the deadline.
+        self._deadline = clock.callLater(timeout, self._expire)
+        self._fetching.addErrback(self._failed).addBoth(self._deliver)
+
+    def _connected(self, proto: IProtocol) -> Deferred[bytes]:
+        """
+        Connected: wait for the protocol to collect the welcome.
+        """
+        assert isinstance(proto, WelcomeClientProtocol)
+        return proto.received
+
+    def _expire(self) -> None:
+        """
+        The deadline: take a welcome that has begun as it is; otherwise
+        give up, as a timeout.
+        """
+        proto = self._factory.connected
+        if proto is not None and proto.gotAnything:
+            proto.finish()
+        else:
+            self._timedOut = True
+            self._fetching.cancel()
+
+    def _failed(self, reason: Failure) -> Failure | _ProbeFailed:
+        """
+        Name why no welcome came; a cancellation is passed on as it is.
+        """
+        if isinstance(reason.value, _ProbeFailed):
+            return reason.value
+        # HostnameEndpoint reports its cancellation as
+        # ConnectingCancelledError, naming the address: still our timeout.
+        if reason.check(CancelledError, error.ConnectingCancelledError):
+            if not self._timedOut:
+                return reason
+            if self._factory.connected is None:
+                why = f"timed out after {self._timeout:g} s connecting"
+                return _ProbeFailed(TIMEOUT, f"{why} to {self._target}", why)
+            why = f"no welcome within {self._timeout:g} s"
+            return _ProbeFailed(
+                TIMEOUT,
+                f"no welcome from {self._target} within {self._timeout:g} s",
+                why,
+            )
+        return classifyConnectFailure(self._target, reason)
+
+    def _cancel(self, result: Deferred[ProbeResult]) -> None:
+        """
+        L{result} was cancelled: stop the deadline and the connection.
+        L{Deferred.cancel} then errbacks L{result} with L{CancelledError}.
+        """
+        self._cancelled = True
+        if self._deadline.active():
+            self._deadline.cancel()
+        self._fetching.cancel()
+
+    def _deliver(self, outcome: bytes | _ProbeFailed | Failure) -> None:
+        """
+        Fire L{result} with the measured outcome, once.  After a cancel
+        there is nothing to deliver; an unexpected exception (a bug here,
+        not a network failure, which L{_failed} names) is passed on.
+        """
+        if self.result.called or self._cancelled:
+            return
+        if isinstance(outcome, Failure):
+            self.result.errback(outcome)
+            return
+        self.result.callback(self._measure(outcome))
+
+    def _measure(self, outcome: bytes | _ProbeFailed) -> ProbeResult:
+        """
+        Time the phases, and make the result.
+        """
+        if self._deadline.active():
+            self._deadline.cancel()
+        proto = self._factory.connected
+        address = connectSeconds = welcomeSeconds = None
+        tls = None
+        if proto is not None:
+            assert proto.connectedAt is not None and proto.transport is not None
+            address = describeAddress(proto.transport.getPeer())
+            connectSeconds = proto.connectedAt - self._started
+            tls = proto.tls
+            if proto.lastByteAt is not None:
+                welcomeSeconds = proto.lastByteAt - proto.connectedAt
+        if isinstance(outcome, _ProbeFailed):
+            return ProbeResult(
+                outcome.kind,
+                outcome.message,
+                outcome.reason,
+                address,
+                connectSeconds,
+                tls=tls,
+            )
+        return ProbeResult(
+            None,
+            address=address,
+            connectSeconds=connectSeconds,
+            welcomeSeconds=welcomeSeconds,
+            welcome=outcome,
+            tls=tls,
+        )
+
+
 def probe(
     endpoint: IStreamClientEndpoint,
     clock: IReactorTime,
@@ -376,93 +519,12 @@ def probe(
     @param timeout: Seconds allowed for connecting and for the welcome to
         begin.  A welcome that began but has not ended by then (a server
         trickling bytes) is taken as it is.
+    @param maxBytes: The most bytes of welcome read.
+    @param quietPeriod: Seconds of silence that end a welcome.
     @param now: The monotonic clock that times the phases (the reactor's
         C{seconds()} is wall-clock time, which can jump).
-    @return: A L{Deferred} that always fires with a L{ProbeResult}.
-        Cancelling it aborts the probe, and it fires with nothing.
+    @return: A L{Deferred} that fires with a L{ProbeResult} however the
+        probe ends on its own.  Cancelling it aborts the probe, and it
+        errbacks with L{CancelledError}.
     """
-    factory = WelcomeClientFactory(target, clock, maxBytes, quietPeriod, now)
-    started = now()
-    timedOut = False
-
-    def connected(proto: IProtocol) -> Deferred[bytes]:
-        assert isinstance(proto, WelcomeClientProtocol)
-        return proto.received
-
-    def failed(reason: Failure) -> Failure | _ProbeFailed:
-        if isinstance(reason.value, _ProbeFailed):
-            return reason.value
-        # HostnameEndpoint reports its cancellation as
-        # ConnectingCancelledError, naming the address: still our timeout.
-        if reason.check(CancelledError, error.ConnectingCancelledError):
-            if not timedOut:
-                return reason
-            if factory.connected is None:
-                why = f"timed out after {timeout:g} s connecting"
-                return _ProbeFailed(TIMEOUT, f"{why} to {target}", why)
-            why = f"no welcome within {timeout:g} s"
-            return _ProbeFailed(
-                TIMEOUT, f"no welcome from {target} within {timeout:g} s", why
-            )
-        return classifyConnectFailure(target, reason)
-
-    def expire() -> None:
-        nonlocal timedOut
-        proto = factory.connected
-        if proto is not None and proto.gotAnything:
-            proto.finish()
-        else:
-            timedOut = True
-            fetching.cancel()
-
-    def measured(outcome: bytes | _ProbeFailed) -> ProbeResult:
-        if deadline.active():
-            deadline.cancel()
-        proto = factory.connected
-        address = connectSeconds = welcomeSeconds = None
-        tls = None
-        if proto is not None:
-            assert proto.connectedAt is not None and proto.transport is not None
-            address = describeAddress(proto.transport.getPeer())
-            connectSeconds = proto.connectedAt - started
-            tls = proto.tls
-            if proto.lastByteAt is not None:
-                welcomeSeconds = proto.lastByteAt - proto.connectedAt
-        if isinstance(outcome, _ProbeFailed):
-            return ProbeResult(
-                outcome.kind,
-                outcome.message,
-                outcome.reason,
-                address,
-                connectSeconds,
-                None,
-                b"",
-                tls,
-            )
-        return ProbeResult(
-            None, "", "", address, connectSeconds, welcomeSeconds, outcome, tls
-        )
-
-    fetching: Deferred[bytes] = endpoint.connect(factory).addCallback(connected)
-    deadline = clock.callLater(timeout, expire)
-
-    def cancelProbe(_: Deferred[ProbeResult]) -> None:
-        if deadline.active():
-            deadline.cancel()
-        fetching.cancel()
-
-    result: Deferred[ProbeResult] = Deferred(cancelProbe)
-
-    def deliver(outcome: object) -> None:
-        if result.called:
-            return
-        if isinstance(outcome, Failure):
-            if not outcome.check(CancelledError):
-                result.errback(outcome)
-            return
-        assert isinstance(outcome, (bytes, _ProbeFailed))
-        result.callback(measured(outcome))
-
-    fetching.addErrback(failed)
-    fetching.addBoth(deliver)
-    return result
+    return Probe(endpoint, clock, target, timeout, maxBytes, quietPeriod, now).result

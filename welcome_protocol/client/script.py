@@ -14,47 +14,47 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TextIO
+from typing import Protocol, TextIO
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 from twisted.python import usage
 
+from welcome_protocol.client.checking import CheckSpec, checkOnce, utcNow
 from welcome_protocol.client.checks import assess
+from welcome_protocol.client.connecting import Connector
+from welcome_protocol.client.judge import UNKNOWN, NagiosPolicy, usageLine
 from welcome_protocol.client.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Options
 from welcome_protocol.client.output.jsonlines import JSONLinesOutput, usageErrorObject
-from welcome_protocol.client.output.nagios import (
-    UNKNOWN,
-    NagiosOutput,
-    NagiosPolicy,
-    usageLine,
-)
+from welcome_protocol.client.output.nagios import NagiosOutput
 from welcome_protocol.client.output.plain import (
     PROGRAM,
     PlainRepeatOutput,
     printWelcome,
 )
-from welcome_protocol.client.probe import ProbeResult, probe
+from welcome_protocol.client.probe import ProbeResult
+from welcome_protocol.client.reactors import ClientReactor, UDPProbeReactor
 from welcome_protocol.client.repeat import Repeater, Summary
 from welcome_protocol.client.scan.run import ScanRun
-from welcome_protocol.client.target import Target, describeTarget, hostEndpoint
-from welcome_protocol.client.tls import clientTLSOptions
+from welcome_protocol.client.target import Target, describeTarget
 from welcome_protocol.client.udpprobe import udpProbe
-from welcome_protocol.shared.descriptions import clientEndpoint
 
+__all__ = ["ClientRun", "main", "parseArguments", "run", "utcNow"]
 
-def utcNow() -> datetime.datetime:
-    """
-    @return: The current time, in UTC.
-    """
-    return datetime.datetime.now(datetime.timezone.utc)
+Attempt = Callable[[], Deferred[ProbeResult]]
+"""
+Start one attempt: a probe, the checks applied.
+"""
 
 
 class _AttemptOutput(Protocol):
     def attempt(self, number: int, result: ProbeResult) -> None: ...
 
 
-def _target(config: Options) -> Target:
+def targetOf(config: Options) -> Target:
+    """
+    @return: The server C{config} names, as the output labels it.
+    """
     if config["connect"] is not None:
         return Target(config["connect"])
     host: str = config["host"]
@@ -64,113 +64,161 @@ def _target(config: Options) -> Target:
     return Target(describeTarget(host, port), host, port)
 
 
-def _endpoint(reactor: Any, config: Options) -> IStreamClientEndpoint:
-    if config["connect"] is not None:
-        return clientEndpoint(reactor, config["connect"])
-    tlsOptions = None
-    if config["tls"]:
-        tlsOptions = clientTLSOptions(
-            config["sni"] or config["host"], config["ca-file"]
+def streamAttempt(
+    clock: IReactorTime,
+    endpoint: IStreamClientEndpoint,
+    spec: CheckSpec,
+    now: Callable[[], float] = time.monotonic,
+    wallClock: Callable[[], datetime.datetime] = utcNow,
+) -> Attempt:
+    """
+    @return: A check of C{endpoint} (TCP, TLS or a UNIX socket) per call.
+    """
+    return lambda: checkOnce(clock, endpoint, spec, now, wallClock)
+
+
+def datagramAttempt(
+    reactor: UDPProbeReactor,
+    config: Options,
+    spec: CheckSpec,
+    now: Callable[[], float] = time.monotonic,
+    wallClock: Callable[[], datetime.datetime] = utcNow,
+) -> Attempt:
+    """
+    @return: A C{--udp} probe of C{--host}/C{--port} per call, checked.
+    """
+
+    def attempt() -> Deferred[ProbeResult]:
+        return udpProbe(
+            reactor,
+            config["host"],
+            config["port"],
+            spec.label,
+            spec.timeout,
+            config["retries"],
+            config["pad"],
+            spec.maxBytes,
+            config["family"],
+            now,
+        ).addCallback(
+            lambda result: assess(
+                result,
+                spec.label,
+                spec.expectations,
+                spec.certificateDays,
+                wallClock(),
+            )
         )
-    return hostEndpoint(
-        reactor,
-        config["host"],
-        config["port"],
-        config["timeout"],
-        config["family"],
-        tlsOptions,
-    )
+
+    return attempt
 
 
 class ClientRun:
     """
-    One run of the client, as the options say.
+    One run of the client (not a scan), as the options say: the attempts,
+    their output, and the exit status.
 
     @ivar summary: The attempts' statistics.
     """
 
     def __init__(
         self,
-        reactor: IReactorTime,
+        clock: IReactorTime,
         config: Options,
         stdout: TextIO,
         stderr: TextIO,
-        endpoint: IStreamClientEndpoint | None = None,
-        now: Callable[[], float] = time.monotonic,
-        utcNow: Callable[[], datetime.datetime] = utcNow,
+        attempt: Attempt,
+        wallClock: Callable[[], datetime.datetime] = utcNow,
     ) -> None:
         """
-        @param reactor: Connects and keeps time.
-        @param endpoint: Where to connect; by default the C{--connect}
-            description's endpoint, or a
-            L{twisted.internet.endpoints.HostnameEndpoint} for C{--host} and
-            C{--port} (resolving names without blocking, trying each address
-            the name has).
-        @param now: The monotonic clock the probes are timed with.
-        @param utcNow: The wall clock certificate expiry is judged by.
+        @param clock: Spaces the attempts.
+        @param attempt: Starts one attempt (L{streamAttempt},
+            L{datagramAttempt}).
+        @param wallClock: The UTC clock of the JSON Lines timestamps.
         """
-        self._config = config
         self._stdout = stdout
         self._stderr = stderr
-        self._target = _target(config)
-        self._utcNow = utcNow
-        if endpoint is None and not config["udp"]:
-            endpoint = _endpoint(reactor, config)
-
-        def fetch() -> Deferred[ProbeResult]:
-            if config["udp"]:
-                return udpProbe(
-                    reactor,
-                    config["host"],
-                    config["port"],
-                    self._target.label,
-                    config["timeout"],
-                    config["retries"],
-                    config["pad"],
-                    config["max-bytes"],
-                    config["family"],
-                    now,
-                )
-            assert endpoint is not None
-            return probe(
-                endpoint,
-                reactor,
-                self._target.label,
-                config["timeout"],
-                config["max-bytes"],
-                now=now,
-            )
-
-        def attempt() -> Deferred[ProbeResult]:
-            return fetch().addCallback(
-                assess,
-                self._target.label,
-                config["expectations"],
-                config["certificate-days"],
-                utcNow(),
-            )
-
         self._nagios: NagiosOutput | None = None
-        self._repeating = config["count"] is not None or bool(config["json"])
-        output: _AttemptOutput
         self._lines: JSONLinesOutput | PlainRepeatOutput | None = None
-        if config["nagios"]:
-            output = self._nagios = NagiosOutput(
-                self._target,
-                stdout,
-                NagiosPolicy.fromOptions(config),
-            )
-        elif config["json"]:
-            output = self._lines = JSONLinesOutput(self._target, stdout, utcNow)
-        elif config["count"] is not None:
-            output = self._lines = PlainRepeatOutput(self._target, stdout)
-        else:
-            output = self
+        self._repeating = config["count"] is not None or bool(config["json"])
+        output = self._chooseOutput(config, targetOf(config), wallClock)
         count = 1 if config["count"] is None else config["count"]
         self._repeater = Repeater(
-            attempt, reactor, count, config["interval"], output.attempt
+            attempt, clock, count, config["interval"], output.attempt
         )
         self.summary = self._repeater.summary
+
+    @classmethod
+    def fromOptions(
+        cls,
+        reactor: ClientReactor,
+        config: Options,
+        stdout: TextIO,
+        stderr: TextIO,
+        now: Callable[[], float] = time.monotonic,
+        wallClock: Callable[[], datetime.datetime] = utcNow,
+    ) -> ClientRun:
+        """
+        The run C{config} describes, connecting with C{reactor}: to the
+        C{--connect} description's endpoint, or to C{--host} and C{--port}
+        (every address the name has, TLS with C{--tls}), or over UDP.
+
+        @param now: The monotonic clock the probes are timed with.
+        @param wallClock: The clock certificate expiry is judged by.
+        """
+        if not config["udp"]:
+            connector = Connector.fromOptions(reactor, config)
+            if config["connect"] is not None:
+                endpoint = connector.toDescription(config["connect"])
+            else:
+                endpoint = connector.toHost(config["host"], config["port"])
+            return cls.overEndpoint(
+                reactor, config, stdout, stderr, endpoint, now, wallClock
+            )
+        spec = CheckSpec.fromOptions(config, targetOf(config).label)
+        attempt = datagramAttempt(reactor, config, spec, now, wallClock)
+        return cls(reactor, config, stdout, stderr, attempt, wallClock)
+
+    @classmethod
+    def overEndpoint(
+        cls,
+        clock: IReactorTime,
+        config: Options,
+        stdout: TextIO,
+        stderr: TextIO,
+        endpoint: IStreamClientEndpoint,
+        now: Callable[[], float] = time.monotonic,
+        wallClock: Callable[[], datetime.datetime] = utcNow,
+    ) -> ClientRun:
+        """
+        The run C{config} describes, over C{endpoint} (TCP, TLS or a UNIX
+        socket), whatever C{--host} or C{--connect} say.
+        """
+        spec = CheckSpec.fromOptions(config, targetOf(config).label)
+        attempt = streamAttempt(clock, endpoint, spec, now, wallClock)
+        return cls(clock, config, stdout, stderr, attempt, wallClock)
+
+    def _chooseOutput(
+        self,
+        config: Options,
+        target: Target,
+        wallClock: Callable[[], datetime.datetime],
+    ) -> _AttemptOutput:
+        """
+        The output the mode asks for: a Nagios line, JSON Lines, a line per
+        attempt, or (by default) the welcome itself.
+        """
+        if config["nagios"]:
+            policy = NagiosPolicy.fromOptions(config)
+            self._nagios = NagiosOutput(target, self._stdout, policy)
+            return self._nagios
+        if config["json"]:
+            self._lines = JSONLinesOutput(target, self._stdout, wallClock)
+            return self._lines
+        if config["count"] is not None:
+            self._lines = PlainRepeatOutput(target, self._stdout)
+            return self._lines
+        return self
 
     @property
     def repeating(self) -> bool:
@@ -209,21 +257,26 @@ class ClientRun:
         return EXIT_OK if summary.allWelcomed else EXIT_FAILED
 
 
+def start(
+    reactor: ClientReactor, config: Options, stdout: TextIO, stderr: TextIO
+) -> ClientRun | ScanRun:
+    """
+    Make the run C{config} asks for: a scan, or one target's attempts.
+    """
+    if config["scan"] is not None:
+        return ScanRun(reactor, config, stdout, utcNow)
+    return ClientRun.fromOptions(reactor, config, stdout, stderr)
+
+
 def run(
-    reactor: IReactorTime,
-    config: Options,
-    stdout: TextIO,
-    stderr: TextIO,
-    endpoint: IStreamClientEndpoint | None = None,
+    reactor: ClientReactor, config: Options, stdout: TextIO, stderr: TextIO
 ) -> Deferred[int]:
     """
     Run the client as C{config} says.
 
     @return: A L{Deferred} firing with the process's exit status.
     """
-    if config["scan"] is not None:
-        return ScanRun(reactor, config, stdout, utcNow).start()
-    return ClientRun(reactor, config, stdout, stderr, endpoint).start()
+    return start(reactor, config, stdout, stderr).start()
 
 
 def parseArguments(
@@ -266,19 +319,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     """
     Run the client as a reactor script; the process exits with its status.
     """
-    from twisted.internet import reactor, task
+    # Imported here for start-up time: --help and usage errors need no
+    # reactor, and react() installs the default one when it runs.
+    from twisted.internet import task
 
     args = sys.argv[1:] if argv is None else list(argv)
     config = parseArguments(args, sys.stderr)
     if config is None:
         sys.exit(usageStatus(args))
 
-    def runAndExit(reactor: Any) -> Deferred[None]:
-        clientRun: ClientRun | ScanRun
-        if config["scan"] is not None:
-            clientRun = ScanRun(reactor, config, sys.stdout, utcNow)
-        else:
-            clientRun = ClientRun(reactor, config, sys.stdout, sys.stderr)
+    def runAndExit(reactor: ClientReactor) -> Deferred[None]:
+        clientRun = start(reactor, config, sys.stdout, sys.stderr)
         if clientRun.repeating:
             # Registered once running, so after react's own trigger: the
             # summary is printed and the status kept when Ctrl-C stops it.
@@ -296,4 +347,3 @@ def main(argv: Sequence[str] | None = None) -> None:
         return clientRun.start().addCallback(exitWith)
 
     task.react(runAndExit)
-    del reactor

@@ -1,30 +1,18 @@
 # -*- test-case-name: tests.test_client_target -*-
 """
-Where to connect: C{HOST:PORT} arguments, C{-4}/C{-6}, and the endpoint.
+The server a run names: C{HOST:PORT} arguments, address families, and
+the label the output uses.
 
-L{HostnameEndpoint} resolves without blocking and tries every address a
-name has; to keep it to one address family, it is given a reactor whose
-name resolver asks only for that family.
+The endpoints are made in L{welcome_protocol.client.connecting}.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
-from typing import Any
 
 import attrs
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
-from twisted.internet.interfaces import (
-    IAddress,
-    IHostnameResolver,
-    IHostResolution,
-    IReactorPluggableNameResolver,
-    IResolutionReceiver,
-    IStreamClientEndpoint,
-)
-from zope.interface import implementer
+from twisted.internet.interfaces import IAddress
 
 FAMILIES: dict[int, type[IAddress]] = {4: IPv4Address, 6: IPv6Address}
 
@@ -81,79 +69,3 @@ def describeTarget(host: str, port: int) -> str:
     @return: C{host:port}, with an IPv6 address in brackets.
     """
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-@implementer(IHostnameResolver)
-class _OneFamilyResolver:
-    """
-    Ask the real resolver for addresses of one family only.
-    """
-
-    def __init__(self, resolver: IHostnameResolver, family: type[IAddress]) -> None:
-        self._resolver = resolver
-        self._family = family
-
-    def resolveHostName(
-        self,
-        resolutionReceiver: IResolutionReceiver,
-        hostName: str,
-        portNumber: int = 0,
-        addressTypes: Sequence[type[IAddress]] | None = None,
-        transportSemantics: str = "TCP",
-    ) -> IHostResolution:
-        """
-        Resolve C{hostName} to addresses of the chosen family.
-        """
-        return self._resolver.resolveHostName(
-            resolutionReceiver,
-            hostName,
-            portNumber,
-            [self._family],
-            transportSemantics,
-        )
-
-
-@implementer(IReactorPluggableNameResolver)
-class _OneFamilyReactor:
-    """
-    The reactor, as a L{HostnameEndpoint} sees it, with a name resolver
-    limited to one family; everything else is the real reactor's.
-    """
-
-    def __init__(self, reactor: Any, family: type[IAddress]) -> None:
-        self._reactor = reactor
-        self.nameResolver = _OneFamilyResolver(reactor.nameResolver, family)
-
-    def installNameResolver(self, resolver: IHostnameResolver) -> IHostnameResolver:
-        """
-        Not used: the endpoint only reads C{nameResolver}.
-        """
-        raise NotImplementedError("installNameResolver")
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._reactor, name)
-
-
-def hostEndpoint(
-    reactor: Any,
-    host: str,
-    port: int,
-    timeout: float,
-    family: int | None = None,
-    tlsOptions: Any = None,
-) -> IStreamClientEndpoint:
-    """
-    The endpoint for C{--host}/C{--port}.
-
-    @param family: 4 or 6 to use only that address family.
-    @param tlsOptions: A connection creator (L{tls.clientTLSOptions}) to
-        speak TLS over the connection, or L{None}.
-    """
-    if family is not None:
-        reactor = _OneFamilyReactor(reactor, FAMILIES[family])
-    endpoint: IStreamClientEndpoint = HostnameEndpoint(
-        reactor, host.encode("idna"), port, timeout=timeout
-    )
-    if tlsOptions is not None:
-        endpoint = wrapClientTLS(tlsOptions, endpoint)
-    return endpoint

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
 
 _PEM = re.compile(
     rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL
@@ -72,6 +73,8 @@ def daysLeft(notAfter: datetime.datetime, now: datetime.datetime) -> float:
     return (notAfter - now).total_seconds() / SECONDS_PER_DAY
 
 
+# Any: Twisted's trustRootFromCertificates is unannotated, and the interface
+# it provides, IOpenSSLTrustRoot, is only in the private twisted.internet._sslverify.
 def loadTrustRoots(path: str) -> Any:
     """
     Read C{--ca-file}: one or more PEM certificates to trust.
@@ -96,7 +99,7 @@ def loadTrustRoots(path: str) -> Any:
     return trustRootFromCertificates(certificates)
 
 
-def clientTLSOptions(name: str, caFile: str | None) -> Any:
+def clientTLSOptions(name: str, caFile: str | None) -> IOpenSSLClientConnectionCreator:
     """
     The connection creator for C{--tls}: verify the certificate against
     C{name} (sent as SNI unless it is an IP address) and the trust roots.

@@ -32,7 +32,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from typing import Any, cast
+from typing import cast
 
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
@@ -41,6 +41,7 @@ from twisted.internet.interfaces import (
     IAddress,
     IDelayedCall,
     IHostResolution,
+    IListeningPort,
     IReactorPluggableNameResolver,
     IReactorTime,
     IResolutionReceiver,
@@ -56,6 +57,7 @@ from welcome_protocol.client.probe import (
     UNREACHABLE,
     ProbeResult,
 )
+from welcome_protocol.client.reactors import UDPProbeReactor
 from welcome_protocol.client.target import FAMILIES, addressFamily
 
 DEFAULT_PAD = 1200
@@ -319,7 +321,7 @@ class _UDPProbe:
 
     def __init__(
         self,
-        reactor: Any,
+        reactor: UDPProbeReactor,
         target: str,
         timeout: float,
         now: Now,
@@ -330,7 +332,7 @@ class _UDPProbe:
         self._now = now
         self._started = now()
         self._protocol: UDPProbeProtocol | None = None
-        self._listening: Any = None
+        self._listening: IListeningPort | None = None
         self.result: Deferred[ProbeResult] = Deferred(lambda _: self._stop())
         # Bounds resolving, which the protocol's own tries do not cover.
         self._deadline = reactor.callLater(timeout, self._resolvingTimedOut)
@@ -401,7 +403,7 @@ class _UDPProbe:
 
 
 def udpProbe(
-    reactor: Any,
+    reactor: UDPProbeReactor,
     host: str,
     port: int,
     target: str,
@@ -415,7 +417,7 @@ def udpProbe(
     """
     Probe C{host}'s UDP C{port}.
 
-    @param reactor: Resolves, listens (C{IReactorUDP}) and keeps time.
+    @param reactor: Resolves, listens and keeps time.
     @param target: How to name the server in messages.
     @param timeout: Seconds for the whole probe, resolving included.
     @param retries: Tries after the first.

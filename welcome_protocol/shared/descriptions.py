@@ -13,11 +13,19 @@ the inherited descriptor; both are what we want checked early.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Sequence
 
 from twisted.internet.endpoints import clientFromString
-from twisted.internet.interfaces import IStreamClientEndpoint
+from twisted.internet.interfaces import (
+    IAddress,
+    IHostnameResolver,
+    IHostResolution,
+    IReactorPluggableNameResolver,
+    IResolutionReceiver,
+    IStreamClientEndpoint,
+)
 from twisted.python.filepath import UnlistableError
+from zope.interface import implementer
 
 _PROXY_PREFIX = "haproxy:"
 
@@ -103,11 +111,13 @@ def checkTLSPort(description: str) -> None:
         )
 
 
-def clientEndpoint(reactor: Any, description: str) -> IStreamClientEndpoint:
+def clientEndpoint(reactor: object, description: str) -> IStreamClientEndpoint:
     """
     Build the client endpoint C{description} names.
 
-    @param reactor: The reactor the endpoint connects with.
+    @param reactor: The reactor the endpoint connects with: whatever the
+        description's kind needs (C{IReactorTCP} for C{tcp:}, ...), which
+        only Twisted's parser knows, so any object is taken here.
     @raise DescriptionError: If the description is bad, saying why.
     """
     try:
@@ -117,12 +127,61 @@ def clientEndpoint(reactor: Any, description: str) -> IStreamClientEndpoint:
         raise DescriptionError(explainParseError(e)) from None
 
 
+@implementer(IHostnameResolver)
+class _NoResolution:
+    """
+    A name resolver for endpoints that are built only to be thrown away.
+    """
+
+    def resolveHostName(
+        self,
+        resolutionReceiver: IResolutionReceiver,
+        hostName: str,
+        portNumber: int = 0,
+        addressTypes: Sequence[type[IAddress]] | None = None,
+        transportSemantics: str = "TCP",
+    ) -> IHostResolution:
+        """
+        Refuse: an endpoint built to check its description never connects.
+        """
+        raise RuntimeError("an endpoint built only to check a description")
+
+
+@implementer(IReactorPluggableNameResolver)
+class _ParsingOnlyReactor:
+    """
+    The reactor a description is checked against: enough for Twisted to
+    build a client endpoint, nothing to connect with.
+
+    Twisted's endpoints only store the reactor when they are made, except
+    L{twisted.internet.endpoints.HostnameEndpoint} (C{tls:}), which reads
+    C{nameResolver} and warns about a reactor without one.  Unlike
+    L{twisted.internet.testing.MemoryReactor}, this loads neither
+    C{twisted.trial} nor C{unittest} into a command-line program.
+
+    @ivar nameResolver: A resolver that refuses to resolve.
+    """
+
+    def __init__(self) -> None:
+        self.nameResolver: IHostnameResolver = _NoResolution()
+
+    def installNameResolver(self, resolver: IHostnameResolver) -> IHostnameResolver:
+        """
+        Keep C{resolver}; nothing resolves through it.
+
+        @return: The resolver replaced.
+        """
+        previous, self.nameResolver = self.nameResolver, resolver
+        return previous
+
+
 def checkClientDescription(description: str) -> None:
     """
     Check a client endpoint description without connecting.
 
+    The endpoint is built against a reactor stand-in that cannot connect,
+    then thrown away.
+
     @raise DescriptionError: If it is bad, saying why.
     """
-    from twisted.internet.testing import MemoryReactor
-
-    clientEndpoint(MemoryReactor(), description)
+    clientEndpoint(_ParsingOnlyReactor(), description)

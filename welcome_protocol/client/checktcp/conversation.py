@@ -10,8 +10,6 @@ sees) that writes the strings around it, so the probe does not change.
 
 from __future__ import annotations
 
-from typing import Any
-
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
@@ -19,6 +17,7 @@ from twisted.internet.interfaces import (
     IProtocol,
     IProtocolFactory,
     IStreamClientEndpoint,
+    ITransport,
 )
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
@@ -53,10 +52,11 @@ class _Conversation(ProtocolWrapper):
 
     factory: _ConversationFactory
 
-    def makeConnection(self, transport: Any) -> None:
+    def makeConnection(self, transport: ITransport) -> None:
         """
         Connect the probe, then send the string.
         """
+        # Twisted's ProtocolWrapper and WrappingFactory are unannotated.
         super().makeConnection(transport)  # type: ignore[no-untyped-call]
         if self.factory.send and self.transport is not None:
             self.transport.write(self.factory.send)
@@ -74,12 +74,14 @@ class _Conversation(ProtocolWrapper):
         """
         if self.factory.quit and self.transport is not None:
             self.transport.write(self.factory.quit)
+        # Twisted's ProtocolWrapper and WrappingFactory are unannotated.
         super().loseConnection()  # type: ignore[no-untyped-call]
 
     def connectionLost(self, reason: Failure = _lost) -> None:
         """
         The connection is closed: the quit string, if any, went out.
         """
+        # Twisted's ProtocolWrapper and WrappingFactory are unannotated.
         super().connectionLost(reason)  # type: ignore[no-untyped-call]
         closed, self.factory.closed = self.factory.closed, None
         if closed is not None:
@@ -90,6 +92,7 @@ class _ConversationFactory(WrappingFactory):
     protocol = _Conversation
 
     def __init__(self, wrapped: IProtocolFactory, send: bytes, quit: bytes) -> None:
+        # Twisted's ProtocolWrapper and WrappingFactory are unannotated.
         super().__init__(wrapped)  # type: ignore[no-untyped-call]
         self.send = send
         self.quit = quit

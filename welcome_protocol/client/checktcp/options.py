@@ -22,13 +22,13 @@ from twisted.python import usage
 from welcome_protocol.client.checktcp.conversation import unescape
 from welcome_protocol.client.expectations import Expectations
 from welcome_protocol.client.hostnames import hostNameProblem, serverNameProblem
-from welcome_protocol.client.options import MAX_BYTES, MAX_SECONDS
-from welcome_protocol.client.output.nagios import (
+from welcome_protocol.client.judge import (
     CRITICAL,
     OK,
     UNKNOWN,
     WARNING,
 )
+from welcome_protocol.client.options import MAX_BYTES, MAX_SECONDS
 from welcome_protocol.client.probe import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
 from welcome_protocol.client.target import addressFamily
 from welcome_protocol.client.thresholds import Range
@@ -127,6 +127,7 @@ class CheckTCPOptions(usage.Options):
     ]
 
     def __init__(self) -> None:
+        # Twisted's usage.Options is unannotated.
         super().__init__()  # type: ignore[no-untyped-call]
         self["expect"] = []
         self["send"] = None
@@ -195,6 +196,7 @@ class CheckTCPOptions(usage.Options):
         argv = sys.argv[1:] if options is None else list(options)
         if argv and not argv[0].startswith("-"):
             argv = [*argv[1:], argv[0]]
+        # Twisted's usage.Options is unannotated.
         super().parseOptions(argv)  # type: ignore[no-untyped-call]
 
     def parseArgs(self, host: str | None = None) -> None:

@@ -10,11 +10,13 @@ The plugin's line in C{check_tcp}'s words, with C{WELCOME} for the service.
     WELCOME CRITICAL - Socket timeout after 10 seconds
     WELCOME CRITICAL - No data received from host
 
-The states follow C{check_tcp}: C{-c} is checked before C{-w}; a mismatch
-takes the C{-M} state unless the time is already critical; a refusal takes
-the C{-r} state.  Unlike C{check_tcp}, every line starts with the service
-and the state (the plugin guidelines' form), also for refusals and
-timeouts.
+The state comes from L{welcome_protocol.client.judge}, in C{check_tcp}'s
+order of precedence: C{-c} is checked before C{-w}; a mismatch takes the
+C{-M} state unless the time is already critical; a refusal takes the C{-r}
+state.  This module has C{check_tcp}'s words: a failure's text is the
+probe's or the check's C{reason}, with the server named as C{check_tcp}
+names it.  Unlike C{check_tcp}, every line starts with the service and the
+state (the plugin guidelines' form), also for refusals and timeouts.
 """
 
 from __future__ import annotations
@@ -23,14 +25,12 @@ import attrs
 
 from welcome_protocol.client.checks import CERTIFICATE, MISMATCH, decodeWelcome
 from welcome_protocol.client.expectations import bannerText
-from welcome_protocol.client.output.nagios import (
-    CRITICAL,
-    OK,
-    SERVICE,
-    STATE_NAMES,
-    WARNING,
+from welcome_protocol.client.judge import (
+    ANSWERED,
     NagiosPolicy,
-    perfdata,
+    pluginLine,
+    resultState,
+    timePerfdata,
 )
 from welcome_protocol.client.probe import (
     CLOSED_WITHOUT_WELCOME,
@@ -67,13 +67,34 @@ class Where:
         return f"port {self.port}"
 
 
-def _safe(text: str) -> str:
-    return " ".join(text.replace("|", "\\x7c").split())
+def _answeredText(where: Where, result: ProbeResult, hideWelcome: bool) -> str:
+    banner = bannerText(decodeWelcome(result.welcome))
+    if result.kind == MISMATCH:
+        if hideWelcome:
+            return f"Unexpected response from host/socket on {where}"
+        return f"Unexpected response from host/socket: {banner}"
+    if result.kind == CERTIFICATE:
+        return result.reason
+    text = f"{result.totalSeconds:.3f} second response time on {where}"
+    return text if hideWelcome else f"{text} [{banner}]"
 
 
-def _line(state: int, text: str, perf: str | None = None) -> tuple[int, str]:
-    line = f"{SERVICE} {STATE_NAMES[state]} - {_safe(text)}"
-    return state, line if perf is None else f"{line}|{perf}"
+def _failedText(where: Where, result: ProbeResult, policy: NagiosPolicy) -> str:
+    if result.kind == REFUSED:
+        return (
+            f"connect to address {where.host} and port {where.port}: Connection refused"
+        )
+    if result.kind == TIMEOUT:
+        return f"Socket timeout after {policy.timeout:g} seconds"
+    if result.kind == CLOSED_WITHOUT_WELCOME:
+        return "No data received from host"
+    if result.kind == DNS:
+        return f"Invalid hostname, address or socket: {where.host}"
+    if result.kind == TLS:
+        return f"Cannot make SSL connection: {result.reason}"
+    if where.unix:
+        return f"connect to file socket {where.host}: {result.reason}"
+    return f"connect to address {where.host} and port {where.port}: {result.reason}"
 
 
 def checkLine(
@@ -84,50 +105,12 @@ def checkLine(
     @return: The state and the one line.
     """
     total = result.totalSeconds
-    if result.kind in (None, MISMATCH, CERTIFICATE):
-        assert total is not None
-        state = OK
-        if policy.critical is not None and policy.critical.alerts(total):
-            state = CRITICAL
-        elif policy.warning is not None and policy.warning.alerts(total):
-            state = WARNING
-        banner = bannerText(decodeWelcome(result.welcome))
-        if result.kind == MISMATCH:
-            if state != CRITICAL:
-                state = policy.mismatch
-            noThresholds = NagiosPolicy(timeout=policy.timeout)
-            if hideWelcome:
-                text = f"Unexpected response from host/socket on {where}"
-            else:
-                text = f"Unexpected response from host/socket: {banner}"
-            return _line(state, text, perfdata(total, noThresholds))
-        if result.kind == CERTIFICATE:
-            level = CRITICAL if result.certificateLevel == "critical" else WARNING
-            return _line(max(state, level), result.reason, perfdata(total, policy))
-        text = f"{total:.3f} second response time on {where}"
-        if not hideWelcome:
-            text += f" [{banner}]"
-        return _line(state, text, perfdata(total, policy))
-    if result.kind == REFUSED:
-        return _line(
-            policy.refused,
-            f"connect to address {where.host} and port {where.port}: "
-            "Connection refused",
-        )
-    if result.kind == TIMEOUT:
-        return _line(CRITICAL, f"Socket timeout after {policy.timeout:g} seconds")
-    if result.kind == CLOSED_WITHOUT_WELCOME:
-        return _line(CRITICAL, "No data received from host")
-    if result.kind == DNS:
-        return _line(CRITICAL, f"Invalid hostname, address or socket: {where.host}")
-    if result.kind == TLS:
-        return _line(CRITICAL, f"Cannot make SSL connection: {result.reason}")
-    if where.unix:
-        return _line(CRITICAL, f"connect to file socket {where.host}: {result.reason}")
-    return _line(
-        CRITICAL,
-        f"connect to address {where.host} and port {where.port}: {result.reason}",
-    )
+    state = resultState(result, policy, total)
+    if result.kind not in ANSWERED:
+        return state, pluginLine(state, _failedText(where, result, policy))
+    assert total is not None
+    perfdata = timePerfdata(total, policy, thresholds=result.kind != MISMATCH)
+    return state, pluginLine(state, _answeredText(where, result, hideWelcome), perfdata)
 
 
 def verboseLines(where: Where, result: ProbeResult, sent: bytes) -> list[str]:

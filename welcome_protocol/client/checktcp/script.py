@@ -6,24 +6,23 @@ one line, exit with the plugin's state.
 
 from __future__ import annotations
 
-import datetime
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
 from twisted.internet.defer import Deferred
-from twisted.internet.endpoints import UNIXClientEndpoint
-from twisted.internet.interfaces import IStreamClientEndpoint
+from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 from twisted.python import usage
 
-from welcome_protocol.client.checks import assess
+from welcome_protocol.client.checking import CheckSpec, checkOnce
 from welcome_protocol.client.checktcp.conversation import ConversationEndpoint
 from welcome_protocol.client.checktcp.options import CheckTCPOptions
 from welcome_protocol.client.checktcp.output import Where, checkLine, verboseLines
-from welcome_protocol.client.output.nagios import UNKNOWN, NagiosPolicy, usageLine
-from welcome_protocol.client.probe import probe
-from welcome_protocol.client.target import describeTarget, hostEndpoint
-from welcome_protocol.client.tls import clientTLSOptions
+from welcome_protocol.client.connecting import Connector
+from welcome_protocol.client.judge import UNKNOWN, NagiosPolicy, usageLine
+from welcome_protocol.client.probe import ProbeResult
+from welcome_protocol.client.reactors import ConnectingReactor
+from welcome_protocol.client.target import describeTarget
 
 
 def parseCheckArguments(argv: Sequence[str], stdout: TextIO) -> CheckTCPOptions | None:
@@ -41,63 +40,58 @@ def parseCheckArguments(argv: Sequence[str], stdout: TextIO) -> CheckTCPOptions 
     return config
 
 
-def checkEndpoint(reactor: Any, config: CheckTCPOptions) -> IStreamClientEndpoint:
+def checkEndpoint(
+    reactor: ConnectingReactor, config: CheckTCPOptions
+) -> IStreamClientEndpoint:
     """
     The endpoint C{config} asks for: a UNIX socket for a path, otherwise
     the host name's addresses (TLS if asked); wrapped to send C{-s} and
     C{-q}.
     """
+    connector = Connector.fromOptions(reactor, config)
     endpoint: IStreamClientEndpoint
     if config["unix"]:
-        endpoint = UNIXClientEndpoint(
-            reactor, config["hostname"], timeout=config["timeout"]
-        )
+        endpoint = connector.toUNIX(config["hostname"])
     else:
-        tlsOptions = None
-        if config["tls"]:
-            tlsOptions = clientTLSOptions(
-                config["sni"] or config["hostname"], config["ca-file"]
-            )
-        endpoint = hostEndpoint(
-            reactor,
-            config["hostname"],
-            config["port"],
-            config["timeout"],
-            config["family"],
-            tlsOptions,
-        )
+        endpoint = connector.toHost(config["hostname"], config["port"])
     if config["send"] or config["quit"]:
         endpoint = ConversationEndpoint(endpoint, config["send"], config["quit"])
     return endpoint
 
 
 def check(
-    reactor: Any,
+    clock: IReactorTime,
     config: CheckTCPOptions,
     stdout: TextIO,
-    endpoint: IStreamClientEndpoint | None = None,
+    endpoint: IStreamClientEndpoint,
 ) -> Deferred[int]:
     """
-    Probe once and print the line.
+    Probe C{endpoint} once and print the line.
 
+    @param clock: Times the probe out.
+    @param endpoint: Where to connect: L{checkEndpoint}'s, in the program.
     @return: Fires with the plugin's state.
     """
     host: str = config["hostname"]
     port: int = config["port"]
     where = Where(host, port, not config["positional"], config["unix"])
-    label = host if config["unix"] else describeTarget(host, port)
-    policy = NagiosPolicy(
-        config["warning"],
-        config["critical"],
-        config["mismatch"],
-        config["refuse"],
-        config["timeout"],
+    spec = CheckSpec(
+        label=host if config["unix"] else describeTarget(host, port),
+        timeout=config["timeout"],
+        maxBytes=config["maxbytes"],
+        expectations=config["expectations"],
+        certificateDays=config["certificate"],
     )
-    if endpoint is None:
-        endpoint = checkEndpoint(reactor, config)
+    policy = NagiosPolicy(
+        warning=config["warning"],
+        critical=config["critical"],
+        mismatch=config["mismatch"],
+        refused=config["refuse"],
+        timeout=config["timeout"],
+    )
     conversation = endpoint if isinstance(endpoint, ConversationEndpoint) else None
 
-    def report(result: Any) -> int:
+    def report(result: ProbeResult) -> int:
         state, line = checkLine(where, result, policy, config["jail"])
         lines = [line]
         if config["verbose"]:
@@ -110,27 +104,18 @@ def check(
         # Let -q's string go out before the process exits, within -t.
         if conversation is None:
             return state
-        waiting = conversation.whenClosed().addTimeout(config["timeout"], reactor)
+        waiting = conversation.whenClosed().addTimeout(config["timeout"], clock)
         return waiting.addBoth(lambda _: state)
 
-    return (
-        probe(endpoint, reactor, label, config["timeout"], config["maxbytes"])
-        .addCallback(
-            assess,
-            label,
-            config["expectations"],
-            config["certificate"],
-            datetime.datetime.now(datetime.timezone.utc),
-        )
-        .addCallback(report)
-        .addCallback(closed)
-    )
+    return checkOnce(clock, endpoint, spec).addCallback(report).addCallback(closed)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """
     Run the plugin; the process exits with its state.
     """
+    # Imported here for start-up time: --help and usage errors need no
+    # reactor.
     from twisted.internet import task
 
     args = sys.argv[1:] if argv is None else list(argv)
@@ -138,11 +123,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if config is None:
         sys.exit(UNKNOWN)
 
-    def runAndExit(reactor: Any) -> Deferred[None]:
+    def runAndExit(reactor: ConnectingReactor) -> Deferred[None]:
         def exitWith(state: int) -> None:
             if state:
                 raise SystemExit(state)
 
-        return check(reactor, config, sys.stdout).addCallback(exitWith)
+        endpoint = checkEndpoint(reactor, config)
+        return check(reactor, config, sys.stdout, endpoint).addCallback(exitWith)
 
     task.react(runAndExit)

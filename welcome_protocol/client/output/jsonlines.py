@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from welcome_protocol.client.checks import decodeWelcome
@@ -90,7 +91,7 @@ class JSONLinesOutput:
         self,
         target: Target,
         stdout: TextIO,
-        utcNow: Any = None,
+        utcNow: Callable[[], datetime.datetime] | None = None,
     ) -> None:
         """
         @param utcNow: Returns the current UTC time; for tests.

@@ -3,10 +3,14 @@
 C{--nagios} for a scan: one line with the counts and performance data, and
 the worst state of any port.
 
-A port that was not as expected is CRITICAL, except a refusal (C{--refused},
-CRITICAL by default) or a mismatch (C{--mismatch}, WARNING by default) of a
-port that should welcome.  C{--warning} and C{--critical} judge the slowest
-welcome.  For example (one line, split here)::
+Each port that should welcome is judged by L{welcome_protocol.client.judge}
+as a single check is: a refusal takes C{--refused} (CRITICAL by default), a
+mismatch C{--mismatch} (WARNING by default) unless its own response time is
+critical, a certificate expiring soon its level, any other failure
+CRITICAL.  A port named by C{--expect-closed} that did not refuse or time
+out is CRITICAL.  C{--warning} and C{--critical} judge the slowest welcome,
+and an interrupted scan is CRITICAL.  The line has the worst state.  For
+example (one line, split here)::
 
     WELCOME CRITICAL - 2 of 100 ports not as expected: 127.0.0.1:20005
     refused, 127.0.0.1:22 welcomed (98 welcomed, 1 refused, 1 ...)
@@ -17,16 +21,17 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from welcome_protocol.client.output.nagios import (
+from welcome_protocol.client.judge import (
     CRITICAL,
     OK,
-    SERVICE,
-    STATE_NAMES,
-    WARNING,
     NagiosPolicy,
+    pluginLine,
+    resultState,
+    timePerfdata,
+    timeState,
 )
 from welcome_protocol.client.scan.scanner import PortResult
-from welcome_protocol.client.scan.states import MISMATCH_STATE, REFUSED_STATE
+from welcome_protocol.client.scan.states import WELCOMED
 from welcome_protocol.client.scan.summary import ScanSummary, label
 
 LISTED = 5
@@ -37,16 +42,15 @@ The most ports named in the line; the counts cover the rest.
 
 def portState(result: PortResult, policy: NagiosPolicy) -> int:
     """
-    @return: The plugin state one port's result calls for.
+    @return: The plugin state one port's result calls for (the time of a
+        welcome is judged with the others', as the slowest).
     """
     if result.asExpected:
         return OK
-    if not result.check.expectClosed:
-        if result.state == REFUSED_STATE:
-            return policy.refused
-        if result.state == MISMATCH_STATE:
-            return policy.mismatch
-    return CRITICAL
+    if result.check.expectClosed:
+        return CRITICAL
+    seconds = None if result.state == WELCOMED else result.result.totalSeconds
+    return resultState(result.result, policy, seconds)
 
 
 def scanPerfdata(summary: ScanSummary, policy: NagiosPolicy) -> str:
@@ -57,12 +61,7 @@ def scanPerfdata(summary: ScanSummary, policy: NagiosPolicy) -> str:
     fields = [f"ports={n};;;0;", f"unexpected={len(summary.unexpected)};;;0;{n}"]
     fields += [f"{state}={count};;;0;{n}" for state, count in summary.states.items()]
     if summary.slowest is not None:
-        warning = "" if policy.warning is None else str(policy.warning)
-        critical = "" if policy.critical is None else str(policy.critical)
-        fields.append(
-            f"time={summary.slowest:f}s;{warning};{critical};0.000000;"
-            f"{policy.timeout:f}"
-        )
+        fields.append(timePerfdata(summary.slowest, policy))
     return " ".join(fields)
 
 
@@ -70,15 +69,11 @@ def judgeScan(summary: ScanSummary, policy: NagiosPolicy) -> tuple[int, str]:
     """
     @return: The plugin's state and its one line.
     """
-    state = max([OK, *(portState(r, policy) for r in summary.unexpected)])
-    slowest = summary.slowest
-    if slowest is not None:
-        if policy.critical is not None and policy.critical.alerts(slowest):
-            state = CRITICAL
-        elif policy.warning is not None and policy.warning.alerts(slowest):
-            state = max(state, WARNING)
+    states = [OK, timeState(summary.slowest, policy)]
+    states += [portState(r, policy) for r in summary.unexpected]
     if summary.interrupted:
-        state = max(state, CRITICAL)
+        states.append(CRITICAL)
+    state = max(states)
     counts = summary.countsText()
     if summary.unexpected:
         named = ", ".join(f"{label(r)} {r.state}" for r in summary.unexpected[:LISTED])
@@ -89,13 +84,9 @@ def judgeScan(summary: ScanSummary, policy: NagiosPolicy) -> tuple[int, str]:
         )
     else:
         text = f"{summary.ports} ports as expected ({counts})"
-    if slowest is not None:
-        text += f", slowest welcome {slowest:.3f} s"
-    text = text.replace("|", "\\x7c")
-    return (
-        state,
-        f"{SERVICE} {STATE_NAMES[state]} - {text}|{scanPerfdata(summary, policy)}",
-    )
+    if summary.slowest is not None:
+        text += f", slowest welcome {summary.slowest:.3f} s"
+    return state, pluginLine(state, text, scanPerfdata(summary, policy))
 
 
 class ScanNagiosOutput:

@@ -13,20 +13,16 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, TextIO
+from typing import Protocol, TextIO
 
 from twisted.internet.defer import Deferred
-from twisted.internet.endpoints import (
-    TCP4ClientEndpoint,
-    TCP6ClientEndpoint,
-    wrapClientTLS,
-)
-from twisted.internet.interfaces import IStreamClientEndpoint
 
-from welcome_protocol.client.checks import assess
-from welcome_protocol.client.options import EXIT_FAILED, EXIT_OK
-from welcome_protocol.client.output.nagios import NagiosPolicy
-from welcome_protocol.client.probe import ProbeResult, probe
+from welcome_protocol.client.checking import CheckSpec, checkOnce
+from welcome_protocol.client.connecting import Connector
+from welcome_protocol.client.judge import NagiosPolicy
+from welcome_protocol.client.options import EXIT_FAILED, EXIT_OK, Options
+from welcome_protocol.client.probe import ProbeResult
+from welcome_protocol.client.reactors import ConnectingReactor
 from welcome_protocol.client.scan.jsonlines import ScanJSONOutput
 from welcome_protocol.client.scan.nagios import ScanNagiosOutput
 from welcome_protocol.client.scan.plan import ScanPlan
@@ -34,30 +30,11 @@ from welcome_protocol.client.scan.resolve import resolveHost
 from welcome_protocol.client.scan.scanner import PortResult, Scanner
 from welcome_protocol.client.scan.summary import ScanSummary
 from welcome_protocol.client.scan.table import TableOutput
-from welcome_protocol.client.target import addressFamily, describeTarget
-from welcome_protocol.client.tls import clientTLSOptions
+from welcome_protocol.client.target import describeTarget
 
 
 class _ScanOutput(Protocol):
     def report(self, results: list[PortResult], summary: ScanSummary) -> None: ...
-
-
-def addressEndpoint(
-    reactor: Any, address: str, port: int, timeout: float, tlsOptions: Any = None
-) -> IStreamClientEndpoint:
-    """
-    The endpoint for one port of an address already resolved.
-
-    @param tlsOptions: A connection creator to speak TLS, or L{None}.
-    """
-    endpoint: IStreamClientEndpoint
-    if addressFamily(address) == 6:
-        endpoint = TCP6ClientEndpoint(reactor, address, port, timeout=timeout)
-    else:
-        endpoint = TCP4ClientEndpoint(reactor, address, port, timeout=timeout)
-    if tlsOptions is not None:
-        endpoint = wrapClientTLS(tlsOptions, endpoint)
-    return endpoint
 
 
 class ScanRun:
@@ -69,68 +46,43 @@ class ScanRun:
 
     def __init__(
         self,
-        reactor: Any,
-        config: Any,
+        reactor: ConnectingReactor,
+        config: Options,
         stdout: TextIO,
         utcNow: Callable[[], datetime.datetime],
         now: Callable[[], float] = time.monotonic,
     ) -> None:
         """
-        @param config: The parsed L{welcome_protocol.client.options.Options},
-            with its C{scan} plan.
+        @param reactor: Resolves each host, connects, and keeps time.
+        @param config: The parsed options, with their C{scan} plan.
         """
         plan: ScanPlan = config["scan"]
+        self._reactor = reactor
         self._config = config
         self._now = now
-        self._tls: dict[str, Any] = {}
         self._utcNow = utcNow
-
-        def resolve(host: str) -> Deferred[str | None]:
-            return resolveHost(reactor, host, config["family"])
-
-        def probeOne(host: str, address: str, port: int) -> Deferred[ProbeResult]:
-            endpoint = addressEndpoint(
-                reactor, address, port, config["timeout"], self._tlsFor(host)
-            )
-            target = describeTarget(host, port)
-            return probe(
-                endpoint,
-                reactor,
-                target,
-                config["timeout"],
-                config["max-bytes"],
-                now=now,
-            ).addCallback(
-                assess,
-                target,
-                config["expectations"],
-                config["certificate-days"],
-                utcNow(),
-            )
-
+        self._connector = Connector.fromOptions(reactor, config)
         self._scanner = Scanner(
-            reactor, plan, resolve, probeOne, config["parallel"], now
+            reactor, plan, self._resolve, self._probeOne, config["parallel"], now
         )
         self._nagios: ScanNagiosOutput | None = None
         self._output: _ScanOutput
         if config["nagios"]:
             self._output = self._nagios = ScanNagiosOutput(
-                stdout,
-                NagiosPolicy.fromOptions(config),
+                stdout, NagiosPolicy.fromOptions(config)
             )
         elif config["json"]:
             self._output = ScanJSONOutput(stdout, utcNow)
         else:
             self._output = TableOutput(stdout)
 
-    def _tlsFor(self, host: str) -> Any:
-        if not self._config["tls"]:
-            return None
-        if host not in self._tls:
-            self._tls[host] = clientTLSOptions(
-                self._config["sni"] or host, self._config["ca-file"]
-            )
-        return self._tls[host]
+    def _resolve(self, host: str) -> Deferred[str | None]:
+        return resolveHost(self._reactor, host, self._config["family"])
+
+    def _probeOne(self, host: str, address: str, port: int) -> Deferred[ProbeResult]:
+        spec = CheckSpec.fromOptions(self._config, describeTarget(host, port))
+        endpoint = self._connector.toAddress(host, address, port)
+        return checkOnce(self._reactor, endpoint, spec, self._now, self._utcNow)
 
     def start(self) -> Deferred[int]:
         """
