@@ -17,12 +17,12 @@ from twisted.trial.unittest import TestCase
 from tests.certificates import makeCertificate
 from tests.support import freePortRange, temporaryPath
 from welcome_protocol.admission.admission import Admission
+from welcome_protocol.configuration.filelimit import listenerLimitProblem
+from welcome_protocol.configuration.settings import ServerSettings
 from welcome_protocol.listening.builder import buildEndpoints
 from welcome_protocol.listening.directtcp import DirectPort
 from welcome_protocol.listening.portrange import PortRangeService, describeRange
 from welcome_protocol.listening.service import ListeningService
-from welcome_protocol.rlimits import listenerLimitProblem
-from welcome_protocol.settings import ServerSettings
 from welcome_protocol.shared.stats import ServerStats
 
 

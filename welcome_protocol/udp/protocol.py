@@ -26,14 +26,15 @@ from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.error import MessageLengthError
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import DatagramProtocol
-from twisted.logger import Logger, LogLevel
+from twisted.logger import Logger
 
 from welcome_protocol.greeting.message import Message
-from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
 from welcome_protocol.shared.stats import ServerStats
+from welcome_protocol.udp.logs import DatagramLogs
 from welcome_protocol.udp.ratelimit import ReplyLimiter
 from welcome_protocol.udp.readbound import (
     DEFAULT_PER_TURN,
+    ReadBudget,
     ThroughputBounded,
     TurnBound,
 )
@@ -77,6 +78,8 @@ class WelcomeDatagramProtocol(DatagramProtocol):
         stats: ServerStats,
         clock: IReactorTime,
         perTurn: int = DEFAULT_PER_TURN,
+        budget: ReadBudget | None = None,
+        logs: DatagramLogs | None = None,
     ) -> None:
         """
         @param source: Holds the welcome (and its template) to send.
@@ -85,7 +88,12 @@ class WelcomeDatagramProtocol(DatagramProtocol):
         @param stats: The counters of the stats line and the metrics.
         @param clock: Fills in C{{time}}, and times the logs and the
             per-turn bound.
-        @param perTurn: Datagrams read per reactor turn at most.
+        @param perTurn: Datagrams read per reactor turn at most, when the
+            port has a budget of its own.
+        @param budget: The read budget every UDP listener of the service
+            shares; L{None} for one of this port's own, of C{perTurn}.
+        @param logs: The logs of refused datagrams every UDP listener of the
+            service shares; L{None} for logs of this port's own.
         """
         self._welcomeSource = source
         self._limiter = limiter
@@ -95,24 +103,13 @@ class WelcomeDatagramProtocol(DatagramProtocol):
         self._bound: TurnBound | None = None
         self._host: IAddress | None = None
         self._smallest: tuple[Message | None, int] = (None, 0)
-        self._limitedLog = RateLimitedLog(
-            self._log,
-            clock,
-            "UDP: {count} more datagrams not answered in the last {interval:g} s: "
-            "over the reply rate limits",
-        )
-        self._droppedLog = RateLimitedLog(
-            self._log,
-            clock,
-            "UDP: {count} more datagrams dropped in the last {interval:g} s",
-        )
-        self._tooSmallLog = RateLimitedLog(
-            self._log,
-            clock,
-            "UDP: {count} more datagrams too small to answer in the last "
-            "{interval:g} s",
-            level=LogLevel.info,
-        )
+        self._budget = budget
+        # Shared with every UDP listener of the service (the builder's), so
+        # that a range logs one line per incident, not one per port.
+        self._logs = DatagramLogs(clock) if logs is None else logs
+        self._limitedLog = self._logs.limited
+        self._droppedLog = self._logs.dropped
+        self._tooSmallLog = self._logs.tooSmall
 
     def startProtocol(self) -> None:
         """
@@ -125,7 +122,7 @@ class WelcomeDatagramProtocol(DatagramProtocol):
         # The transport is Twisted's udp.Port, whose read loop checks
         # maxThroughput (a public attribute, not part of IUDPTransport).
         self._bound = TurnBound(
-            cast(ThroughputBounded, transport), self._clock, self._perTurn
+            cast(ThroughputBounded, transport), self._clock, self._perTurn, self._budget
         )
 
     def stopProtocol(self) -> None:
@@ -134,8 +131,7 @@ class WelcomeDatagramProtocol(DatagramProtocol):
         """
         if self._bound is not None:
             self._bound.stop()
-        for log in (self._limitedLog, self._droppedLog, self._tooSmallLog):
-            log.flush()
+        self._logs.flush()
 
     def datagramReceived(self, datagram: bytes, addr: tuple[str, int]) -> None:
         """

@@ -101,7 +101,7 @@ def workerArguments(arguments: Sequence[str]) -> list[str]:
     return kept
 
 
-class _Reactor(IReactorProcess, IReactorTime):
+class PoolReactor(IReactorProcess, IReactorTime):
     """
     What the worker pool needs of a reactor.
     """
@@ -180,7 +180,7 @@ class WorkerPool(Service):
 
     def __init__(
         self,
-        reactor: _Reactor,
+        reactor: PoolReactor,
         listener: ListeningService,
         count: int,
         arguments: Sequence[str],

@@ -4,17 +4,17 @@ A service that listens on one UDP port, and explains in one line why not.
 
 The datagram counterpart of L{welcome_protocol.listening.service.ListeningService}:
 it listens before twistd drops privileges, fails the start with the same
-one-line explanation, and logs where it listens.
+one-line explanation, and logs where it listens.  It lives here, beside the
+stream listener's service, so that C{udp} (the datagram stages) never
+imports C{listening}: L{welcome_protocol.listening.builder} builds it.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.error import CannotListenError
-from twisted.internet.interfaces import IListeningPort
+from twisted.internet.interfaces import IListeningPort, IReactorUDP
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
@@ -23,25 +23,13 @@ from welcome_protocol.shared.addresses import describeAddress
 from welcome_protocol.udp.description import UDPDescription
 
 
-class DatagramReactor(Protocol):
-    """
-    What a UDP listener needs of the reactor (C{IReactorUDP.listenUDP}).
-    """
-
-    def listenUDP(
-        self,
-        port: int,
-        protocol: DatagramProtocol,
-        interface: str = "",
-        maxPacketSize: int = 8192,
-    ) -> IListeningPort: ...
-
-
 class DatagramListeningService(Service):
     """
     Listen on a UDP port with a datagram protocol.
 
     @ivar port: The listening port once listening, else L{None}.
+    @ivar announce: Whether to log the start-up line (a port of a range
+        leaves it to L{welcome_protocol.listening.portrange}).
     """
 
     _log = Logger()
@@ -50,7 +38,7 @@ class DatagramListeningService(Service):
         self,
         description: str,
         parsed: UDPDescription,
-        reactor: DatagramReactor,
+        reactor: IReactorUDP,
         protocol: DatagramProtocol,
         maxPacketSize: int,
     ) -> None:
@@ -67,6 +55,8 @@ class DatagramListeningService(Service):
         self._protocol = protocol
         self._maxPacketSize = maxPacketSize
         self.port: IListeningPort | None = None
+        self.announce = True
+        self._failure: ListenFailed | None = None
 
     def privilegedStartService(self) -> None:
         """
@@ -93,13 +83,28 @@ class DatagramListeningService(Service):
                 parsed.port, self._protocol, interface, self._maxPacketSize
             )
         except (CannotListenError, OSError) as e:
-            raise ListenFailed(explainListenFailure(self.description, e)) from None
+            self._failure = ListenFailed(explainListenFailure(self.description, e))
+            raise self._failure from None
         self.port = port
+        if not self.announce:
+            return
         self._log.info(
             "Listening on {address}/udp ({description})",
             address=describeAddress(port.getHost()),
             description=self.description,
         )
+
+    def whenListening(self) -> Deferred[str]:
+        """
+        @return: A L{Deferred} that fires with the address listened on once
+            listening, or fails with L{ListenFailed}.  Listening on UDP is
+            synchronous: call this once the service has started.
+        """
+        if self._failure is not None:
+            return fail(self._failure)
+        if self.port is None:
+            return fail(ListenFailed(f"{self.description}: not started"))
+        return succeed(describeAddress(self.port.getHost()))
 
     def stopService(self) -> Deferred[None] | None:
         """
