@@ -45,10 +45,13 @@ from twisted.internet.interfaces import (
     IProtocolFactory,
     IReactorCore,
     IReactorSocket,
+    IReactorTCP,
     IReactorTime,
     IReactorUDP,
+    IReactorUNIX,
     IStreamServerEndpoint,
 )
+from zope.interface import directlyProvides
 
 from welcome_protocol.handshaking.handshakes import (
     HandshakeFirstEndpoint,
@@ -336,9 +339,12 @@ def checkServerDescription(description: str) -> None:
 
     @raise DescriptionError: If it is bad, saying why.
     """
-    # Endpoints only hold on to the reactor until they listen; this one is
-    # thrown away unlistened.
-    serverEndpoint(cast(IReactorCore, _NotListening()), description)
+    reactor = _NotListening()
+    # Declared, so that C{systemd:} finds the interface it would listen
+    # with; endpoints only hold on to the reactor until they listen, and
+    # this one is thrown away unlistened.
+    directlyProvides(reactor, IReactorTCP, IReactorUNIX, IReactorSocket)
+    serverEndpoint(cast(IReactorCore, reactor), description)
 
 
 class _Datagrams:

@@ -41,9 +41,9 @@ from welcome_protocol.greeting.hangup import HangupService
 from welcome_protocol.greeting.message import Message, readMessageFile
 from welcome_protocol.greeting.reloading import MessageReloader
 from welcome_protocol.greeting.server import WelcomeFactory
-from welcome_protocol.listening.builder import ListenerBuilder, ListenerReactor
+from welcome_protocol.listening.builder import ListenerBuilder
 from welcome_protocol.listening.service import ListeningService
-from welcome_protocol.metrics.source import MetricsSource
+from welcome_protocol.metrics.source import MetricsReactor, MetricsSource
 from welcome_protocol.metrics.workertotals import SnapshotWriter, WorkerTotals
 from welcome_protocol.observing.accesslog import AccessLog
 from welcome_protocol.service.rlimits import FileLimitService
@@ -60,7 +60,7 @@ from welcome_protocol.workers.pool import PoolReactor, WorkerPool
 
 
 class ServiceReactor(
-    ListenerReactor,
+    MetricsReactor,
     PoolReactor,
     IReactorCore,
     IReactorPluggableNameResolver,
