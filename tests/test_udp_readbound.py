@@ -111,7 +111,7 @@ def _oneTurn(clock: Clock) -> None:
     schedules in turn (L{Clock.advance} would run both, a reactor runs the
     second a turn later).
     """
-    [call] = clock.getDelayedCalls()
+    [call] = clock.calls
     clock.calls.remove(call)
     call.func(*call.args, **call.kw)
 

@@ -17,6 +17,10 @@ from twisted.logger import Logger, LogLevel
 
 from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
 
+# The protocol's namespace, as when each protocol had its own logs: a
+# module-level logger, since one on the class would take this class's.
+_log = Logger(namespace="welcome_protocol.udp.protocol.WelcomeDatagramProtocol")
+
 
 class DatagramLogs:
     """
@@ -27,25 +31,23 @@ class DatagramLogs:
     @ivar tooSmall: Datagrams not larger than the welcome.
     """
 
-    _log = Logger(namespace="welcome_protocol.udp.protocol.WelcomeDatagramProtocol")
-
     def __init__(self, clock: IReactorTime) -> None:
         """
         @param clock: Times the intervals of the summaries.
         """
         self.limited = RateLimitedLog(
-            self._log,
+            _log,
             clock,
             "UDP: {count} more datagrams not answered in the last {interval:g} s: "
             "over the reply rate limits",
         )
         self.dropped = RateLimitedLog(
-            self._log,
+            _log,
             clock,
             "UDP: {count} more datagrams dropped in the last {interval:g} s",
         )
         self.tooSmall = RateLimitedLog(
-            self._log,
+            _log,
             clock,
             "UDP: {count} more datagrams too small to answer in the last "
             "{interval:g} s",

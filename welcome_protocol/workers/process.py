@@ -38,6 +38,7 @@ from zope.interface import implementer
 from welcome_protocol.configuration.options import Options
 from welcome_protocol.listening.service import ListenFailed
 from welcome_protocol.service.tree import Adopted, ServiceReactor, buildServiceTree
+from welcome_protocol.shared.descriptions import DescriptionError
 
 _log = Logger(namespace="welcome_protocol.workers.pool")
 
@@ -147,17 +148,21 @@ def serve(reactor: WorkerReactor, options: Options, fd: int) -> Deferred[None]:
         after one line on stderr.
     """
     out = sys.stdout
-    service = buildServiceTree(
-        options.settings,
-        reactor,
-        Adopted(fd, _accessRelay(out), _lineWriter(out)),
-        program=f"welcome worker {os.getpid()}",
-    )
+    try:
+        service = buildServiceTree(
+            options.settings,
+            reactor,
+            Adopted(fd, _accessRelay(out), _lineWriter(out)),
+            program=f"welcome worker {os.getpid()}",
+        )
+    except DescriptionError as e:
+        # FD is not a socket the description's listener can adopt.
+        return _exit(f"cannot serve descriptor {fd}: {e}")
     stopped: Deferred[None] = Deferred()
     try:
         service.startService()
     except ListenFailed as failed:
-        return _exit(failed)
+        return _exit(str(failed))
     reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
     reactor.addSystemEventTrigger("after", "shutdown", stopped.callback, None)
     reactor.callWhenRunning(
@@ -183,18 +188,18 @@ def _failedToListen(reason: Failure) -> Deferred[None] | Failure:
     End the worker if it cannot listen; pass any other failure on.
     """
     if isinstance(reason.value, ListenFailed):
-        return _exit(reason.value)
+        return _exit(str(reason.value))
     return reason
 
 
-def _exit(failed: ListenFailed) -> Deferred[None]:
+def _exit(why: str) -> Deferred[None]:
     """
     Say in one line on stderr why the worker cannot serve, and end it with
     status 1 (L{task.react} exits with a L{SystemExit}'s code).
     """
     # The real stderr: the parent's, which the worker inherits.
     stream = sys.__stderr__ or sys.stderr
-    stream.write(f"welcome worker {os.getpid()}: {failed}\n")
+    stream.write(f"welcome worker {os.getpid()}: {why}\n")
     stream.flush()
     return fail(SystemExit(1))
 
