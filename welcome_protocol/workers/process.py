@@ -135,7 +135,13 @@ def _stopOnceOn(
         signal.signal(signum, stop)
 
 
-def serve(reactor: WorkerReactor, options: Options, fd: int) -> Deferred[None]:
+def serve(
+    reactor: WorkerReactor,
+    options: Options,
+    fd: int,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> Deferred[None]:
     """
     Serve the socket C{fd} with the service C{options} describe until the
     reactor stops.
@@ -143,11 +149,15 @@ def serve(reactor: WorkerReactor, options: Options, fd: int) -> Deferred[None]:
     @param reactor: Runs the worker.
     @param options: The parsed command line of C{twistd welcome}.
     @param fd: The listening socket inherited from the parent.
+    @param stdout: The pipe to the parent; C{sys.stdout} by default.
+    @param stderr: Where a failure's one line goes: the real stderr (the
+        parent's, which the worker inherits) by default.
     @return: A L{Deferred} that fires once the reactor has shut down, or
         fails with L{SystemExit} (status 1) if the socket cannot be served,
         after one line on stderr.
     """
-    out = sys.stdout
+    out = sys.stdout if stdout is None else stdout
+    errors = (sys.__stderr__ or sys.stderr) if stderr is None else stderr
     try:
         service = buildServiceTree(
             options.settings,
@@ -157,12 +167,12 @@ def serve(reactor: WorkerReactor, options: Options, fd: int) -> Deferred[None]:
         )
     except DescriptionError as e:
         # FD is not a socket the description's listener can adopt.
-        return _exit(f"cannot serve descriptor {fd}: {e}")
+        return _exit(f"cannot serve descriptor {fd}: {e}", errors)
     stopped: Deferred[None] = Deferred()
     try:
         service.startService()
     except ListenFailed as failed:
-        return _exit(str(failed))
+        return _exit(str(failed), errors)
     reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
     reactor.addSystemEventTrigger("after", "shutdown", stopped.callback, None)
     reactor.callWhenRunning(
@@ -180,27 +190,22 @@ def serve(reactor: WorkerReactor, options: Options, fd: int) -> Deferred[None]:
         )
         return stopped
 
-    return service.whenListening().addCallbacks(serving, _failedToListen)
+    def failedToListen(reason: Failure) -> Deferred[None] | Failure:
+        # End the worker if it cannot listen; pass any other failure on.
+        if isinstance(reason.value, ListenFailed):
+            return _exit(str(reason.value), errors)
+        return reason
+
+    return service.whenListening().addCallbacks(serving, failedToListen)
 
 
-def _failedToListen(reason: Failure) -> Deferred[None] | Failure:
+def _exit(why: str, stderr: IO[str]) -> Deferred[None]:
     """
-    End the worker if it cannot listen; pass any other failure on.
+    Say in one line on C{stderr} why the worker cannot serve, and end it
+    with status 1 (L{task.react} exits with a L{SystemExit}'s code).
     """
-    if isinstance(reason.value, ListenFailed):
-        return _exit(str(reason.value))
-    return reason
-
-
-def _exit(why: str) -> Deferred[None]:
-    """
-    Say in one line on stderr why the worker cannot serve, and end it with
-    status 1 (L{task.react} exits with a L{SystemExit}'s code).
-    """
-    # The real stderr: the parent's, which the worker inherits.
-    stream = sys.__stderr__ or sys.stderr
-    stream.write(f"welcome worker {os.getpid()}: {why}\n")
-    stream.flush()
+    stderr.write(f"welcome worker {os.getpid()}: {why}\n")
+    stderr.flush()
     return fail(SystemExit(1))
 
 
