@@ -44,7 +44,7 @@ class Options(usage.Options):
     """
 
     def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         self["listen"] = []
         self["proxy-from"] = []
 
@@ -214,7 +214,7 @@ class Options(usage.Options):
         Parse C{options}, remembering them for worker processes.
         """
         self.arguments = list(sys.argv[1:] if options is None else options)
-        super().parseOptions(options)  # type: ignore[no-untyped-call]
+        super().parseOptions(options)  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
 
     def opt_version(self) -> None:
         """

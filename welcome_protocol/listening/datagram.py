@@ -64,14 +64,14 @@ class DatagramListeningService(Service):
 
         @raise ListenFailed: Explaining in one line why it cannot.
         """
-        super().privilegedStartService()  # type: ignore[no-untyped-call]
+        super().privilegedStartService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         self._listen()
 
     def startService(self) -> None:
         """
         Listen, unless L{privilegedStartService} already did.
         """
-        super().startService()  # type: ignore[no-untyped-call]
+        super().startService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         if self.port is None:
             self._listen()
 
@@ -110,7 +110,7 @@ class DatagramListeningService(Service):
         """
         Stop listening.
         """
-        super().stopService()  # type: ignore[no-untyped-call]
+        super().stopService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         if self.port is None:
             return None
         port, self.port = self.port, None

@@ -128,7 +128,7 @@ class ListeningService(Service):
             UNIX, TLS and systemd endpoints do.  An endpoint that fails later
             is reported in the log instead.
         """
-        super().privilegedStartService()  # type: ignore[no-untyped-call]
+        super().privilegedStartService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         self._starting = True
         self._failure = None
         listening = self.endpoint.listen(self.factory)
@@ -144,7 +144,7 @@ class ListeningService(Service):
         Listen, unless L{privilegedStartService} already did.
         """
         alreadyListening = self.port is not None or self._pending is not None
-        super().startService()  # type: ignore[no-untyped-call]
+        super().startService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         if not alreadyListening:
             self.privilegedStartService()
 
@@ -166,7 +166,7 @@ class ListeningService(Service):
         """
         Stop listening; connections already made finish on their own.
         """
-        super().stopService()  # type: ignore[no-untyped-call]
+        super().stopService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None

@@ -72,7 +72,7 @@ class FileLimitService(Service):
         Raise the limit before the listener starts (and before twistd drops
         privileges, which does not change resource limits either way).
         """
-        super().privilegedStartService()  # type: ignore[no-untyped-call]
+        super().privilegedStartService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         try:
             before, after = raiseFileLimit(self._getrlimit, self._setrlimit)
         except OSError as e:
@@ -113,6 +113,6 @@ class FileLimitService(Service):
         """
         Raise the limit, unless L{privilegedStartService} already did.
         """
-        super().startService()  # type: ignore[no-untyped-call]
+        super().startService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         if self.limit is None:
             self.privilegedStartService()

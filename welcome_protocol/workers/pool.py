@@ -38,10 +38,9 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, Protocol, runtime_checkable
 
 from twisted.application.service import Service
-from twisted.internet import tcp
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.error import ProcessExitedAlready
 from twisted.internet.interfaces import (
@@ -99,6 +98,26 @@ def workerArguments(arguments: Sequence[str]) -> list[str]:
         elif not argument.startswith("--workers="):
             kept.append(argument)
     return kept
+
+
+@runtime_checkable
+class SharedPort(Protocol):
+    """
+    What the pool needs of the listener's port: a L{DirectPort
+    <welcome_protocol.listening.directtcp.port.DirectPort>} (or Twisted's
+    C{tcp.Port}) has it.  The parent stops reading it, and hands its
+    socket's descriptor to the workers.
+    """
+
+    def stopReading(self) -> None:
+        """
+        Stop accepting on the socket in this process.
+        """
+
+    def fileno(self) -> int:
+        """
+        @return: The listening socket's descriptor.
+        """
 
 
 class PoolReactor(IReactorProcess, IReactorTime):
@@ -191,7 +210,8 @@ class WorkerPool(Service):
         """
         @param reactor: Starts the workers and times restarts.
         @param listener: Has created the listening port when this starts
-            (start it first).
+            (start it first): a port the parent stops reading and whose
+            socket the workers accept on (L{SharedPort}).
         @param count: How many workers to keep running.
         @param arguments: The workers' C{twistd welcome} options.
         @param accessLog: Where the workers' access records go, if logged.
@@ -214,8 +234,12 @@ class WorkerPool(Service):
         """
         Stop the parent accepting on the port; start the workers.
         """
-        super().startService()  # type: ignore[no-untyped-call]
-        port = cast(tcp.Port, self._listener.port)
+        super().startService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
+        # The listener's port is a DirectPort (the builder's for plain tcp:
+        # and tcp6:, the only kinds --workers takes), not Twisted's tcp.Port.
+        port = self._listener.port
+        if not isinstance(port, SharedPort):
+            raise TypeError(f"workers cannot share {port!r}")
         port.stopReading()
         self._fd = port.fileno()
         for index in range(self._count):
@@ -271,7 +295,7 @@ class WorkerPool(Service):
 
         @return: A L{Deferred} that fires once all have ended.
         """
-        super().stopService()  # type: ignore[no-untyped-call]
+        super().stopService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         for call in self._restarts:
             if call.active():
                 call.cancel()
