@@ -14,13 +14,15 @@ from __future__ import annotations
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.error import CannotListenError
-from twisted.internet.interfaces import IListeningPort, IReactorUDP
+from twisted.internet.interfaces import IListeningPort, IReactorFDSet, IReactorUDP
+from twisted.internet.posixbase import PosixReactorBase
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
 from welcome_protocol.listening.service import ListenFailed, explainListenFailure
 from welcome_protocol.shared.addresses import describeAddress
 from welcome_protocol.udp.description import UDPDescription
+from welcome_protocol.udp.port import DatagramPort
 
 
 class DatagramListeningService(Service):
@@ -79,9 +81,7 @@ class DatagramListeningService(Service):
         parsed = self._parsed
         interface = parsed.interface
         try:
-            port = self._reactor.listenUDP(
-                parsed.port, self._protocol, interface, self._maxPacketSize
-            )
+            port = self._listenUDP(parsed.port, interface)
         except (CannotListenError, OSError) as e:
             self._failure = ListenFailed(explainListenFailure(self.description, e))
             raise self._failure from None
@@ -93,6 +93,27 @@ class DatagramListeningService(Service):
             address=describeAddress(port.getHost()),
             description=self.description,
         )
+
+    def _listenUDP(self, number: int, interface: str) -> IListeningPort:
+        reactor = self._reactor
+        if not isinstance(reactor, PosixReactorBase):
+            # A test's reactor, say: it listens as it likes.
+            return reactor.listenUDP(
+                number, self._protocol, interface, self._maxPacketSize
+            )
+        # A real reactor: our own port, which logs its start and close only
+        # when it is a listener of its own, not one port of a range.
+        port = DatagramPort(
+            IReactorFDSet(reactor),
+            reactor,
+            number,
+            self._protocol,
+            interface,
+            self._maxPacketSize,
+            announce=self.announce,
+        )
+        port.startListening()
+        return port
 
     def whenListening(self) -> Deferred[str]:
         """
