@@ -7,7 +7,7 @@ This is the arrangement Twisted documents for using several cores
 creates the listening port; it starts each worker with
 C{reactor.spawnProcess}, handing the port's file descriptor down through
 C{childFDs}; each worker adopts it through the same listener builder as
-a single process (L{welcome_protocol.listening.builder.buildEndpoint}, so
+a single process (L{welcome_protocol.service.tree.buildServiceTree}, so
 a L{DirectPort<welcome_protocol.listening.directtcp.port.DirectPort>} with
 accept pausing and error containment) and accepts connections from it.
 The kernel gives each new connection to one of the workers waiting on the
