@@ -71,7 +71,7 @@ def explainListenFailure(description: str, reason: BaseException) -> str:
 def firstFailure(failure: Failure) -> Failure:
     """
     @return: The failure of the first listener that failed, out of the
-        L{FirstError} of a L{gatherResults} over several.
+        L{FirstError} of a C{gatherResults} over several.
     """
     error = failure.value
     if isinstance(error, FirstError):
