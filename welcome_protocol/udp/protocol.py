@@ -119,8 +119,9 @@ class WelcomeDatagramProtocol(DatagramProtocol):
         transport = self.transport
         assert transport is not None
         self._host = transport.getHost()
-        # The transport is Twisted's udp.Port, whose read loop checks
-        # maxThroughput (a public attribute, not part of IUDPTransport).
+        # The transport is a UDP port whose read loop checks maxThroughput
+        # (ours, or Twisted's udp.Port: a public attribute, not part of
+        # IUDPTransport) and that can stop and start reading.
         self._bound = TurnBound(
             cast(ThroughputBounded, transport), self._clock, self._perTurn, self._budget
         )
