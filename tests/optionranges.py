@@ -11,7 +11,7 @@ from attrs import frozen
 from welcome_protocol.client.options import MAX_BYTES, MAX_COUNT, MAX_SECONDS
 from welcome_protocol.client.scan.scanner import MAX_PARALLEL
 from welcome_protocol.client.udpprobe import MAX_PAD
-from welcome_protocol.settings import (
+from welcome_protocol.configuration.settings import (
     MAX_HANDSHAKE_TIMEOUT,
     MAX_IDLE_TIMEOUT,
     MAX_SHUTDOWN_TIMEOUT,

@@ -32,9 +32,9 @@ from twisted.logger import (
 from twisted.trial.unittest import TestCase
 
 from tests.support import ServerProcess
+from welcome_protocol.configuration.settings import ServerSettings
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.observing.accesslog import NAMESPACE, AccessLog
-from welcome_protocol.settings import ServerSettings
 from welcome_protocol.tap import Options, makeService
 
 #: 2026-11-29T01:06:02 UTC, the example line's time.

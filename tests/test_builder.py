@@ -21,10 +21,10 @@ from twisted.trial.unittest import TestCase
 from tests.certificates import makeCertificate
 from tests.support import temporaryPath
 from welcome_protocol.admission.admission import Admission
+from welcome_protocol.configuration.settings import ServerSettings
 from welcome_protocol.handshaking.handshakes import HandshakeFirstWrappingFactory
 from welcome_protocol.listening.builder import buildEndpoint, checkServerDescription
 from welcome_protocol.listening.directtcp import DirectPort
-from welcome_protocol.settings import ServerSettings
 from welcome_protocol.shared.descriptions import DescriptionError
 from welcome_protocol.shared.stats import ServerStats
 

@@ -28,8 +28,8 @@ from welcome_protocol.client.options import Options
 from welcome_protocol.client.probe import explainTLSFailure
 from welcome_protocol.client.reactors import ClientReactor
 from welcome_protocol.client.script import run
+from welcome_protocol.configuration.settings import ServerSettings
 from welcome_protocol.greeting.server import WelcomeFactory
-from welcome_protocol.settings import ServerSettings
 
 
 def parse(*args: str) -> Options:

@@ -42,8 +42,8 @@ from welcome_protocol.client.probe import (
     probe,
 )
 from welcome_protocol.client.script import ClientRun, parseArguments
+from welcome_protocol.configuration.settings import ServerSettings
 from welcome_protocol.greeting.server import WelcomeFactory
-from welcome_protocol.settings import ServerSettings
 
 SERVER = IPv4Address("TCP", "127.0.0.1", 12000)
 

@@ -18,8 +18,8 @@ from twisted.trial.unittest import TestCase
 from welcome_protocol.client.options import EXIT_FAILED, EXIT_OK
 from welcome_protocol.client.reactors import ClientReactor
 from welcome_protocol.client.script import parseArguments, run
+from welcome_protocol.configuration.settings import ServerSettings
 from welcome_protocol.greeting.server import WelcomeFactory
-from welcome_protocol.settings import ServerSettings
 
 
 def utcNow() -> datetime.datetime:

@@ -30,12 +30,12 @@ from welcome_protocol.admission.unfinished import (
     TLS_HANDSHAKE,
     HandshakeGuard,
 )
+from welcome_protocol.configuration.settings import ServerSettings
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.handshaking.handshakes import (
     HandshakeFirstWrapper,
     HandshakeFirstWrappingFactory,
 )
-from welcome_protocol.settings import ServerSettings
 from welcome_protocol.shared.stats import ServerStats
 
 

@@ -33,9 +33,9 @@ from twisted.trial.unittest import TestCase
 from tests.certificates import makeCertificate
 from tests.hostileclients import closeAll, cpuSeconds, rssKiB, waitClosedByServer
 from tests.support import ServerProcess, freePort, temporaryPath
+from welcome_protocol.configuration.settings import ServerSettings
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.listening.builder import buildEndpoint
-from welcome_protocol.settings import ServerSettings
 
 _CLIENT_TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 _CLIENT_TLS.check_hostname = False

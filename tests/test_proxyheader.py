@@ -24,6 +24,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
+from welcome_protocol.configuration.settings import ServerSettings
 from welcome_protocol.greeting.message import parseMessage
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.handshaking.proxyheader import (
@@ -33,7 +34,6 @@ from welcome_protocol.handshaking.proxyheader import (
     Network,
     fromTrustedProxy,
 )
-from welcome_protocol.settings import ServerSettings
 
 PROXY_V1 = b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 12000\r\n"
 PROXY_V2_IPV6 = (

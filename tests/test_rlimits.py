@@ -9,8 +9,8 @@ import resource
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.rlimits import (
-    UNLIMITED_TARGET,
+from welcome_protocol.configuration.filelimit import UNLIMITED_TARGET
+from welcome_protocol.service.rlimits import (
     FileLimitService,
     raiseFileLimit,
 )

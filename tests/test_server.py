@@ -14,6 +14,7 @@ from twisted.logger import capturedLogs, formatEvent, globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
+from welcome_protocol.configuration.settings import ServerSettings
 from welcome_protocol.greeting.messageproducer import CHUNK_SIZE
 from welcome_protocol.greeting.server import (
     CLOSE_GRACE,
@@ -22,7 +23,6 @@ from welcome_protocol.greeting.server import (
     WelcomeProtocol,
 )
 from welcome_protocol.handshaking.proxyheader import HeaderFirstWrappingFactory
-from welcome_protocol.settings import ServerSettings
 
 PEER = IPv4Address("TCP", "192.0.2.7", 40123)
 

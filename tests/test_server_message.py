@@ -13,10 +13,10 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
+from welcome_protocol.configuration.settings import ServerSettings
 from welcome_protocol.greeting.currentwelcome import CurrentWelcome
 from welcome_protocol.greeting.message import Message, parseMessage
 from welcome_protocol.greeting.server import WelcomeFactory
-from welcome_protocol.settings import ServerSettings
 
 PEER = IPv4Address("TCP", "192.0.2.7", 40000)
 HOST = IPv4Address("TCP", "127.0.0.1", 12000)

@@ -9,7 +9,7 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 
-from welcome_protocol.shutdown import GracefulShutdown
+from welcome_protocol.service.shutdown import GracefulShutdown
 
 
 class _Connections:

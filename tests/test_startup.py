@@ -15,7 +15,7 @@ from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from welcome_protocol.listening.service import ListenFailed
-from welcome_protocol.startup import WelcomeService, exitQuietlyOn
+from welcome_protocol.service.startup import WelcomeService, exitQuietlyOn
 
 
 class FailingListener(Service):

@@ -25,6 +25,7 @@ from twisted.trial.unittest import TestCase
 from tests import optionranges
 from tests.certificates import makeCertificate
 from tests.support import parseServerOptions, temporaryPath
+from welcome_protocol.configuration.settings import ServerSettings
 from welcome_protocol.greeting.hangup import HangupService
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.handshaking.handshakes import HandshakeFirstWrappingFactory
@@ -32,11 +33,10 @@ from welcome_protocol.handshaking.proxyheader import HeaderFirstWrappingFactory
 from welcome_protocol.listening.backlog import defaultBacklog
 from welcome_protocol.listening.service import ListeningService
 from welcome_protocol.observing.accesslog import AccessLog
-from welcome_protocol.rlimits import FileLimitService
-from welcome_protocol.settings import ServerSettings
+from welcome_protocol.service.rlimits import FileLimitService
+from welcome_protocol.service.shutdown import GracefulShutdown
 from welcome_protocol.shared.commandline import versionText
 from welcome_protocol.shared.stats import StatsReporter
-from welcome_protocol.shutdown import GracefulShutdown
 from welcome_protocol.tap import Options, makeService
 from welcome_protocol.workers.pool import WorkerPool
 

@@ -17,12 +17,12 @@ from twisted.python import usage
 from twisted.trial.unittest import TestCase
 
 from tests.support import parseServerOptions, temporaryPath
+from welcome_protocol.configuration.settings import ServerSettings
 from welcome_protocol.greeting.hangup import HangupService
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.handshaking.proxyheader import HeaderFirstWrappingFactory
 from welcome_protocol.listening.portrange import PortRangeService
 from welcome_protocol.listening.service import ListeningService
-from welcome_protocol.settings import ServerSettings
 from welcome_protocol.tap import makeService
 
 

@@ -22,9 +22,9 @@ from twisted.trial.unittest import TestCase
 
 from welcome_protocol.greeting.message import Message
 from welcome_protocol.listening.builder import buildDatagramListener, replyLimiter
+from welcome_protocol.listening.datagram import DatagramListeningService
 from welcome_protocol.listening.service import ListenFailed
 from welcome_protocol.shared.stats import ServerStats
-from welcome_protocol.udp.listener import DatagramListeningService
 from welcome_protocol.udp.protocol import WelcomeDatagramProtocol, WelcomeSource
 from welcome_protocol.udp.settings import MAX_DATAGRAM, DatagramSettings
 

@@ -44,14 +44,14 @@ class HangupService(Service):
         """
         Install the signal handler.
         """
-        super().startService()  # type: ignore[no-untyped-call]
+        super().startService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         self._previous = signal.signal(self._signum, self._received)
 
     def stopService(self) -> None:
         """
         Put back the handler that was there before.
         """
-        super().stopService()  # type: ignore[no-untyped-call]
+        super().stopService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         previous = signal.SIG_DFL if self._previous is None else self._previous
         signal.signal(self._signum, previous)
         self._previous = None

@@ -35,26 +35,9 @@ from twisted.python.failure import Failure
 from zope.interface import directlyProvides, implementer, providedBy
 
 from welcome_protocol.admission.unfinished import (
-    PROXY_HEADER,
     TLS_HANDSHAKE,
     HandshakeGuard,
-    Unfinished,
 )
-
-# PROXY_HEADER, HandshakeGuard and Unfinished moved down to
-# welcome_protocol.admission.unfinished (the cap and the deadline are
-# admission's); they are re-exported here for the modules that still import
-# them from this one (listening.builder, metrics.service).  New code imports
-# them from admission.
-__all__ = [
-    "PROXY_HEADER",
-    "TLS_HANDSHAKE",
-    "HandshakeFirstEndpoint",
-    "HandshakeFirstWrapper",
-    "HandshakeFirstWrappingFactory",
-    "HandshakeGuard",
-    "Unfinished",
-]
 
 
 @implementer(IHandshakeListener)

@@ -27,6 +27,9 @@ from twisted.internet.interfaces import (
     IOpenSSLContextFactory,
     IProtocolFactory,
     IReactorFDSet,
+    IReactorSocket,
+    IReactorSSL,
+    IReactorTCP,
 )
 from twisted.internet.posixbase import PosixReactorBase
 from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -44,9 +47,12 @@ class DirectListeningReactor:
     it every attribute it does not define itself.
     """
 
-    def __init__(self, reactor: Any, announce: bool = True) -> None:
+    def __init__(self, reactor: object, announce: bool = True) -> None:
         """
-        @param reactor: The real reactor.
+        @param reactor: The real reactor: any of them, since what it is
+            asked for is taken through the interface that provides it
+            (L{IReactorTCP}, L{IReactorSSL}, L{IReactorSocket},
+            L{IReactorFDSet}).
         @param announce: Whether the ports log their start and close; a
             port range's ports do not, the range logs one line.
         """
@@ -69,12 +75,16 @@ class DirectListeningReactor:
         Listen on a TCP port, IPv4 or IPv6 (C{interface} says which).
         """
         if not self._direct:
-            listened: IListeningPort = self._reactor.listenTCP(
-                port, factory, backlog=backlog, interface=interface
+            # Twisted's interface asks for a ServerFactory; any
+            # IProtocolFactory listens.
+            return IReactorTCP(self._reactor).listenTCP(
+                port,
+                factory,  # type: ignore[arg-type]
+                backlog=backlog,
+                interface=interface,
             )
-            return listened
         return DirectPort.listen(
-            self._reactor,
+            IReactorFDSet(self._reactor),
             factory,
             port,
             backlog=backlog,
@@ -96,10 +106,14 @@ class DirectListeningReactor:
         protocol over its own TCP port.
         """
         if not self._direct:
-            listened: IListeningPort = self._reactor.listenSSL(
-                port, factory, contextFactory, backlog=backlog, interface=interface
+            # As for listenTCP: any IProtocolFactory listens.
+            return IReactorSSL(self._reactor).listenSSL(
+                port,
+                factory,  # type: ignore[arg-type]
+                contextFactory,
+                backlog=backlog,
+                interface=interface,
             )
-            return listened
         tlsFactory = TLSMemoryBIOFactory(contextFactory, False, factory)
         return self.listenTCP(port, tlsFactory, backlog=backlog, interface=interface)
 
@@ -112,9 +126,10 @@ class DirectListeningReactor:
         does.
         """
         if self._direct and addressFamily in (socket.AF_INET, socket.AF_INET6):
-            fdset: IReactorFDSet = self._reactor
-            return adopt(fdset, factory, fileDescriptor)
-        listened: IListeningPort = self._reactor.adoptStreamPort(
-            fileDescriptor, addressFamily, factory
+            return adopt(IReactorFDSet(self._reactor), factory, fileDescriptor)
+        # As for listenTCP: any IProtocolFactory listens.
+        return IReactorSocket(self._reactor).adoptStreamPort(
+            fileDescriptor,
+            socket.AddressFamily(addressFamily),
+            factory,  # type: ignore[arg-type]
         )
-        return listened

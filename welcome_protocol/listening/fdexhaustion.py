@@ -15,10 +15,16 @@ copes in two ways, neither right for a service that runs for months:
    once: 100% CPU and a log line per loop until descriptors free up.
 
 Here such an error stops reading the listening socket for a short delay
-(nginx does the same) and logs one warning per interval.  Clients stay
-queued in the backlog and are greeted once descriptors free up.  On a
-Twisted port the listening socket is wrapped so that the error also reads
-as "no more clients for now"; a L{DirectPort} reports it to us itself.
+(nginx does the same) and logs one warning per interval: one warning for
+the whole service, however many ports run short (L{shortOfDescriptorsLog},
+made once by the builder), since they all run short of the same process's
+descriptors.  Clients stay queued in the backlog and are greeted once
+descriptors free up.  A L{DirectPort} (every TCP listener) reports the
+error through its public C{outOfResources} hook.  Twisted's own port (UNIX
+sockets) has no such hook: its listening socket is wrapped so that the
+error also reads as "no more clients for now", the one place we replace an
+attribute of a Twisted object (C{tcp.Port.socket}, public but not meant to
+be replaced); see docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -26,7 +32,6 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import tcp
@@ -77,6 +82,23 @@ class _PausingListeningSocket:
         return getattr(self._socket, name)
 
 
+def shortOfDescriptorsLog(
+    clock: IReactorTime, logInterval: float = 10.0
+) -> RateLimitedLog:
+    """
+    @return: The warning every port of a service logs through when it
+        pauses: a line for the first pause, then one summary per
+        C{logInterval} seconds at most.
+    """
+    return RateLimitedLog(
+        AcceptPauser._log,
+        clock,
+        "Still short of file descriptors: accepting paused {count} more "
+        "times in the last {interval:g} s",
+        logInterval,
+    )
+
+
 class AcceptPauser:
     """
     Stop and restart accepting on one port as descriptors run out and free up.
@@ -94,6 +116,7 @@ class AcceptPauser:
         stats: ServerStats | None = None,
         retryDelay: float = RETRY_DELAY,
         logInterval: float = 10.0,
+        warning: RateLimitedLog | None = None,
     ) -> None:
         """
         Watch C{port}'s C{accept()} for running out of resources.
@@ -103,7 +126,10 @@ class AcceptPauser:
         @param clock: Schedules the retries and the log.
         @param stats: Counts the pauses, if given.
         @param retryDelay: Seconds to wait before accepting again.
-        @param logInterval: Seconds between two warnings at most.
+        @param logInterval: Seconds between two warnings at most (for a
+            warning of its own).
+        @param warning: The warning shared by every port of the service
+            (L{shortOfDescriptorsLog}); L{None} for one of this port's own.
         """
         self._port = port
         self._clock = clock
@@ -112,12 +138,8 @@ class AcceptPauser:
         self._retry: IDelayedCall | None = None
         self.pauses = 0
         self.paused = False
-        self._warning = RateLimitedLog(
-            self._log,
-            clock,
-            "Still short of file descriptors: accepting paused {count} more "
-            "times in the last {interval:g} s",
-            logInterval,
+        self._warning = (
+            shortOfDescriptorsLog(clock, logInterval) if warning is None else warning
         )
         if isinstance(port, DirectPort):
             port.outOfResources = self.outOfResources
@@ -169,7 +191,8 @@ class PausingAcceptEndpoint:
 
     Ports that are not Twisted's socket ports (a
     L{twisted.internet.testing.MemoryReactor}'s in tests, say) are returned
-    unchanged.
+    unchanged.  Whoever stops the port calls L{stop} as well (the builder
+    hands it to the listener's service), so that no retry outlives it.
     """
 
     def __init__(
@@ -178,17 +201,21 @@ class PausingAcceptEndpoint:
         clock: IReactorTime,
         stats: ServerStats | None = None,
         retryDelay: float = RETRY_DELAY,
+        warning: RateLimitedLog | None = None,
     ) -> None:
         """
         @param endpoint: The endpoint to listen with.
         @param clock: Schedules the retries and the log.
         @param stats: Counts the pauses, if given.
         @param retryDelay: Seconds to wait before accepting again.
+        @param warning: The warning shared by every port of the service;
+            L{None} for one of the port's own.
         """
         self._endpoint = endpoint
         self._clock = clock
         self._stats = stats
         self._retryDelay = retryDelay
+        self._warning = warning
         self.pauser: AcceptPauser | None = None
 
     def listen(self, protocolFactory: IProtocolFactory) -> Deferred[IListeningPort]:
@@ -199,15 +226,24 @@ class PausingAcceptEndpoint:
 
     def _guard(self, port: IListeningPort) -> IListeningPort:
         if isinstance(port, tcp.Port | DirectPort):
-            self.pauser = AcceptPauser(port, self._clock, self._stats, self._retryDelay)
-            pauser = self.pauser
-            stopListening: Callable[[], Any] = port.stopListening
-
-            def stopAndForget() -> Any:
-                pauser.stop()
-                return stopListening()
-
-            # The port is Twisted's; wrapping its method keeps the retry
-            # timer from outliving it without subclassing every kind of port.
-            setattr(port, "stopListening", stopAndForget)  # noqa: B010
+            self.pauser = AcceptPauser(
+                port,
+                self._clock,
+                self._stats,
+                self._retryDelay,
+                warning=self._warning,
+            )
         return port
+
+    def pauses(self) -> int:
+        """
+        @return: How many times the port paused accepting.
+        """
+        return 0 if self.pauser is None else self.pauser.pauses
+
+    def stop(self) -> None:
+        """
+        Cancel a pending retry and flush the warning: the port is stopping.
+        """
+        if self.pauser is not None:
+            self.pauser.stop()

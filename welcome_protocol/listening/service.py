@@ -14,9 +14,16 @@ from __future__ import annotations
 import errno
 import os
 import socket
+from collections.abc import Callable
 
 from twisted.application.service import Service
-from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.defer import (
+    CancelledError,
+    Deferred,
+    FirstError,
+    fail,
+    succeed,
+)
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import (
     IListeningPort,
@@ -61,6 +68,17 @@ def explainListenFailure(description: str, reason: BaseException) -> str:
     return f"cannot listen on {description}: {why}"
 
 
+def firstFailure(failure: Failure) -> Failure:
+    """
+    @return: The failure of the first listener that failed, out of the
+        L{FirstError} of a C{gatherResults} over several.
+    """
+    error = failure.value
+    if isinstance(error, FirstError):
+        return error.subFailure
+    return failure
+
+
 class ListeningService(Service):
     """
     Listen on an endpoint with a factory, failing loudly and briefly.
@@ -80,8 +98,19 @@ class ListeningService(Service):
         description: str,
         endpoint: IStreamServerEndpoint,
         factory: IProtocolFactory,
+        onStop: Callable[[], object] | None = None,
     ) -> None:
+        """
+        @param description: The listener as the user wrote it, for messages.
+        @param endpoint: Listens.
+        @param factory: Makes each connection's protocol.
+        @param onStop: Called once the port is told to stop (the accept
+            pausing's L{stop
+            <welcome_protocol.listening.fdexhaustion.PausingAcceptEndpoint.stop>},
+            so that no retry outlives the port).
+        """
         self.description = description
+        self._onStop = onStop
         self.endpoint = endpoint
         self.factory = factory
         self.port: IListeningPort | None = None
@@ -89,6 +118,7 @@ class ListeningService(Service):
         self._pending: Deferred[IListeningPort] | None = None
         self._starting = False
         self._failure: str | None = None
+        self._waiting: list[Deferred[str]] = []
 
     def privilegedStartService(self) -> None:
         """
@@ -98,7 +128,7 @@ class ListeningService(Service):
             UNIX, TLS and systemd endpoints do.  An endpoint that fails later
             is reported in the log instead.
         """
-        super().privilegedStartService()  # type: ignore[no-untyped-call]
+        super().privilegedStartService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         self._starting = True
         self._failure = None
         listening = self.endpoint.listen(self.factory)
@@ -114,15 +144,29 @@ class ListeningService(Service):
         Listen, unless L{privilegedStartService} already did.
         """
         alreadyListening = self.port is not None or self._pending is not None
-        super().startService()  # type: ignore[no-untyped-call]
+        super().startService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         if not alreadyListening:
             self.privilegedStartService()
+
+    def whenListening(self) -> Deferred[str]:
+        """
+        @return: A L{Deferred} that fires with the address listened on (as
+            L{describeAddress} writes it) once listening, or fails with
+            L{ListenFailed} if listening fails.
+        """
+        if self.port is not None:
+            return succeed(describeAddress(self.port.getHost()))
+        if self._failure is not None:
+            return fail(ListenFailed(self._failure))
+        waiting: Deferred[str] = Deferred()
+        self._waiting.append(waiting)
+        return waiting
 
     def stopService(self) -> Deferred[None] | None:
         """
         Stop listening; connections already made finish on their own.
         """
-        super().stopService()  # type: ignore[no-untyped-call]
+        super().stopService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
@@ -130,11 +174,16 @@ class ListeningService(Service):
             return None
         port, self.port = self.port, None
         stopped = port.stopListening()
+        if self._onStop is not None:
+            self._onStop()
         return stopped if isinstance(stopped, Deferred) else None
 
     def _listening(self, port: IListeningPort) -> IListeningPort:
         self.port = port
         self._pending = None
+        waiting, self._waiting = self._waiting, []
+        for d in waiting:
+            d.callback(describeAddress(port.getHost()))
         if self.announce:
             self._log.info(
                 "Listening on {address} ({description})",
@@ -149,6 +198,9 @@ class ListeningService(Service):
         why = explainListenFailure(
             self.description, reason.value or Exception(reason.getErrorMessage())
         )
+        waiting, self._waiting = self._waiting, []
+        for d in waiting:
+            d.errback(ListenFailed(why))
         if self._starting:
             self._failure = why
         else:

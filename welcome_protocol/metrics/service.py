@@ -7,22 +7,22 @@ listener that serves it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector, CollectorRegistry
+from twisted.application.service import IService
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorThreads
 from twisted.internet.threads import deferToThreadPool
 
-from welcome_protocol.handshaking.handshakes import HandshakeGuard
-from welcome_protocol.listening.builder import buildEndpoint
-from welcome_protocol.listening.service import ListeningService
+from welcome_protocol.admission.unfinished import HandshakeGuard
+from welcome_protocol.listening.builder import ListenerBuilder
 from welcome_protocol.metrics.boundedhttp import MAX_SCRAPERS, REQUEST_DEADLINE
 from welcome_protocol.metrics.collector import WelcomeCollector
 from welcome_protocol.metrics.resource import MetricsPage, metricsSite
-from welcome_protocol.metrics.source import MetricsSource
+from welcome_protocol.metrics.source import MetricsReactor, MetricsSource
 from welcome_protocol.shared.stats import ServerStats
 
 
@@ -38,7 +38,7 @@ def processRegistry() -> CollectorRegistry:
     return registry
 
 
-def metricsPage(reactor: Any, source: MetricsSource) -> MetricsPage:
+def metricsPage(reactor: IReactorThreads, source: MetricsSource) -> MetricsPage:
     """
     @param reactor: Its thread pool makes the exposition.
     @param source: The service's state.
@@ -56,8 +56,8 @@ def metricsPage(reactor: Any, source: MetricsSource) -> MetricsPage:
 
 
 def metricsService(
-    reactor: Any, description: str, source: MetricsSource
-) -> ListeningService:
+    reactor: MetricsReactor, description: str, source: MetricsSource
+) -> IService:
     """
     @param reactor: Listens and times the scrapers' connections.
     @param description: The endpoint description to serve on (checked
@@ -79,8 +79,10 @@ def metricsService(
         deadlineOption="the metrics port's request deadline",
         capOption="the metrics port's connection cap",
     )
-    return ListeningService(
-        f"--metrics {description}",
-        buildEndpoint(reactor, description, unfinished=unfinished),
+    # The builder wraps the listener, as it does every other.
+    builder = ListenerBuilder(
+        reactor,
         metricsSite(metricsPage(reactor, source), reactor),
+        unfinished=unfinished,
     )
+    return builder.build(description, name=f"--metrics {description}")

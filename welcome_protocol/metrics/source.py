@@ -11,8 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from attrs import frozen
+from twisted.internet.interfaces import IReactorThreads
 
+from welcome_protocol.listening.builder import ListenerReactor
 from welcome_protocol.shared.stats import ServerStats
+
+
+class MetricsReactor(ListenerReactor, IReactorThreads):
+    """
+    What the metrics port needs of a reactor: to listen and keep time, and
+    a thread pool to make the exposition in.  Defined here, not beside the
+    port's service, so that the service tree can name it without importing
+    prometheus_client.
+    """
 
 
 @frozen

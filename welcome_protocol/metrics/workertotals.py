@@ -143,14 +143,14 @@ class SnapshotWriter(Service):
         """
         Send the first snapshot now, then one every interval.
         """
-        super().startService()  # type: ignore[no-untyped-call]
+        super().startService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         self._loop.start(self._interval, now=True)
 
     def stopService(self) -> Deferred[None]:
         """
         Send the last snapshot once every connection has closed.
         """
-        super().stopService()  # type: ignore[no-untyped-call]
+        super().stopService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         if self._loop.running:
             self._loop.stop()
         finished: Deferred[None] = Deferred()

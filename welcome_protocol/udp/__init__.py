@@ -12,8 +12,11 @@ passes four rules, each in a module of its own:
   - L{protocol}: nothing goes back to the ports of services that answer
     anything (echo, qotd, chargen) or to port 0;
   - L{readbound}: a flood is read a bounded number of datagrams per
-    reactor turn, so TCP clients are still greeted.
+    reactor turn, for all the service's UDP ports together, so TCP clients
+    are still greeted.
 
-L{description} parses C{udp:} listener descriptions, L{listener} listens
-on one, L{settings} and L{options} hold the limits.
+L{description} parses C{udp:} listener descriptions, L{port} is the
+socket one listens on, L{logs} the service's logs of refused datagrams,
+L{settings} and L{options} hold the limits.  The listener's service is
+built by L{welcome_protocol.listening.builder}, a layer above.
 """

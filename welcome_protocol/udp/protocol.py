@@ -21,7 +21,7 @@ them costs a token of the rate limiter unless the reply was sent):
 
 Every datagram is counted under one outcome, in L{ServerStats}, with the
 bytes in and out; what is refused or fails is logged through
-L{RateLimitedLog}s, a line per incident and a summary per interval, never a
+the service's L{DatagramLogs}, a line per incident and a summary per interval, never a
 line per datagram.  Nothing raises out of C{datagramReceived}: Twisted's UDP
 port would log every exception, a traceback per datagram.
 """
@@ -34,15 +34,16 @@ from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.error import MessageLengthError
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import DatagramProtocol
-from twisted.logger import Logger, LogLevel
+from twisted.logger import Logger
 
 from welcome_protocol.greeting.message import Message
 from welcome_protocol.shared.addresses import printable
-from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
 from welcome_protocol.shared.stats import ServerStats
+from welcome_protocol.udp.logs import DatagramLogs
 from welcome_protocol.udp.ratelimit import ReplyLimiter
 from welcome_protocol.udp.readbound import (
     DEFAULT_PER_TURN,
+    ReadBudget,
     ThroughputBounded,
     TurnBound,
 )
@@ -88,6 +89,8 @@ class WelcomeDatagramProtocol(DatagramProtocol):
         stats: ServerStats,
         clock: IReactorTime,
         perTurn: int = DEFAULT_PER_TURN,
+        budget: ReadBudget | None = None,
+        logs: DatagramLogs | None = None,
     ) -> None:
         """
         @param source: Holds the welcome (and its template) to send.
@@ -96,7 +99,12 @@ class WelcomeDatagramProtocol(DatagramProtocol):
         @param stats: The counters of the stats line and the metrics.
         @param clock: Fills in C{{time}}, and times the logs and the
             per-turn bound.
-        @param perTurn: Datagrams read per reactor turn at most.
+        @param perTurn: Datagrams read per reactor turn at most, when the
+            port has a budget of its own.
+        @param budget: The read budget every UDP listener of the service
+            shares; L{None} for one of this port's own, of C{perTurn}.
+        @param logs: The logs of refused datagrams every UDP listener of the
+            service shares; L{None} for logs of this port's own.
         """
         self._welcomeSource = source
         self._limiter = limiter
@@ -106,30 +114,14 @@ class WelcomeDatagramProtocol(DatagramProtocol):
         self._bound: TurnBound | None = None
         self._host: IAddress | None = None
         self._smallest: tuple[Message | None, int] = (None, 0)
-        self._limitedLog = RateLimitedLog(
-            self._log,
-            clock,
-            "UDP: {count} more datagrams not answered in the last {interval:g} s: "
-            "over the reply rate limits",
-        )
-        self._droppedLog = RateLimitedLog(
-            self._log,
-            clock,
-            "UDP: {count} more datagrams dropped in the last {interval:g} s",
-        )
-        self._tooSmallLog = RateLimitedLog(
-            self._log,
-            clock,
-            "UDP: {count} more datagrams too small to answer in the last "
-            "{interval:g} s",
-            level=LogLevel.info,
-        )
-        self._renderLog = RateLimitedLog(
-            self._log,
-            clock,
-            "UDP: {count} more datagrams not answered in the last {interval:g} s: "
-            "the message could not be filled in for them",
-        )
+        self._budget = budget
+        # Shared with every UDP listener of the service (the builder's), so
+        # that a range logs one line per incident, not one per port.
+        self._logs = DatagramLogs(clock) if logs is None else logs
+        self._limitedLog = self._logs.limited
+        self._droppedLog = self._logs.dropped
+        self._tooSmallLog = self._logs.tooSmall
+        self._renderLog = self._logs.render
 
     def startProtocol(self) -> None:
         """
@@ -139,10 +131,11 @@ class WelcomeDatagramProtocol(DatagramProtocol):
         transport = self.transport
         assert transport is not None
         self._host = transport.getHost()
-        # The transport is Twisted's udp.Port, whose read loop checks
-        # maxThroughput (a public attribute, not part of IUDPTransport).
+        # The transport is a UDP port whose read loop checks maxThroughput
+        # (ours, or Twisted's udp.Port: a public attribute, not part of
+        # IUDPTransport) and that can stop and start reading.
         self._bound = TurnBound(
-            cast(ThroughputBounded, transport), self._clock, self._perTurn
+            cast(ThroughputBounded, transport), self._clock, self._perTurn, self._budget
         )
 
     def stopProtocol(self) -> None:
@@ -151,13 +144,7 @@ class WelcomeDatagramProtocol(DatagramProtocol):
         """
         if self._bound is not None:
             self._bound.stop()
-        for log in (
-            self._limitedLog,
-            self._droppedLog,
-            self._tooSmallLog,
-            self._renderLog,
-        ):
-            log.flush()
+        self._logs.flush()
 
     def datagramReceived(self, datagram: bytes, addr: tuple[str, int]) -> None:
         """

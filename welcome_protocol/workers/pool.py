@@ -7,7 +7,7 @@ This is the arrangement Twisted documents for using several cores
 creates the listening port; it starts each worker with
 C{reactor.spawnProcess}, handing the port's file descriptor down through
 C{childFDs}; each worker adopts it through the same listener builder as
-a single process (L{welcome_protocol.listening.builder.buildEndpoint}, so
+a single process (L{welcome_protocol.service.tree.buildServiceTree}, so
 a L{DirectPort<welcome_protocol.listening.directtcp.port.DirectPort>} with
 accept pausing and error containment) and accepts connections from it.
 The kernel gives each new connection to one of the workers waiting on the
@@ -38,10 +38,9 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, Protocol, runtime_checkable
 
 from twisted.application.service import Service
-from twisted.internet import tcp
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.error import ProcessExitedAlready
 from twisted.internet.interfaces import (
@@ -101,7 +100,27 @@ def workerArguments(arguments: Sequence[str]) -> list[str]:
     return kept
 
 
-class _Reactor(IReactorProcess, IReactorTime):
+@runtime_checkable
+class SharedPort(Protocol):
+    """
+    What the pool needs of the listener's port: a L{DirectPort
+    <welcome_protocol.listening.directtcp.port.DirectPort>} (or Twisted's
+    C{tcp.Port}) has it.  The parent stops reading it, and hands its
+    socket's descriptor to the workers.
+    """
+
+    def stopReading(self) -> None:
+        """
+        Stop accepting on the socket in this process.
+        """
+
+    def fileno(self) -> int:
+        """
+        @return: The listening socket's descriptor.
+        """
+
+
+class PoolReactor(IReactorProcess, IReactorTime):
     """
     What the worker pool needs of a reactor.
     """
@@ -180,7 +199,7 @@ class WorkerPool(Service):
 
     def __init__(
         self,
-        reactor: _Reactor,
+        reactor: PoolReactor,
         listener: ListeningService,
         count: int,
         arguments: Sequence[str],
@@ -191,7 +210,8 @@ class WorkerPool(Service):
         """
         @param reactor: Starts the workers and times restarts.
         @param listener: Has created the listening port when this starts
-            (start it first).
+            (start it first): a port the parent stops reading and whose
+            socket the workers accept on (L{SharedPort}).
         @param count: How many workers to keep running.
         @param arguments: The workers' C{twistd welcome} options.
         @param accessLog: Where the workers' access records go, if logged.
@@ -214,8 +234,12 @@ class WorkerPool(Service):
         """
         Stop the parent accepting on the port; start the workers.
         """
-        super().startService()  # type: ignore[no-untyped-call]
-        port = cast(tcp.Port, self._listener.port)
+        super().startService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
+        # The listener's port is a DirectPort (the builder's for plain tcp:
+        # and tcp6:, the only kinds --workers takes), not Twisted's tcp.Port.
+        port = self._listener.port
+        if not isinstance(port, SharedPort):
+            raise TypeError(f"workers cannot share {port!r}")
         port.stopReading()
         self._fd = port.fileno()
         for index in range(self._count):
@@ -271,7 +295,7 @@ class WorkerPool(Service):
 
         @return: A L{Deferred} that fires once all have ended.
         """
-        super().stopService()  # type: ignore[no-untyped-call]
+        super().stopService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         for call in self._restarts:
             if call.active():
                 call.cancel()

@@ -4,11 +4,12 @@ One C{--workers} process: C{python -m welcome_protocol.workers.process FD
 OPTIONS...}, started by L{welcome_protocol.workers.pool.WorkerPool}.
 
 It serves the listening socket inherited as C{FD} with the configuration
-C{OPTIONS} (as for C{twistd welcome}), built by
-L{welcome_protocol.serving.makeServing} like the twistd process's own.  Its
-stdout is a pipe to the parent, which carries three kinds of line: C{A TIME
-ADDRESS} access records, C{E JSON} log events, and C{S JSON} snapshots of
-its counters (L{welcome_protocol.metrics.workertotals}).
+C{OPTIONS} (as for C{twistd welcome}), its service built by
+L{buildServiceTree<welcome_protocol.service.tree.buildServiceTree>} like the
+twistd process's own, and runs through L{task.react}.  Its stdout is a pipe
+to the parent, which carries three kinds of line: C{A TIME ADDRESS} access
+records, C{E JSON} log events, and C{S JSON} snapshots of its counters
+(L{welcome_protocol.metrics.workertotals}).
 """
 
 from __future__ import annotations
@@ -18,15 +19,12 @@ import ctypes.util
 import os
 import signal
 import sys
-from collections.abc import Sequence
-from typing import IO, Any, cast
+from collections.abc import Callable, Sequence
+from typing import IO
 
-from twisted.application.service import MultiService
-from twisted.internet.interfaces import (
-    IListeningPort,
-    IReactorCore,
-    IReactorFromThreads,
-)
+from twisted.internet import task
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.interfaces import IReactorCore, IReactorFromThreads
 from twisted.logger import (
     ILogObserver,
     LogEvent,
@@ -34,15 +32,21 @@ from twisted.logger import (
     eventAsJSON,
     globalLogBeginner,
 )
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from welcome_protocol.listening.builder import buildEndpoint
-from welcome_protocol.metrics.workertotals import SnapshotWriter
-from welcome_protocol.observing.accesslog import AccessLog
-from welcome_protocol.serving import makeServing
-from welcome_protocol.shared.addresses import describeAddress
-from welcome_protocol.startup import freezeStartupObjects
-from welcome_protocol.tap import Options
+from welcome_protocol.configuration.options import Options
+from welcome_protocol.listening.service import ListenFailed
+from welcome_protocol.service.tree import Adopted, ServiceReactor, buildServiceTree
+from welcome_protocol.shared.descriptions import DescriptionError
+
+_log = Logger(namespace="welcome_protocol.workers.pool")
+
+
+class WorkerReactor(ServiceReactor, IReactorCore):
+    """
+    What a worker needs of a reactor: the service's, and to run and stop.
+    """
 
 
 @implementer(ILogObserver)
@@ -60,10 +64,11 @@ class _EventRelay:
         self._out.flush()
 
 
-def _accessRelay(out: IO[str]) -> Any:
+def _accessRelay(out: IO[str]) -> Callable[[list[tuple[float, str]]], None]:
     """
-    @return: A C{writeRecords} for L{AccessLog} writing C{A TIME ADDRESS}
-        lines to C{out}, one write per batch.
+    @return: A C{writeRecords} for L{AccessLog
+        <welcome_protocol.observing.accesslog.AccessLog>} writing
+        C{A TIME ADDRESS} lines to C{out}, one write per batch.
     """
 
     def writeRecords(records: list[tuple[float, str]]) -> None:
@@ -75,6 +80,18 @@ def _accessRelay(out: IO[str]) -> Any:
         out.flush()
 
     return writeRecords
+
+
+def _lineWriter(out: IO[str]) -> Callable[[str], None]:
+    """
+    @return: Writes one line (a snapshot) to C{out} at once.
+    """
+
+    def writeLine(line: str) -> None:
+        out.write(line)
+        out.flush()
+
+    return writeLine
 
 
 def _endWithParent() -> None:
@@ -91,15 +108,18 @@ def _endWithParent() -> None:
         return
 
 
-def _stopOnceOn(reactor: IReactorCore, signals: Sequence[int]) -> None:
+def _stopOnceOn(
+    reactor: IReactorCore, threads: IReactorFromThreads, signals: Sequence[int]
+) -> None:
     """
     Stop the reactor on the first of C{signals}; ignore any after it.
 
     A worker often gets SIGTERM twice: from its parent, which stops every
     worker, and from systemd, which by default signals every process of the
-    service's control group.
+    service's control group.  Twisted's own handlers would stop the reactor
+    again on the second and log a C{ReactorNotRunning} traceback; these are
+    installed once the reactor runs, in their place.
     """
-    log = Logger(namespace="welcome_protocol.workers.pool")
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
@@ -108,13 +128,85 @@ def _stopOnceOn(reactor: IReactorCore, signals: Sequence[int]) -> None:
             return
         stopping = True
         name = signal.Signals(signum).name
-        cast(IReactorFromThreads, reactor).callFromThread(
-            log.info, "Received {signal}, stopping", signal=name
-        )
-        cast(IReactorFromThreads, reactor).callFromThread(reactor.stop)
+        threads.callFromThread(_log.info, "Received {signal}, stopping", signal=name)
+        threads.callFromThread(reactor.stop)
 
     for signum in signals:
         signal.signal(signum, stop)
+
+
+def serve(
+    reactor: WorkerReactor,
+    options: Options,
+    fd: int,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> Deferred[None]:
+    """
+    Serve the socket C{fd} with the service C{options} describe until the
+    reactor stops.
+
+    @param reactor: Runs the worker.
+    @param options: The parsed command line of C{twistd welcome}.
+    @param fd: The listening socket inherited from the parent.
+    @param stdout: The pipe to the parent; C{sys.stdout} by default.
+    @param stderr: Where a failure's one line goes: the real stderr (the
+        parent's, which the worker inherits) by default.
+    @return: A L{Deferred} that fires once the reactor has shut down, or
+        fails with L{SystemExit} (status 1) if the socket cannot be served,
+        after one line on stderr.
+    """
+    out = sys.stdout if stdout is None else stdout
+    errors = (sys.__stderr__ or sys.stderr) if stderr is None else stderr
+    try:
+        service = buildServiceTree(
+            options.settings,
+            reactor,
+            Adopted(fd, _accessRelay(out), _lineWriter(out)),
+            program=f"welcome worker {os.getpid()}",
+        )
+    except DescriptionError as e:
+        # FD is not a socket the description's listener can adopt.
+        return _exit(f"cannot serve descriptor {fd}: {e}", errors)
+    stopped: Deferred[None] = Deferred()
+    try:
+        service.startService()
+    except ListenFailed as failed:
+        return _exit(str(failed), errors)
+    reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
+    reactor.addSystemEventTrigger("after", "shutdown", stopped.callback, None)
+    reactor.callWhenRunning(
+        _stopOnceOn, reactor, reactor, (signal.SIGTERM, signal.SIGINT)
+    )
+
+    def serving(addresses: list[str]) -> Deferred[None]:
+        # Said once the services (and so their signal handlers) have
+        # started: from this line on, SIGHUP and SIGUSR1 reach their
+        # handlers.
+        _log.info(
+            "Worker {pid} serving on {address}",
+            pid=os.getpid(),
+            address=", ".join(addresses),
+        )
+        return stopped
+
+    def failedToListen(reason: Failure) -> Deferred[None] | Failure:
+        # End the worker if it cannot listen; pass any other failure on.
+        if isinstance(reason.value, ListenFailed):
+            return _exit(str(reason.value), errors)
+        return reason
+
+    return service.whenListening().addCallbacks(serving, failedToListen)
+
+
+def _exit(why: str, stderr: IO[str]) -> Deferred[None]:
+    """
+    Say in one line on C{stderr} why the worker cannot serve, and end it
+    with status 1 (L{task.react} exits with a L{SystemExit}'s code).
+    """
+    stderr.write(f"welcome worker {os.getpid()}: {why}\n")
+    stderr.flush()
+    return fail(SystemExit(1))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -128,67 +220,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     # ignore it until the service's own handler is installed.  The message
     # is read at start anyway, so a reload that arrives before is not lost.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    from twisted.internet import reactor as globalReactor
-
     _endWithParent()
     if os.getppid() == 1:
         return
     arguments = list(sys.argv[1:] if argv is None else argv)
     fd = int(arguments[0])
-    config = Options()
-    config.parseOptions(arguments[1:])
-    reactor = cast(Any, globalReactor)
-    out = sys.stdout
-    globalLogBeginner.beginLoggingTo([_EventRelay(out)], redirectStandardIO=False)
-
-    service = MultiService()
-    accessLog = None
-    if config.settings.logConnections:
-        accessLog = AccessLog(reactor, writeRecords=_accessRelay(out))
-        accessLog.setServiceParent(service)  # type: ignore[no-untyped-call]
-    factory = makeServing(config.settings, reactor, service, accessLog)
-
-    def writeLine(line: str) -> None:
-        out.write(line)
-        out.flush()
-
-    snapshots = SnapshotWriter(
-        factory.stats,
-        lambda: factory.limits.open,
-        factory.whenAllClosed,
-        writeLine,
-        reactor,
+    options = Options()
+    options.parseOptions(arguments[1:])
+    globalLogBeginner.beginLoggingTo(
+        [_EventRelay(sys.stdout)], redirectStandardIO=False
     )
-    snapshots.setServiceParent(service)  # type: ignore[no-untyped-call]
-    # The same builder as the single process's listeners: the same port,
-    # transport, accept pausing and error containment.
-    endpoint = buildEndpoint(
-        reactor,
-        config.settings.listen[0],
-        factory.admission,
-        config.settings.proxyFrom,
-        adoptedFD=fd,
-    )
-    # Adopting a socket is synchronous: the Deferred has fired already.
-    ports: list[IListeningPort] = []
-    endpoint.listen(factory).addCallback(ports.append)
-    [port] = ports
-    core = cast(IReactorCore, reactor)
-    core.addSystemEventTrigger("before", "shutdown", port.stopListening)
-    core.addSystemEventTrigger("before", "shutdown", service.stopService)
-    _stopOnceOn(core, (signal.SIGTERM, signal.SIGINT))
-    service.startService()
-    freezeStartupObjects()
-    # Said once the services (and so their signal handlers) have started:
-    # from this line on, SIGHUP and SIGUSR1 reach their handlers.
-    Logger(namespace="welcome_protocol.workers.pool").info(
-        "Worker {pid} serving on {address}",
-        pid=os.getpid(),
-        address=describeAddress(port.getHost()),
-    )
-    # Our own handlers (above): Twisted's would stop the reactor again on a
-    # second signal and log a ReactorNotRunning traceback.
-    core.run(installSignalHandlers=False)  # type: ignore[call-arg]
+    task.react(serve, (options, fd))
 
 
 if __name__ == "__main__":

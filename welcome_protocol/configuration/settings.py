@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_tap -*-
+# -*- test-case-name: tests.test_configuration -*-
 """
 The server's configuration, validated once and then frozen.
 """
@@ -75,6 +75,12 @@ class ServerSettings:
         to close, for the duration histogram.  Only C{--metrics} reads it,
         so without it the clock is not read twice per connection and a
         connection held open keeps no start time.
+    @ivar datagrams: The limits of the C{udp:} listeners.
+    @ivar workers: How many worker processes serve (C{--workers}); 0 to
+        serve in this process.
+    @ivar metrics: The description C{/metrics} is served on, or L{None}.
+    @ivar workerArguments: The command line a worker parses to build the
+        same settings (without C{--workers}).
     """
 
     message: bytes = DEFAULT_MESSAGE.encode("utf-8")
@@ -95,3 +101,6 @@ class ServerSettings:
     proxyFrom: tuple[IPv4Network | IPv6Network, ...] | None = None
     timeConnections: bool = False
     datagrams: DatagramSettings = field(factory=DatagramSettings)
+    workers: int = 0
+    metrics: str | None = None
+    workerArguments: tuple[str, ...] = ()

@@ -16,18 +16,13 @@ from collections.abc import Callable
 from twisted.application.service import Service
 from twisted.logger import Logger
 
+from welcome_protocol.configuration.filelimit import UNLIMITED_TARGET, Limits
 from welcome_protocol.shared.defaults import SPARE_DESCRIPTORS
-
-# The kernel refuses more than fs.nr_open, 1048576 by default; an "unlimited"
-# hard limit is taken to mean that.
-UNLIMITED_TARGET = 1048576
-
-_Limits = tuple[int, int]
 
 
 def raiseFileLimit(
-    getrlimit: Callable[[int], _Limits] = resource.getrlimit,
-    setrlimit: Callable[[int, _Limits], None] = resource.setrlimit,
+    getrlimit: Callable[[int], Limits] = resource.getrlimit,
+    setrlimit: Callable[[int, Limits], None] = resource.setrlimit,
 ) -> tuple[int, int]:
     """
     Raise the soft C{RLIMIT_NOFILE} to the hard limit.
@@ -48,30 +43,6 @@ def raiseFileLimit(
     return soft, soft
 
 
-def listenerLimitProblem(
-    listeners: int,
-    getrlimit: Callable[[int], _Limits] = resource.getrlimit,
-) -> str | None:
-    """
-    Check that C{listeners} listening sockets fit in the open-file limit the
-    service will raise itself to (the hard limit), with the spare
-    descriptors and some room for connections.
-
-    @return: L{None}, or the one-line error for options whose port ranges
-        need more descriptors than the limit can ever give.
-    """
-    _, hard = getrlimit(resource.RLIMIT_NOFILE)
-    limit = UNLIMITED_TARGET if hard == resource.RLIM_INFINITY else hard
-    needed = listeners + SPARE_DESCRIPTORS
-    if needed > limit:
-        return (
-            f"{listeners} listening ports need {needed} open files, above the "
-            f"hard open-file limit of {limit} (ulimit -Hn; LimitNOFILE= in "
-            "systemd); listen on fewer ports or raise it"
-        )
-    return None
-
-
 class FileLimitService(Service):
     """
     At start-up, raise the open-file limit and warn if it is still below what
@@ -83,8 +54,8 @@ class FileLimitService(Service):
     def __init__(
         self,
         maxConnections: int,
-        getrlimit: Callable[[int], _Limits] = resource.getrlimit,
-        setrlimit: Callable[[int, _Limits], None] = resource.setrlimit,
+        getrlimit: Callable[[int], Limits] = resource.getrlimit,
+        setrlimit: Callable[[int, Limits], None] = resource.setrlimit,
     ) -> None:
         """
         @param maxConnections: The C{--max-connections} setting.
@@ -101,7 +72,7 @@ class FileLimitService(Service):
         Raise the limit before the listener starts (and before twistd drops
         privileges, which does not change resource limits either way).
         """
-        super().privilegedStartService()  # type: ignore[no-untyped-call]
+        super().privilegedStartService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         try:
             before, after = raiseFileLimit(self._getrlimit, self._setrlimit)
         except OSError as e:
@@ -142,6 +113,6 @@ class FileLimitService(Service):
         """
         Raise the limit, unless L{privilegedStartService} already did.
         """
-        super().startService()  # type: ignore[no-untyped-call]
+        super().startService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         if self.limit is None:
             self.privilegedStartService()

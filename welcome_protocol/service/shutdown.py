@@ -70,7 +70,7 @@ class GracefulShutdown(Service):
         @return: A L{Deferred} that fires once none is open, at most
             C{timeout} seconds (plus the aborts) from now.
         """
-        super().stopService()  # type: ignore[no-untyped-call]
+        super().stopService()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         inFlight = self._connections.finishGreetings()
         closed = self._connections.whenAllClosed()
         if closed.called:

@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.test_startup -*-
 """
-The service twistd runs: the listeners, a start-up report, one-line failures.
+The root of the service tree: the listeners, a start-up report, one-line
+failures.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ import gc
 import sys
 from collections.abc import Callable
 from types import TracebackType
+from typing import Protocol, cast
 
-from twisted.application.service import MultiService
+from twisted.application.service import IService, MultiService
+from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import IHostnameResolver
 from twisted.logger import Logger
 
-from welcome_protocol.listening.service import ListenFailed
+from welcome_protocol.listening.service import ListenFailed, firstFailure
 from welcome_protocol.shared.hostinfo import resolveHostAddresses, thisHostName
 
 _ExceptHook = Callable[
@@ -73,6 +76,21 @@ def freezeStartupObjects() -> None:
     gc.freeze()
 
 
+class Listener(Protocol):
+    """
+    What the root needs of a listener's service (an L{IService} as well):
+    L{ListeningService}, L{PortRangeService
+    <welcome_protocol.listening.portrange.PortRangeService>} and the
+    datagram listener's service have it.
+    """
+
+    def whenListening(self) -> Deferred[str]:
+        """
+        @return: Fires with the address once listening, or fails with
+            L{ListenFailed}.
+        """
+
+
 class WelcomeService(MultiService):
     """
     Run the listeners; report the host like the tutorial's server does.
@@ -85,18 +103,50 @@ class WelcomeService(MultiService):
     _log = Logger()
 
     def __init__(
-        self, resolver: IHostnameResolver, program: str = "twistd welcome"
+        self, resolver: IHostnameResolver | None, program: str = "twistd welcome"
     ) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        """
+        @param resolver: Resolves this host's name for the start-up report;
+            L{None} for no report (a worker: its parent reports).
+        @param program: Starts the one line a failure to listen is told in.
+        """
+        super().__init__()  # type: ignore[no-untyped-call]  # Twisted's MultiService is unannotated
         self._resolver = resolver
         self._program = program
+        self._listeners: list[Listener] = []
+
+    def addService(self, service: IService) -> None:
+        """
+        Add a child service (started in the order added, stopped in the
+        reverse order).
+        """
+        super().addService(service)  # type: ignore[no-untyped-call]  # Twisted's MultiService is unannotated
+
+    def addListener(self, listener: IService) -> None:
+        """
+        Add a listener's service, built by L{ListenerBuilder
+        <welcome_protocol.listening.builder.ListenerBuilder>}, whose
+        listening L{whenListening} waits for.
+        """
+        self.addService(listener)
+        self._listeners.append(cast(Listener, listener))
+
+    def whenListening(self) -> Deferred[list[str]]:
+        """
+        @return: A L{Deferred} that fires with each listener's addresses
+            once all listen, or fails with the first L{ListenFailed}.
+        """
+        return gatherResults(
+            [listener.whenListening() for listener in self._listeners],
+            consumeErrors=True,
+        ).addErrback(firstFailure)
 
     def privilegedStartService(self) -> None:
         """
         Listen on every endpoint (before twistd drops privileges).
         """
         try:
-            super().privilegedStartService()  # type: ignore[no-untyped-call]
+            super().privilegedStartService()  # type: ignore[no-untyped-call]  # Twisted's MultiService is unannotated
         except ListenFailed as failed:
             self._abort(failed)
 
@@ -106,10 +156,12 @@ class WelcomeService(MultiService):
         and addresses once they are resolved.
         """
         try:
-            super().startService()  # type: ignore[no-untyped-call]
+            super().startService()  # type: ignore[no-untyped-call]  # Twisted's MultiService is unannotated
         except ListenFailed as failed:
             self._abort(failed)
         freezeStartupObjects()
+        if self._resolver is None:
+            return
         hostname = thisHostName()
         resolveHostAddresses(self._resolver, hostname).addCallback(
             self._reportHost, hostname
