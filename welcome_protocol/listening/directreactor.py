@@ -8,10 +8,13 @@ end in one of three public reactor methods: C{IReactorTCP.listenTCP},
 C{IReactorSSL.listenSSL} and C{IReactorSocket.adoptStreamPort}.  This
 reactor answers those three with a L{DirectPort} (for C{listenSSL}, behind
 Twisted's own L{TLSMemoryBIOFactory}, as Twisted's reactors do it) and
-passes everything else, C{listenUNIX} included, to the real reactor.  So
-C{tcp:} and C{tcp6:} share one transport, TLS runs on it too, and the
-endpoints are built from descriptions by Twisted's own parser, with no
-private attribute read back.
+passes everything else to the real reactor.  So C{tcp:} and C{tcp6:}
+share one transport, TLS runs on it too, and the endpoints are built from
+descriptions by Twisted's own parser, with no private attribute read back.
+
+A UNIX socket (C{listenUNIX}, or a UNIX socket adopted) is Twisted's own
+port, with the factory behind a L{ContainingFactory}: Twisted's port would
+leave a connection open whose protocol could not be built.
 
 On a reactor that does not poll descriptors (IOCP, or a test double), each
 call goes to the real reactor unchanged.
@@ -32,6 +35,7 @@ from twisted.internet.posixbase import PosixReactorBase
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from zope.interface import directlyProvides, providedBy
 
+from welcome_protocol.listening.containment import ContainingFactory
 from welcome_protocol.listening.directtcp.port import DirectPort, adopt
 
 
@@ -115,6 +119,29 @@ class DirectListeningReactor:
             fdset: IReactorFDSet = self._reactor
             return adopt(fdset, factory, fileDescriptor)
         listened: IListeningPort = self._reactor.adoptStreamPort(
-            fileDescriptor, addressFamily, factory
+            fileDescriptor,
+            addressFamily,
+            ContainingFactory(factory, self._reactor),
+        )
+        return listened
+
+    def listenUNIX(
+        self,
+        address: str,
+        factory: IProtocolFactory,
+        backlog: int = 50,
+        mode: int = 0o666,
+        wantPID: bool = False,
+    ) -> IListeningPort:
+        """
+        Listen on a UNIX socket with Twisted's port, the factory behind a
+        L{ContainingFactory}.
+        """
+        listened: IListeningPort = self._reactor.listenUNIX(
+            address,
+            ContainingFactory(factory, self._reactor),
+            backlog=backlog,
+            mode=mode,
+            wantPID=wantPID,
         )
         return listened
