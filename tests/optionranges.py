@@ -11,6 +11,7 @@ from attrs import frozen
 from welcome_protocol.client.options import MAX_BYTES, MAX_COUNT, MAX_SECONDS
 from welcome_protocol.client.scan.scanner import MAX_PARALLEL
 from welcome_protocol.client.udpprobe import MAX_PAD
+from welcome_protocol.metrics.deadline import MAX_REQUEST_DEADLINE
 from welcome_protocol.settings import (
     MAX_HANDSHAKE_TIMEOUT,
     MAX_IDLE_TIMEOUT,
@@ -94,6 +95,7 @@ SERVER = [
     OptionRange("max-per-ip", "count", 1, LONGEST_COUNT),
     OptionRange("max-handshakes", "count", 1, LONGEST_COUNT),
     OptionRange("workers", "count", 0, MAX_WORKERS),
+    OptionRange("metrics-deadline", "positive", 0.001, MAX_REQUEST_DEADLINE),
     OptionRange("udp-rate", "positive", 0.001, MAX_RATE),
     OptionRange("udp-burst", "count", 1, LONGEST_COUNT),
     OptionRange("udp-global-rate", "positive", 0.001, MAX_RATE),

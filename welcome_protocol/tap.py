@@ -34,6 +34,11 @@ from welcome_protocol.listening.builder import (
 from welcome_protocol.listening.fdexhaustion import PausingAcceptEndpoint
 from welcome_protocol.listening.portrange import PortRangeService
 from welcome_protocol.listening.service import ListeningService
+from welcome_protocol.metrics.deadline import (
+    MAX_REQUEST_DEADLINE,
+    REQUEST_DEADLINE,
+    parseMetricsDeadline,
+)
 from welcome_protocol.metrics.source import MetricsSource
 from welcome_protocol.metrics.workertotals import WorkerTotals
 from welcome_protocol.observing.accesslog import AccessLog
@@ -231,6 +236,14 @@ class Options(usage.Options):
             "description, e.g. tcp:9112:interface=127.0.0.1 (default: off).",
         ],
         [
+            "metrics-deadline",
+            None,
+            f"{REQUEST_DEADLINE:g}",
+            "Abort a connection to the --metrics port this many seconds after "
+            "it was accepted, whatever it is doing: 0.001 to "
+            f"{MAX_REQUEST_DEADLINE:g}.",
+        ],
+        [
             "workers",
             None,
             "0",
@@ -341,6 +354,7 @@ class Options(usage.Options):
                 checkServerDescription(metrics)
             except DescriptionError as e:
                 raise usage.UsageError(f"--metrics {metrics!r}: {e}") from None
+        self["metrics-deadline"] = parseMetricsDeadline(self["metrics-deadline"])
         maxPerIP = self["max-per-ip"]
         backlog = self["backlog"]
         handshakeTimeout = parseSeconds(
@@ -516,7 +530,9 @@ def makeService(config: Options, reactor: ServiceReactor | None = None) -> IServ
         # cost a service without --metrics memory and start-up time.
         from welcome_protocol.metrics.service import metricsService
 
-        metrics = metricsService(reactor, config["metrics"], source)
+        metrics = metricsService(
+            reactor, config["metrics"], source, config["metrics-deadline"]
+        )
         metrics.setServiceParent(parent)  # type: ignore[no-untyped-call]
     return parent
 
