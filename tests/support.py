@@ -213,6 +213,41 @@ class ServerProcess:
                     + "\n".join([*self.output, self._partial])
                 )
 
+    def waitForLines(
+        self, pattern: str, count: int, seconds: float = STARTUP_SECONDS
+    ) -> list[str]:
+        """
+        Wait until C{count} lines matching C{pattern} have appeared, e.g.
+        one from each worker.
+
+        @return: The first C{count} of them.
+        @raise AssertionError: If they do not within C{seconds}, or the
+            process ends first; the message includes all the output.
+        """
+        compiled = re.compile(pattern)
+        deadline = time.monotonic() + seconds
+        while True:
+            found = [line for line in self.output if compiled.search(line)]
+            if len(found) >= count:
+                return found[:count]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._readFor(min(remaining, 0.1)):
+                raise AssertionError(
+                    f"{len(found)} of {count} lines matching {pattern!r}; "
+                    "output was:\n" + "\n".join([*self.output, self._partial])
+                )
+
+    def readAvailable(self) -> None:
+        """
+        Read what the server has written so far, without waiting for more.
+        """
+        while True:
+            before = (len(self.output), len(self._partial))
+            if not self._readFor(0):
+                return
+            if (len(self.output), len(self._partial)) == before:
+                return
+
     def waitListening(self, count: int = 1) -> list[str]:
         """
         Wait until the server reports C{count} listening addresses.
