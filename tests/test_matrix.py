@@ -263,8 +263,9 @@ class PathCase(TestCase):
             if self.path.kind != "unix":
                 listener.port = int(address.rsplit(":", 1)[1])
         if self.path.workers:
-            for _ in range(self.path.workers):
-                server.waitForLine(r"serving on")
+            # Every worker, not the first one N times: a cell that starts
+            # with one worker running sends all its clients to it.
+            server.waitForLines(r"Worker \d+ serving on", self.path.workers)
         server.waitRunning()
         return server, listener
 
