@@ -35,6 +35,7 @@ from tests.hostileclients import closeAll, cpuSeconds, rssKiB, waitClosedByServe
 from tests.support import ServerProcess, freePort, temporaryPath
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.listening.builder import buildEndpoint
+from welcome_protocol.listening.fdexhaustion import RETRY_DELAY
 from welcome_protocol.settings import ServerSettings
 
 _CLIENT_TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -521,6 +522,7 @@ class AcceptMixin:
         processes = max(1, self.path.workers)
         held = [listener.raw() for _ in range(64 * processes + 40)]
         case.addCleanup(closeAll, held)
+        started = time.monotonic()
         # Every process has run out of descriptors and paused accepting.
         server.waitForLines(r"Cannot accept connections: EMFILE", processes)
         before = _treeCPU(server.pid)
@@ -554,6 +556,13 @@ class AcceptMixin:
                 greeting = listener.greet(until=b"Welcome!")
             time.sleep(0.05)
         case.assertIn(b"Welcome!", greeting)
+        # At most one pause per retry delay in each process: a loop that
+        # retried at once would count thousands, however little CPU a
+        # loaded machine gave it (the CPU bound above needs a spare core).
+        pauses = server.reportStats()["accept pauses"]
+        retries = (time.monotonic() - started) / RETRY_DELAY
+        case.assertGreaterEqual(pauses, 1)
+        case.assertLessEqual(pauses, processes * (retries + 2))
 
 
 def _treeCPU(pid: int) -> float:
