@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
+import re
 import resource
 import shutil
 import socket
@@ -105,6 +107,15 @@ PATHS = [
 ]
 
 
+def _ownLoopbackAddress() -> str:
+    """
+    @return: A random IPv4 loopback address outside 127.0.0.0/16, which
+        the other tests use (Linux answers the whole of 127.0.0.0/8).
+    """
+    second, third, fourth = (random.randrange(1, 255) for _ in range(3))
+    return f"127.{second}.{third}.{fourth}"
+
+
 class _Listener:
     """
     Where a path's listener is, and how to connect to it.
@@ -116,7 +127,11 @@ class _Listener:
         scratch = Path(temporaryPath(case))
         scratch.mkdir()
         self.scratch = scratch
-        self.host = "::1" if path.kind == "tcp6" else "127.0.0.1"
+        # An IPv4 loopback address of this listener's own: a client of
+        # another test that connects to 127.0.0.1 on a port it believes free
+        # (a scan of closed ports, say) cannot reach this server and take a
+        # place under its limits.
+        self.host = "::1" if path.kind == "tcp6" else _ownLoopbackAddress()
         self.port = 0
         self.unixPath = str(scratch / "welcome.sock")
         cert, key = makeCertificate(scratch)
@@ -131,18 +146,18 @@ class _Listener:
         """
         kind = self.path.kind
         if kind == "tcp":
-            inner = f"tcp:{port}:interface=127.0.0.1"
+            inner = f"tcp:{port}:interface={self.host}"
         elif kind == "tcp6":
             inner = rf"tcp6:{port}:interface=\:\:1"
         elif kind == "unix":
             inner = f"unix:{self.unixPath}"
         elif kind == "ssl":
             inner = (
-                f"ssl:{port}:interface=127.0.0.1:privateKey={self.key}"
+                f"ssl:{port}:interface={self.host}:privateKey={self.key}"
                 f":certKey={self.cert}"
             )
         else:
-            inner = f"tls:{self.pemDir}:port={port}:interface=127.0.0.1"
+            inner = f"tls:{self.pemDir}:port={port}:interface={self.host}"
         return ("haproxy:" if self.path.proxy else "") + inner
 
     def raw(self) -> socket.socket:
@@ -243,8 +258,8 @@ class PathCase(TestCase):
             systemdActivate = shutil.which("systemd-socket-activate")
             if systemdActivate is None:
                 raise AssertionError("systemd-socket-activate is not installed")
-            listener.port = freePort()
-            launcher = (systemdActivate, f"--listen=127.0.0.1:{listener.port}")
+            listener.port = freePort(listener.host)
+            launcher = (systemdActivate, f"--listen={listener.host}:{listener.port}")
             options += ["--listen", "systemd:domain=INET:index=0"]
         else:
             options += ["--listen", listener.description()]
@@ -255,7 +270,9 @@ class PathCase(TestCase):
         if self.path.systemd:
             # The first connection, once systemd-socket-activate listens,
             # starts the service.
-            server.waitForLine(rf"Listening on 127\.0\.0\.1:{listener.port} as 3")
+            server.waitForLine(
+                rf"Listening on {re.escape(listener.host)}:{listener.port} as 3"
+            )
             with contextlib.suppress(OSError):
                 listener.raw().close()
             server.waitForLine(r"Listening on .*systemd:")
