@@ -333,11 +333,11 @@ class HostileClientsTests(TestCase):
         self.assertEqual(after.outcomes, {"greeted": 10})
         stats = self.reportStats(server)
         self.assertGreaterEqual(stats["accept pauses"], 1)
-        # At most one pause per retry delay: a loop that retried at once
-        # would count thousands (29,127 in one try), however little CPU a
-        # loaded machine gave it.
+        # A few pauses per retry delay, where a loop that retried at once
+        # would count tens of thousands (29,127 in one try), however little
+        # CPU a loaded machine gave it.
         retries = (time.monotonic() - started) / RETRY_DELAY
-        self.assertLessEqual(stats["accept pauses"], retries + 2)
+        self.assertLessEqual(stats["accept pauses"], 4 * (retries + 2))
         warnings = [line for line in server.output if "Cannot accept" in line]
         self.assertEqual(len(warnings), 1, warnings)
         self.assertIn("EMFILE (too many open files)", warnings[0])
