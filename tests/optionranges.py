@@ -16,6 +16,7 @@ from welcome_protocol.configuration.settings import (
     MAX_IDLE_TIMEOUT,
     MAX_SHUTDOWN_TIMEOUT,
 )
+from welcome_protocol.metrics.deadline import MAX_REQUEST_DEADLINE
 from welcome_protocol.shared.commandline import LONGEST_COUNT
 from welcome_protocol.udp.options import MAX_RATE
 from welcome_protocol.workers.pool import MAX_WORKERS
@@ -94,6 +95,7 @@ SERVER = [
     OptionRange("max-per-ip", "count", 1, LONGEST_COUNT),
     OptionRange("max-handshakes", "count", 1, LONGEST_COUNT),
     OptionRange("workers", "count", 0, MAX_WORKERS),
+    OptionRange("metrics-deadline", "positive", 0.001, MAX_REQUEST_DEADLINE),
     OptionRange("udp-rate", "positive", 0.001, MAX_RATE),
     OptionRange("udp-burst", "count", 1, LONGEST_COUNT),
     OptionRange("udp-global-rate", "positive", 0.001, MAX_RATE),

@@ -213,6 +213,68 @@ class ServerProcess:
                     + "\n".join([*self.output, self._partial])
                 )
 
+    def waitForLines(
+        self, pattern: str, count: int, seconds: float = STARTUP_SECONDS
+    ) -> list[str]:
+        """
+        Wait until C{count} lines matching C{pattern} have appeared, e.g.
+        one from each worker.
+
+        @return: The first C{count} of them.
+        @raise AssertionError: If they do not within C{seconds}, or the
+            process ends first; the message includes all the output.
+        """
+        compiled = re.compile(pattern)
+        deadline = time.monotonic() + seconds
+        while True:
+            found = [line for line in self.output if compiled.search(line)]
+            if len(found) >= count:
+                return found[:count]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._readFor(min(remaining, 0.1)):
+                raise AssertionError(
+                    f"{len(found)} of {count} lines matching {pattern!r}; "
+                    "output was:\n" + "\n".join([*self.output, self._partial])
+                )
+
+    def reportStats(self, seconds: float = 10.0) -> dict[str, int]:
+        """
+        Ask for the stats line with C{SIGUSR1}, and read its counters.
+
+        @return: The counters by name, e.g. C{{"served": 3, ...}}.
+        @raise AssertionError: If no new stats line comes within C{seconds}.
+        """
+        seen = len([line for line in self.output if "Stats: " in line])
+        self.process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + seconds
+        while True:
+            lines = [line for line in self.output if "Stats: " in line]
+            if len(lines) > seen:
+                text = lines[-1].split("Stats: ", 1)[1]
+                return {
+                    name.strip(): int(value)
+                    for name, value in re.findall(
+                        r"([A-Za-z][A-Za-z -]*?) (\d+)\b", text
+                    )
+                }
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._readFor(min(remaining, 0.1)):
+                raise AssertionError(
+                    "no stats line after SIGUSR1; output was:\n"
+                    + "\n".join([*self.output, self._partial])
+                )
+
+    def readAvailable(self) -> None:
+        """
+        Read what the server has written so far, without waiting for more.
+        """
+        while True:
+            before = (len(self.output), len(self._partial))
+            if not self._readFor(0):
+                return
+            if (len(self.output), len(self._partial)) == before:
+                return
+
     def waitListening(self, count: int = 1) -> list[str]:
         """
         Wait until the server reports C{count} listening addresses.

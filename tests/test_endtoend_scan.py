@@ -7,6 +7,7 @@ firewall).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -56,6 +57,37 @@ def closedPorts(count: int, case: TestCase | None = None) -> list[int]:
     finally:
         for s in sockets:
             s.close()
+
+
+def waitConnecting(pid: int, ports: Sequence[int], seconds: float = 30.0) -> None:
+    """
+    Wait until process C{pid} is connecting (its SYN sent, not answered) to
+    one of C{ports} on 127.0.0.1, as a client does to a L{fullBacklog} port.
+
+    @raise AssertionError: If it is not within C{seconds}.
+    """
+    # /proc/net/tcp: "sl local rem st ... inode", addresses as hex
+    # "0100007F:1F90"; state 02 is SYN_SENT.  The fillers of a full backlog
+    # are connecting too: only the process's own sockets count.
+    wanted = {f"0100007F:{port:04X}" for port in ports}
+    deadline = time.monotonic() + seconds
+    while True:
+        mine = set()
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    mine.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if (
+                fields[3] == "02"
+                and fields[2] in wanted
+                and f"socket:[{fields[9]}]" in mine
+            ):
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"process {pid} is not connecting to {list(ports)}")
+        time.sleep(0.02)
 
 
 def fullBacklog(case: TestCase) -> int:
@@ -318,7 +350,9 @@ class InterruptTests(TestCase):
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(2)
+        # Interrupted once it waits on a filtered port (its reactor runs,
+        # with its SIGINT handler), however long it took to start.
+        waitConnecting(process.pid, filtered)
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=20)
         self.assertEqual(process.returncode, 1, stderr)
@@ -338,7 +372,14 @@ class DescriptorTests(TestCase):
         Two thousand ports with C{--parallel 10}: the process never has
         more than 10 descriptors open beyond the spare ones it counts on.
         """
-        ports = closedPorts(2000)
+        # Held (bound, not listening) for the test: unheld, a port free a
+        # moment ago can be taken by a server another test starts meanwhile,
+        # which then gets this scan's connection in its limits.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < 4096 <= hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (4096, hard))
+            self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
+        ports = closedPorts(2000, self)
         command = [
             installedScript("welcome-client"),
             "--json",

@@ -30,11 +30,11 @@ from welcome_protocol.metrics.boundedhttp import (
     MAX_HEADER_BYTES,
     MAX_HEADERS,
     MAX_SCRAPERS,
-    REQUEST_DEADLINE,
     BoundedSite,
     OneRequestChannel,
 )
 from welcome_protocol.metrics.collector import WelcomeCollector
+from welcome_protocol.metrics.deadline import REQUEST_DEADLINE
 from welcome_protocol.metrics.resource import (
     InThread,
     MetricsPage,

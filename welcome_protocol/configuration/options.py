@@ -28,6 +28,11 @@ from welcome_protocol.configuration.settings import (
     ServerSettings,
 )
 from welcome_protocol.greeting.server import DIRECT_WRITE_LIMIT
+from welcome_protocol.metrics.deadline import (
+    MAX_REQUEST_DEADLINE,
+    REQUEST_DEADLINE,
+    parseMetricsDeadline,
+)
 from welcome_protocol.shared.commandline import LONGEST_COUNT, versionText
 from welcome_protocol.shared.defaults import DEFAULT_PORT
 from welcome_protocol.udp.options import PARAMETERS as UDP_PARAMETERS
@@ -182,6 +187,14 @@ class Options(usage.Options):
             "description, e.g. tcp:9112:interface=127.0.0.1 (default: off).",
         ],
         [
+            "metrics-deadline",
+            None,
+            f"{REQUEST_DEADLINE:g}",
+            "Abort a connection to the --metrics port this many seconds after "
+            "it was accepted, whatever it is doing: 0.001 to "
+            f"{MAX_REQUEST_DEADLINE:g}.",
+        ],
+        [
             "workers",
             None,
             "0",
@@ -256,5 +269,6 @@ class Options(usage.Options):
             datagrams=datagramSettings(self),
             workers=self["workers"],
             metrics=metrics,
+            metricsDeadline=parseMetricsDeadline(self["metrics-deadline"]),
             workerArguments=tuple(workerArguments(self.arguments)),
         )

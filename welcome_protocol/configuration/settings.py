@@ -11,6 +11,7 @@ from attrs import field, frozen
 
 from welcome_protocol.greeting.message import Message
 from welcome_protocol.listening.backlog import defaultBacklog
+from welcome_protocol.metrics.deadline import REQUEST_DEADLINE
 from welcome_protocol.shared.defaults import DEFAULT_PORT
 from welcome_protocol.udp.settings import DatagramSettings
 
@@ -79,6 +80,8 @@ class ServerSettings:
     @ivar workers: How many worker processes serve (C{--workers}); 0 to
         serve in this process.
     @ivar metrics: The description C{/metrics} is served on, or L{None}.
+    @ivar metricsDeadline: Seconds from accept to the end of a connection
+        to the metrics port, at most (C{--metrics-deadline}).
     @ivar workerArguments: The command line a worker parses to build the
         same settings (without C{--workers}).
     """
@@ -103,4 +106,5 @@ class ServerSettings:
     datagrams: DatagramSettings = field(factory=DatagramSettings)
     workers: int = 0
     metrics: str | None = None
+    metricsDeadline: float = REQUEST_DEADLINE
     workerArguments: tuple[str, ...] = ()

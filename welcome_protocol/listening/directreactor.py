@@ -8,10 +8,13 @@ end in one of three public reactor methods: C{IReactorTCP.listenTCP},
 C{IReactorSSL.listenSSL} and C{IReactorSocket.adoptStreamPort}.  This
 reactor answers those three with a L{DirectPort} (for C{listenSSL}, behind
 Twisted's own L{TLSMemoryBIOFactory}, as Twisted's reactors do it) and
-passes everything else, C{listenUNIX} included, to the real reactor.  So
-C{tcp:} and C{tcp6:} share one transport, TLS runs on it too, and the
-endpoints are built from descriptions by Twisted's own parser, with no
-private attribute read back.
+passes everything else to the real reactor.  So C{tcp:} and C{tcp6:}
+share one transport, TLS runs on it too, and the endpoints are built from
+descriptions by Twisted's own parser, with no private attribute read back.
+
+A UNIX socket (C{listenUNIX}, or a UNIX socket adopted) is Twisted's own
+port, with the factory behind a L{ContainingFactory}: Twisted's port would
+leave a connection open whose protocol could not be built.
 
 On a reactor that does not poll descriptors (IOCP, or a test double), each
 call goes to the real reactor unchanged.
@@ -30,11 +33,14 @@ from twisted.internet.interfaces import (
     IReactorSocket,
     IReactorSSL,
     IReactorTCP,
+    IReactorTime,
+    IReactorUNIX,
 )
 from twisted.internet.posixbase import PosixReactorBase
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from zope.interface import directlyProvides, providedBy
 
+from welcome_protocol.listening.containment import ContainingFactory
 from welcome_protocol.listening.directtcp.port import DirectPort, adopt
 
 
@@ -131,5 +137,26 @@ class DirectListeningReactor:
         return IReactorSocket(self._reactor).adoptStreamPort(
             fileDescriptor,
             socket.AddressFamily(addressFamily),
-            factory,  # type: ignore[arg-type]
+            ContainingFactory(factory, IReactorTime(self._reactor)),  # type: ignore[arg-type]
+        )
+
+    def listenUNIX(
+        self,
+        address: str,
+        factory: IProtocolFactory,
+        backlog: int = 50,
+        mode: int = 0o666,
+        wantPID: bool = False,
+    ) -> IListeningPort:
+        """
+        Listen on a UNIX socket with Twisted's port, the factory behind a
+        L{ContainingFactory}.
+        """
+        # As for listenTCP: any IProtocolFactory listens.
+        return IReactorUNIX(self._reactor).listenUNIX(
+            address,
+            ContainingFactory(factory, IReactorTime(self._reactor)),  # type: ignore[arg-type]
+            backlog=backlog,
+            mode=mode,
+            wantPID=wantPID,
         )

@@ -10,7 +10,9 @@ and Prometheus must still be answered.
    client that pipelines scrapes and never reads costs one answer, not one
    per request.  A scraper reconnects for each scrape, one TCP handshake
    every scrape interval.
- - B{An absolute deadline.}  L{REQUEST_DEADLINE} seconds after accept the
+ - B{An absolute deadline.}  C{requestDeadline} seconds after accept
+   (C{--metrics-deadline}, by default
+   L{REQUEST_DEADLINE<welcome_protocol.metrics.deadline.REQUEST_DEADLINE>}) the
    connection is aborted, whatever it is doing: receiving the request (a
    byte a second does not extend it, unlike twisted.web's idle timeout,
    which every byte resets), or having its answer read (a client that never
@@ -43,12 +45,8 @@ from twisted.web import http
 from twisted.web.resource import IResource
 from twisted.web.server import Request, Site
 
+from welcome_protocol.metrics.deadline import REQUEST_DEADLINE
 from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
-
-#: Seconds from accept to the end of a scraper's connection, at most.
-#: Prometheus on loopback or a LAN needs milliseconds; its default scrape
-#: timeout is 10 s.
-REQUEST_DEADLINE = 5.0
 
 #: Connections open at once, at most.
 MAX_SCRAPERS = 16

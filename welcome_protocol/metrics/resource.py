@@ -39,6 +39,7 @@ from twisted.web.resource import EncodingResourceWrapper, IResource, Resource
 from twisted.web.server import NOT_DONE_YET, GzipEncoderFactory, Request
 
 from welcome_protocol.metrics.boundedhttp import BoundedSite
+from welcome_protocol.metrics.deadline import REQUEST_DEADLINE
 
 #: Runs C{encoder(collector)} away from the reactor thread: the result, in
 #: a L{Deferred} that fires in the reactor thread.
@@ -159,11 +160,17 @@ def metricsRoot(page: MetricsPage) -> Resource:
     return root
 
 
-def metricsSite(page: MetricsPage, reactor: IReactorTime) -> BoundedSite:
+def metricsSite(
+    page: MetricsPage,
+    reactor: IReactorTime,
+    requestDeadline: float = REQUEST_DEADLINE,
+) -> BoundedSite:
     """
     @param page: What C{/metrics} serves.
     @param reactor: Times the connections' deadlines.
+    @param requestDeadline: Seconds from accept to the end of a
+        connection, at most (C{--metrics-deadline}).
     @return: The factory to listen with, every connection bounded (see
         L{welcome_protocol.metrics.boundedhttp}).
     """
-    return BoundedSite(metricsRoot(page), reactor)
+    return BoundedSite(metricsRoot(page), reactor, requestDeadline=requestDeadline)

@@ -19,8 +19,9 @@ from twisted.internet.threads import deferToThreadPool
 
 from welcome_protocol.admission.unfinished import HandshakeGuard
 from welcome_protocol.listening.builder import ListenerBuilder
-from welcome_protocol.metrics.boundedhttp import MAX_SCRAPERS, REQUEST_DEADLINE
+from welcome_protocol.metrics.boundedhttp import MAX_SCRAPERS
 from welcome_protocol.metrics.collector import WelcomeCollector
+from welcome_protocol.metrics.deadline import REQUEST_DEADLINE
 from welcome_protocol.metrics.resource import MetricsPage, metricsSite
 from welcome_protocol.metrics.source import MetricsReactor, MetricsSource
 from welcome_protocol.shared.stats import ServerStats
@@ -56,13 +57,18 @@ def metricsPage(reactor: IReactorThreads, source: MetricsSource) -> MetricsPage:
 
 
 def metricsService(
-    reactor: MetricsReactor, description: str, source: MetricsSource
+    reactor: MetricsReactor,
+    description: str,
+    source: MetricsSource,
+    requestDeadline: float = REQUEST_DEADLINE,
 ) -> IService:
     """
     @param reactor: Listens and times the scrapers' connections.
     @param description: The endpoint description to serve on (checked
         already, when the options were parsed).
     @param source: The service's state.
+    @param requestDeadline: Seconds from accept to the end of a scraper's
+        connection, at most (C{--metrics-deadline}).
     @return: A service that serves C{/metrics} on C{description} once
         started; like the greeting listeners, it stops the service with one
         line if it cannot listen.
@@ -72,7 +78,7 @@ def metricsService(
     # of the metrics port's own, so that scrapers never compete with the
     # welcome's unfinished connections.
     unfinished = HandshakeGuard(
-        REQUEST_DEADLINE,
+        requestDeadline,
         MAX_SCRAPERS,
         ServerStats(reactor.seconds()),
         reactor,
@@ -82,7 +88,7 @@ def metricsService(
     # The builder wraps the listener, as it does every other.
     builder = ListenerBuilder(
         reactor,
-        metricsSite(metricsPage(reactor, source), reactor),
+        metricsSite(metricsPage(reactor, source), reactor, requestDeadline),
         unfinished=unfinished,
     )
     return builder.build(description, name=f"--metrics {description}")

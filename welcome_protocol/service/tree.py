@@ -141,7 +141,9 @@ def buildServiceTree(
         # start-up time.
         from welcome_protocol.metrics.service import metricsService
 
-        root.addService(metricsService(reactor, settings.metrics, source))
+        root.addService(
+            metricsService(reactor, settings.metrics, source, settings.metricsDeadline)
+        )
     return root
 
 
