@@ -249,14 +249,14 @@ class ScrapeTests(TestCase):
     def test_probeGivenWhatIsLeft(self) -> None:
         """
         A probe that waited for a slot is given what is left of the
-        deadline, not the whole timeout.
+        deadline (less the margin), not the whole timeout.
         """
         first = self.scrape(target="127.0.0.1", module="fast", ports="1-3")
         first.run()
         self.assertEqual(sorted(self.probers.pending), [1, 2])
         self.clock.advance(0.5)
         self.probers.answer(1, True)
-        self.assertEqual(self.probers.contexts[-1].timeout, 1.5)
+        self.assertEqual(self.probers.contexts[-1].timeout, 1.5 - 0.05)
 
     def test_portList(self) -> None:
         """

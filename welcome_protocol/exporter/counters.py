@@ -4,7 +4,7 @@ The exporter's own metrics, for its C{/metrics} page: scrapes by module and
 result, probes started, requests refused, probes in flight.
 
 Counted with an integer increment per event and turned into metric
-families only when Prometheus scrapes (a L{Collector}), as the server's
+families only when Prometheus scrapes (a prometheus_client collector), as the server's
 own metrics are.
 """
 

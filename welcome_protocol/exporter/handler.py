@@ -46,6 +46,12 @@ Seconds kept from Prometheus' scrape timeout for the answer to travel, as
 blackbox_exporter's C{--timeout-offset}.
 """
 
+PROBE_MARGIN = 0.05
+"""
+Seconds before the scrape's deadline that its probes' own timeouts end, at
+most (a twentieth of a short timeout).
+"""
+
 _TLS_VERSIONS = {
     "TLSv1": "TLS 1.0",
     "TLSv1.1": "TLS 1.1",
@@ -253,7 +259,11 @@ class Scrape:
             self.log.error("Probe failed", duration_seconds=f"{elapsed:.6f}")
 
     def _context(self) -> ProbeContext:
-        left = max(0.001, self._deadline - self._now())
+        # A probe ends a little before the scrape's deadline, so that its
+        # own timeout (a silent UDP port's "open or filtered") is reported,
+        # not cut short by the deadline.
+        margin = min(PROBE_MARGIN, self._request.timeout / 20)
+        left = max(0.001, self._deadline - self._now() - margin)
         return ProbeContext(
             self._reactor, self._request.module, left, self.log, self._now
         )
