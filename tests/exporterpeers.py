@@ -13,11 +13,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.prometheusserver import WAIT_SECONDS, PrometheusServer, command
 from tests.support import STARTUP_SECONDS, freePort, installedScript, waitConnectable
 
 BLACKBOX = "prometheus-blackbox-exporter"
@@ -222,13 +223,51 @@ def runExporter(*args: str, seconds: float = 30.0) -> subprocess.CompletedProces
     )
 
 
-def waitUntil(check: object, seconds: float = 10.0) -> None:
+class ConfiguredPrometheus(PrometheusServer):
     """
-    Poll C{check()} every 50 ms until it is true.
+    C{prometheus} on a loopback port with a configuration of the test's
+    (and the rule files beside it), its own temporary directory.
     """
-    assert callable(check)
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{check} not true within {seconds:g} s")
-        time.sleep(0.05)
+
+    def __init__(self, config: str, files: Mapping[str, str]) -> None:
+        """
+        @param config: The whole C{prometheus.yml}.
+        @param files: Other files to write beside it (rule files), by name.
+        """
+        self.workdir = Path(tempfile.mkdtemp(prefix="welcome-prometheus-"))
+        for name, text in files.items():
+            (self.workdir / name).write_text(text)
+        path = self.workdir / "prometheus.yml"
+        path.write_text(config)
+        self.port = freePort()
+        self.log = (self.workdir / "prometheus.log").open("w")
+        self.process = subprocess.Popen(
+            [
+                command("prometheus"),
+                f"--config.file={path}",
+                f"--storage.tsdb.path={self.workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            cwd=self.workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def waitFor(
+        self, expression: str, matches: Callable[[list[dict[str, object]]], bool]
+    ) -> list[dict[str, object]]:
+        """
+        Wait until the query's result C{matches}.
+
+        @return: That result.
+        @raise AssertionError: If it does not within L{WAIT_SECONDS}.
+        """
+        deadline = time.monotonic() + WAIT_SECONDS
+        result: list[dict[str, object]] = []
+        while time.monotonic() < deadline:
+            result = self.query(expression)
+            if matches(result):
+                return result
+            time.sleep(0.1)
+        raise AssertionError(f"{expression}: {result}\n{self.output()}")
