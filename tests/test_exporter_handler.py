@@ -320,3 +320,48 @@ class ScrapeTests(TestCase):
         self.successResultOf(done)
         self.assertEqual(metrics(waiting)["probe_success"], 0)
         self.assertEqual(self.slots.waiting, 0)
+
+    def test_portListDeadline(self) -> None:
+        """
+        At the deadline, a port list's unfinished ports are cancelled and
+        shown as C{unfinished}; the finished ones keep their result.
+        """
+        scrape = self.scrape(target="127.0.0.1", module="fast", ports="1,2")
+        done = scrape.run()
+        self.probers.answer(1, True)
+        self.clock.advance(2)
+        self.successResultOf(done)
+        found = metrics(scrape)
+        self.assertEqual(found["probe_success"], 0)
+        self.assertEqual(found["probe_port_success{port=1}"], 1)
+        self.assertEqual(found["probe_port_success{port=2}"], 0)
+        self.assertEqual(
+            found["probe_port_state_info{expected=open,port=2,state=unfinished}"], 1
+        )
+        self.assertIn("Timed out", scrape.log.text())
+        self.assertEqual(self.slots.inFlight, 0)
+
+    def test_proberErrorLogged(self) -> None:
+        """
+        A prober that raises (a bug) fails the scrape, which is answered,
+        and the error is logged.
+        """
+
+        async def broken(*args: object) -> PortOutcome:
+            raise ZeroDivisionError("bug")
+
+        request = parseRequest(
+            args(target="127.0.0.1:1", module="fast"), None, MODULES, None, 10
+        )
+        scrape = Scrape(
+            self.clock,
+            request,
+            self.slots,
+            self.counters,
+            self.clock.seconds,
+            {"tcp": broken},
+        )
+        self.successResultOf(scrape.run())
+        self.assertEqual(metrics(scrape)["probe_success"], 0)
+        self.assertIn("err=bug", scrape.log.text())
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)

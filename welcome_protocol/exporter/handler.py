@@ -19,6 +19,8 @@ from typing import Any
 import attrs
 from prometheus_client import CollectorRegistry, Gauge
 from twisted.internet.defer import CancelledError, Deferred, gatherResults
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from welcome_protocol.exporter import probing
 from welcome_protocol.exporter.counters import ExporterCounters
@@ -39,12 +41,15 @@ from welcome_protocol.exporter.targets import (
     parseTarget,
     quoted,
 )
+from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
 
 DEFAULT_TIMEOUT_OFFSET = 0.5
 """
 Seconds kept from Prometheus' scrape timeout for the answer to travel, as
 blackbox_exporter's C{--timeout-offset}.
 """
+
+_log = Logger()
 
 PROBE_MARGIN = 0.05
 """
@@ -190,6 +195,7 @@ class Scrape:
         counters: ExporterCounters,
         now: Callable[[], float],
         probers: Mapping[str, Prober] = PROBERS,
+        failures: RateLimitedLog | None = None,
     ) -> None:
         """
         @param reactor: Probes and times the deadline.
@@ -197,8 +203,12 @@ class Scrape:
         @param counters: The exporter's own counters.
         @param now: A monotonic clock.
         @param probers: The probers, by name.
+        @param failures: Where an error (a bug, not a probe's failure) is
+            logged, by the incident; shared by the scrapes.  L{None}: a
+            line each.
         """
         self._probers = probers
+        self._failures = failures
         self._reactor = reactor
         self._request = request
         self._slots = slots
@@ -227,25 +237,40 @@ class Scrape:
             or at the deadline.  Cancelling it cancels the probes.
         """
         running = Deferred.fromCoroutine(self._probe())
-        timer = self._reactor.callLater(self._request.timeout, running.cancel)
+        timedOut = False
+
+        def expire() -> None:
+            nonlocal timedOut
+            timedOut = True
+            running.cancel()
+
+        timer = self._reactor.callLater(self._request.timeout, expire)
         done: Deferred[None] = Deferred(lambda _: running.cancel())
 
-        def finished(outcome: object) -> None:
+        def finished(outcome: bool | Failure) -> None:
             if timer.active():
                 timer.cancel()
-            success = outcome is True
-            if not isinstance(outcome, bool):
-                failure: Any = outcome
-                if failure.check(CancelledError):
-                    self.log.error("Timed out", timeout=f"{self._request.timeout:g}s")
-                else:
-                    self.log.error("Probe failed", err=failure.getErrorMessage())
-            self._finish(success)
+            if timedOut:
+                self.log.error("Timed out", timeout=f"{self._request.timeout:g}s")
+            elif isinstance(outcome, Failure) and not outcome.check(CancelledError):
+                # A bug, not a probe's failure (a probe never fails).
+                self.log.error("Probe failed", err=outcome.getErrorMessage())
+                self._logError(outcome)
+            self._finish(outcome is True)
             if not done.called:
                 done.callback(None)
 
         running.addBoth(finished)
         return done
+
+    def _logError(self, reason: Failure) -> None:
+        text = "Exporter: a probe failed with an error: {error}"
+        if self._failures is None:
+            _log.failure(text, failure=reason, error=reason.getErrorMessage())
+        else:
+            self._failures.emit(
+                text, log_failure=reason, error=reason.getErrorMessage()
+            )
 
     def _finish(self, success: bool) -> None:
         elapsed = self._now() - self._started

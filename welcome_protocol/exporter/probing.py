@@ -188,9 +188,14 @@ class _ConnectOnlyProtocol(_probe.WelcomeClientProtocol):
     The client's protocol, finished as soon as the connection (and, over
     TLS, its handshake) is made: blackbox_exporter's C{tcp} prober with no
     C{query_response} asks no more.
+
+    The client's protocol keeps the time of the connection and the
+    handshake's details, and classifies a connection lost before the end
+    (a TLS failure) as the welcome probe does.
+
+    @cvar expectHandshake: Whether to wait for a TLS handshake.
     """
 
-    tls = None
     expectHandshake = False
 
     def connectionMade(self) -> None:
@@ -210,6 +215,10 @@ class _ConnectOnlyProtocol(_probe.WelcomeClientProtocol):
 
 
 class _TLSConnectOnlyProtocol(_ConnectOnlyProtocol):
+    """
+    L{_ConnectOnlyProtocol} over TLS: finished once the handshake is.
+    """
+
     expectHandshake = True
 
 
@@ -274,6 +283,8 @@ def connectOnly(
         if outcome.check(CancelledError, ConnectingCancelledError) and timedOut:
             why = f"timed out after {timeout:g} s connecting"
             return ProbeResult(TIMEOUT, f"{why} to {target}", why)
+        # The client's protocol fails its welcome with its own exception,
+        # which carries the kind and the messages (a TLS failure).
         kind = getattr(outcome.value, "kind", None)
         if isinstance(kind, str):
             message = str(getattr(outcome.value, "message", ""))

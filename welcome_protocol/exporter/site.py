@@ -23,6 +23,7 @@ from typing import Any
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no annotations
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.registry import CollectorRegistry
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import http
 from twisted.web.pages import notFound
@@ -35,6 +36,9 @@ from welcome_protocol.exporter.modules import Module
 from welcome_protocol.exporter.portlist import ProbeSlots
 from welcome_protocol.exporter.targets import AllowedTargets
 from welcome_protocol.metrics.boundedhttp import BoundedSite
+from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
+
+_log = Logger()
 
 ANSWER_SECONDS = 5.0
 """
@@ -104,6 +108,9 @@ class ProbePage(_Page):
         self._counters = counters
         self._maxPorts = maxPorts
         self._now = now
+        self._failures = RateLimitedLog(
+            _log, reactor, "Exporter: {count} more probe errors in {interval:g} s"
+        )
 
     def answer(self, request: Request) -> bytes | int:
         """
@@ -124,7 +131,14 @@ class ProbePage(_Page):
                 "forbidden" if e.code == http.FORBIDDEN else "bad_request"
             )
             return _plain(request, e.code, str(e))
-        running = Scrape(self._reactor, scrape, self._slots, self._counters, self._now)
+        running = Scrape(
+            self._reactor,
+            scrape,
+            self._slots,
+            self._counters,
+            self._now,
+            failures=self._failures,
+        )
         done = running.run()
         gone: list[Failure] = []
 
