@@ -253,7 +253,7 @@ class ScrapeTests(TestCase):
         """
         first = self.scrape(target="127.0.0.1", module="fast", ports="1-3")
         first.run()
-        self.assertEqual(sorted(self.probers.pending), [1, 2])
+        self.assertEqual(sorted(self.probers.pending), [1])
         self.clock.advance(0.5)
         self.probers.answer(1, True)
         self.assertEqual(self.probers.contexts[-1].timeout, 1.5 - 0.05)
@@ -293,19 +293,22 @@ class ScrapeTests(TestCase):
 
     def test_slotsSharedAndReleased(self) -> None:
         """
-        Two scrapes share the cap: the second waits until a slot is free,
-        and every slot comes back.
+        Scrapes share the cap, a port list taking at most half of it: a
+        single-port scrape starts at once beside a port list, a third scrape
+        waits until a slot is free, and every slot comes back.
         """
         one = self.scrape(target="127.0.0.1", module="fast", ports="1,2").run()
+        self.assertEqual(sorted(self.probers.pending), [1])
         two = self.scrape(target="127.0.0.1:3", module="fast").run()
-        self.assertEqual(self.slots.inFlight, 2)
-        self.assertNotIn(3, self.probers.pending)
-        self.probers.answer(1, True)
-        self.assertIn(3, self.probers.pending)
-        self.probers.answer(2, True)
+        three = self.scrape(target="127.0.0.1:4", module="fast").run()
+        self.assertEqual(sorted(self.probers.pending), [1, 3])
+        self.assertEqual((self.slots.inFlight, self.slots.waiting), (2, 1))
         self.probers.answer(3, True)
-        self.successResultOf(one)
-        self.successResultOf(two)
+        self.assertEqual(sorted(self.probers.pending), [1, 4])
+        for port in (1, 4, 2):
+            self.probers.answer(port, True)
+        for done in (one, two, three):
+            self.successResultOf(done)
         self.assertEqual(self.slots.inFlight, 0)
 
     def test_waitingForSlotTimesOut(self) -> None:
@@ -313,7 +316,8 @@ class ScrapeTests(TestCase):
         A scrape whose probe waits for a slot past its deadline is answered
         at its deadline, and leaves the slots as they were.
         """
-        self.scrape(target="127.0.0.1", module="fast", ports="1,2").run()
+        self.scrape(target="127.0.0.1:1", module="fast").run()
+        self.scrape(target="127.0.0.1:2", module="fast").run()
         waiting = self.scrape(target="127.0.0.1:3", module="fast")
         done = waiting.run()
         self.clock.advance(2)

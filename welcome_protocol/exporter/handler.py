@@ -18,7 +18,12 @@ from typing import Any
 
 import attrs
 from prometheus_client import CollectorRegistry, Gauge
-from twisted.internet.defer import CancelledError, Deferred, gatherResults
+from twisted.internet.defer import (
+    CancelledError,
+    Deferred,
+    DeferredSemaphore,
+    gatherResults,
+)
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -389,10 +394,16 @@ class Scrape:
             registry=self.registry,
         )
 
+        share = DeferredSemaphore(self._slots.share)
+
         async def one(port: int) -> bool:
             started = self._now()
             try:
-                outcome = await self._onePort(address, port)
+                await share.acquire()
+                try:
+                    outcome = await self._onePort(address, port)
+                finally:
+                    share.release()
             except CancelledError:
                 success.labels(str(port)).set(0)
                 state.labels(str(port), "unfinished", _expected(port)).set(1)

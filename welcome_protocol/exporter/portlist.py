@@ -4,7 +4,8 @@ C{ports=22,80,8000-8100&expect_closed=23}: many ports of one host in one
 scrape.
 
 The ports are probed in parallel, each under the cap on probes in flight
-that all scrapes share (L{ProbeSlots}).  Each port gets its series:
+that all scrapes share (L{ProbeSlots}), a port list taking at most half of
+it.  Each port gets its series:
 C{probe_port_success{port}} (whether the port was as expected),
 C{probe_port_duration_seconds{port}} and C{probe_port_state_info{port,
 state}}; C{probe_success} is 1 only if every port was as expected.
@@ -64,6 +65,14 @@ class ProbeSlots:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._semaphore = DeferredSemaphore(limit)
+
+    @property
+    def share(self) -> int:
+        """
+        Slots one port list may hold at once: half of them, so that a long
+        list of silent ports leaves room for the other scrapes.
+        """
+        return max(1, self.limit // 2)
 
     @property
     def inFlight(self) -> int:
