@@ -64,6 +64,14 @@ class ScrapeTimeoutTests(TestCase):
         self.assertEqual(scrapeTimeout(None, MODULES["open"], 0.5), 119.5)
         self.assertEqual(scrapeTimeout("3", MODULES["open"], 0.5), 2.5)
 
+    def test_longScrapeCapped(self) -> None:
+        """
+        A scrape timeout above 120 s counts as 120 s: the site keeps a
+        connection no longer for a module without a timeout.
+        """
+        self.assertEqual(scrapeTimeout("600", MODULES["open"], 0.5), 119.5)
+        self.assertEqual(scrapeTimeout("600", MODULES["fast"], 0.5), 2.0)
+
     def test_badHeader(self) -> None:
         """
         A header that is not a positive number is a 400, quoted escaped.

@@ -83,7 +83,9 @@ class BadRequest(Exception):
 
 def scrapeTimeout(header: str | None, module: Module, offset: float) -> float:
     """
-    The probe's timeout, as blackbox_exporter's C{getTimeout} computes it.
+    The probe's timeout, as blackbox_exporter's C{getTimeout} computes it,
+    but with the scrape's timeout at most L{DEFAULT_SCRAPE_TIMEOUT}: the
+    site keeps a connection for the longest module C{timeout}, or that.
 
     @param header: C{X-Prometheus-Scrape-Timeout-Seconds}, if sent.
     @param offset: The margin kept from the scrape's timeout.
@@ -101,6 +103,7 @@ def scrapeTimeout(header: str | None, module: Module, offset: float) -> float:
                 "X-Prometheus-Scrape-Timeout-Seconds must be a positive number, "
                 f"not {quoted(header)}",
             )
+        scrape = min(scrape, DEFAULT_SCRAPE_TIMEOUT)
     longest = scrape - offset
     if module.timeout is not None and (module.timeout < longest or longest <= 0):
         return module.timeout
