@@ -155,6 +155,10 @@ class PagesTests(TestCase):
                 "unknown module 'nope\\x1b[31m'",
             ),
             ({"target": "<script>:1", "module": "welcome"}, "is not a host name"),
+            (
+                {"target": "a" * 64 + ".example:1", "module": "welcome"},
+                "label empty or too long",
+            ),
             ({"target": "127.0.0.1:99999", "module": "welcome"}, "from 1 to 65535"),
             (
                 {"target": "127.0.0.1", "module": "welcome", "ports": "1-2000"},

@@ -162,6 +162,13 @@ class ParseModulesTests(TestCase):
                 "needs tls: true",
             ),
             ({"prober": "udp", "udp": {"pad_to": 70000}}, "pad_to"),
+            (
+                {
+                    "prober": "tcp",
+                    "tcp": {"tls": True, "tls_config": {"server_name": "a..b"}},
+                },
+                "tls_config.server_name",
+            ),
             ({"prober": "tcp", "udp": {}}, "udp settings given to a tcp prober"),
         ]
         for settings, words in cases:

@@ -48,6 +48,10 @@ class ParseTargetTests(TestCase):
             "a b:1",
             ":80",
             "x" * 300,
+            "a" * 64 + ".example:1",
+            "a..b:1",
+            ".:1",
+            "-a:1",
         ):
             with self.assertRaises(TargetError, msg=text) as caught:
                 parseTarget(text, True)

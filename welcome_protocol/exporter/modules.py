@@ -305,6 +305,10 @@ def parseModule(name: str, settings: object) -> Module:
     for key, value in (("ca_file", caFile), ("server_name", serverName)):
         if value is not None and not (isinstance(value, str) and value):
             raise ModuleFileError(f"{section}.tls_config.{key} must be text")
+    if serverName is not None:
+        problem = probing.checkServerName(serverName)
+        if problem is not None:
+            raise ModuleFileError(f"{section}.tls_config.server_name: {problem}")
     if caFile is not None:
         try:
             probing.tlsOptions("localhost", caFile)

@@ -39,6 +39,7 @@ from welcome_protocol.client import probe as _probe
 from welcome_protocol.client import tls as _tls
 from welcome_protocol.client import udpprobe as _udpprobe
 from welcome_protocol.client.checks import MISMATCH
+from welcome_protocol.client.hostnames import checkHostName, checkServerName
 from welcome_protocol.client.probe import ProbeResult, TLSDetails
 from welcome_protocol.client.scan import resolve as _resolve
 from welcome_protocol.client.scan import run as _run
@@ -56,6 +57,8 @@ __all__ = [
     "TLSDetails",
     "addressFamily",
     "asExpected",
+    "checkHostName",
+    "checkServerName",
     "connectOnly",
     "describeTarget",
     "portState",

@@ -46,11 +46,14 @@ def _checkHost(host: str, text: str) -> None:
         raise TargetError(f"target {quoted(text)} has no host")
     if probing.addressFamily(host) is not None:
         return
-    if not all(
-        part.isascii() and part.replace("-", "").replace("_", "").isalnum()
-        for part in host.rstrip(".").split(".")
-    ):
+    letters = host.replace("-", "").replace("_", "").replace(".", "")
+    if not (letters.isascii() and letters.isalnum()):
         raise TargetError(f"target {quoted(text)}: {quoted(host)} is not a host name")
+    problem = probing.checkHostName(host)
+    if problem is not None:
+        raise TargetError(
+            f"target {quoted(text)}: {quoted(host)} is not a host name: {problem}"
+        )
 
 
 def parseTarget(text: str, portRequired: bool) -> tuple[str, int | None]:
