@@ -243,3 +243,37 @@ class AllowTargetsTests(TestCase):
         answer = exporter.probe(f"127.0.0.1:{freePort()}", "tcp_connect")
         self.assertEqual(answer.code, 200)
         self.assertIn("only targets in 127.0.0.0/8, localhost", exporter.output())
+
+
+class DripperTests(TestCase):
+    """
+    The bounded site's cap, on the exporter.
+    """
+
+    def test_drippersDoNotLockOutScrapes(self) -> None:
+        """
+        With C{--max-scrapes 2}, two clients that send their request a byte
+        at a time (and never finish) do not keep a scrape out: the scrape
+        evicts the oldest, and is answered.
+        """
+        exporter = startWelcomeExporter("--max-scrapes", "2")
+        self.addCleanup(exporter.stop)
+        drippers = []
+        for _ in range(2):
+            sock = socket.create_connection(("127.0.0.1", exporter.port))
+            self.addCleanup(sock.close)
+            sock.sendall(b"G")
+            drippers.append(sock)
+        # The index, asked on a third connection, evicts the first dripper;
+        # the scrape after it, the second.
+        self.assertEqual(exporter.get("/").code, 200)
+        answer = exporter.probe(f"127.0.0.1:{freePort()}", "tcp_connect")
+        self.assertEqual(answer.code, 200)
+        self.assertEqual(answer.metrics()["probe_success"], 0)
+        # The oldest dripper was aborted (a reset, or the end of its stream).
+        drippers[0].settimeout(10)
+        try:
+            left = drippers[0].recv(1)
+        except ConnectionResetError:
+            left = b""
+        self.assertEqual(left, b"")
