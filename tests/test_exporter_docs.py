@@ -14,7 +14,7 @@ from pathlib import Path
 from twisted.trial.unittest import TestCase
 
 from tests.exporterpeers import scratch, startWelcomeExporter
-from tests.support import ServerProcess
+from tests.support import ServerProcess, temporaryPath
 from welcome_protocol.exporter.modules import loadModules
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "exporter.md"
@@ -38,7 +38,7 @@ class ExamplesTests(TestCase):
         The modules file loads as written, every module and option of it.
         """
         [text] = blocks("yaml")
-        path = Path(self.mktemp())
+        path = Path(temporaryPath(self))
         path.write_text(text)
         modules = loadModules(str(path))
         self.assertEqual(

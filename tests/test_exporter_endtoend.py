@@ -18,7 +18,7 @@ from tests.exporterpeers import (
     scratch,
     startWelcomeExporter,
 )
-from tests.support import freePort, readAll
+from tests.support import freePort, readAll, temporaryPath
 
 MODULES = """\
 modules:
@@ -53,7 +53,7 @@ class StartTests(TestCase):
         A modules file with an option we do not support is refused at start,
         naming the module and the option.
         """
-        path = Path(self.mktemp()).resolve()
+        path = Path(temporaryPath(self))
         path.write_text(
             "modules:\n  m:\n    prober: tcp\n    tcp:\n"
             "      query_response:\n        - send: HELO\n"

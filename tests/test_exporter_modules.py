@@ -9,6 +9,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import TestCase
 
+from tests.support import temporaryPath
 from welcome_protocol.exporter.modules import (
     ModuleFileError,
     loadModules,
@@ -192,7 +193,7 @@ class LoadModulesTests(TestCase):
         """
         @return: The path of a new file holding C{text}.
         """
-        path = Path(self.mktemp())
+        path = Path(temporaryPath(self))
         path.write_text(text)
         return str(path)
 
@@ -200,7 +201,7 @@ class LoadModulesTests(TestCase):
         """
         A file that cannot be read is named, with the reason.
         """
-        path = self.mktemp()
+        path = temporaryPath(self)
         with self.assertRaises(ModuleFileError) as caught:
             loadModules(path)
         self.assertEqual(str(caught.exception), f"{path}: no such file or directory")

@@ -21,7 +21,7 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import TestCase
 
 from tests.certificates import makeCertificate
-from tests.support import freePort
+from tests.support import freePort, temporaryPath
 from welcome_protocol.exporter import probing
 from welcome_protocol.exporter.resolving import ipHash
 
@@ -110,7 +110,7 @@ class ConnectOnlyTests(TestCase):
         Over TLS, it completes the handshake and keeps the certificate's
         expiry and the version.
         """
-        certPath, keyPath = makeCertificate(Path(self.mktemp()), days=2)
+        certPath, keyPath = makeCertificate(Path(temporaryPath(self)), days=2)
         pem = certPath.read_text() + keyPath.read_text()
         certificate = PrivateCertificate.loadPEM(pem)
         options = CertificateOptions(
@@ -133,8 +133,8 @@ class ConnectOnlyTests(TestCase):
         """
         A certificate that is not trusted fails as the client's C{tls}.
         """
-        certPath, keyPath = makeCertificate(Path(self.mktemp()))
-        otherPath, _ = makeCertificate(Path(self.mktemp()))
+        certPath, keyPath = makeCertificate(Path(temporaryPath(self)))
+        otherPath, _ = makeCertificate(Path(temporaryPath(self)))
         certificate = PrivateCertificate.loadPEM(
             certPath.read_text() + keyPath.read_text()
         )

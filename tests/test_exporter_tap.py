@@ -13,6 +13,7 @@ from twisted.internet.testing import MemoryReactor
 from twisted.python import usage
 from twisted.trial.unittest import TestCase
 
+from tests.support import temporaryPath
 from welcome_protocol.exporter.service import ExporterService
 from welcome_protocol.exporter.tap import (
     DEFAULT_LISTEN,
@@ -76,7 +77,7 @@ class OptionsTests(TestCase):
         """
         The site's deadline covers the longest scrape a module allows.
         """
-        path = Path(self.mktemp())
+        path = Path(temporaryPath(self))
         path.write_text(
             "modules:\n  a:\n    prober: tcp\n    timeout: 3s\n"
             "  b:\n    prober: tcp\n    timeout: 7s\n"
