@@ -181,18 +181,21 @@ class SideBySideTests(_BothExporters):
     def test_tlsCertificateExpiringIn2Days(self) -> None:
         """
         A TLS port whose certificate expires in 2 days: success, and the
-        same expiry to the second; the TLS version agrees too.
+        same expiry to the second (for the one certificate the server sends,
+        the last chain's expiry too); the TLS version agrees.
         """
         mine = self.assertAgree(self.tls, "welcome_tls")
         self.assertEqual(mine["probe_success"], 1)
         ours, theirs = self.both(self.tls, "welcome_tls")
+        found = [answer.metrics() for answer in (ours, theirs)]
+        last = "probe_ssl_last_chain_expiry_timestamp_seconds"
+        self.assertEqual(found[0][last], found[1][last])
         versions = [
-            sorted(
-                k for k in answer.metrics() if k.startswith("probe_tls_version_info")
-            )
-            for answer in (ours, theirs)
+            sorted(k for k in metrics if k.startswith("probe_tls_version_info"))
+            for metrics in found
         ]
         self.assertEqual(versions[0], versions[1])
+        self.assertEqual(versions[0], ['probe_tls_version_info{version="TLS 1.3"}'])
 
     def test_unresolvableName(self) -> None:
         """
