@@ -239,6 +239,8 @@ def connectOnly(
     Connect to one resolved address (and complete the TLS handshake), then
     close, within C{timeout}.
 
+    @param now: The monotonic clock that times the connection; the
+        client's own by default.
     @return: Fires with a L{ProbeResult} whose C{kind} is L{None} once
         connected (with the handshake's C{tls} details), or the client's
         kind of failure; cancelling it aborts.
