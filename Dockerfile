@@ -6,6 +6,12 @@
 #   docker build -t welcome-protocol .
 #   docker run -p 12000:12000 -p 9112:9112 welcome-protocol
 #
+# The same image runs the probe exporter (docs/exporter.md) with another
+# entry point:
+#
+#   docker run -p 9115:9115 --entrypoint twistd welcome-protocol \
+#       --nodaemon --pidfile= --logfile=- welcome-exporter --listen tcp:9115
+#
 # Behind a TLS-inspecting proxy (or wherever pip does not trust the index's
 # certificate), hand the build the trust bundle as the optional secret "ca":
 #
@@ -34,7 +40,8 @@ RUN --mount=type=secret,id=ca,target=/run/secrets/ca,required=false \
  && /opt/welcome/bin/pip uninstall -y --disable-pip-version-check pip setuptools wheel \
  && /opt/welcome/bin/python -c \
         "from twisted.plugin import IPlugin, getPlugins; list(getPlugins(IPlugin))" \
- && /opt/welcome/bin/twistd welcome --help >/dev/null
+ && /opt/welcome/bin/twistd welcome --help >/dev/null \
+ && /opt/welcome/bin/twistd welcome-exporter --help >/dev/null
 
 # ---- run: python3 and the environment, nothing else -------------------------
 FROM debian:bookworm-slim

@@ -140,7 +140,13 @@ class InstalledWheelTests(TestCase):
         for package in packages:
             self.assertIn(f"{package}/__init__.py", names)
         twisted = {n for n in names if n.startswith("twisted/")}
-        self.assertEqual(twisted, {"twisted/plugins/welcome_plugin.py"})
+        self.assertEqual(
+            twisted,
+            {
+                "twisted/plugins/welcome_plugin.py",
+                "twisted/plugins/welcome_exporter_plugin.py",
+            },
+        )
         self.assertEqual(
             {n for n in names if n.startswith(("tests/", "benchmarks/"))}, set()
         )
@@ -150,7 +156,8 @@ class InstalledWheelTests(TestCase):
         """
         After C{pip install}, C{twistd welcome --help}, C{twist welcome --help},
         C{welcome-client --help} and C{check_welcome --help} all work and
-        document C{--port}.
+        document C{--port}; C{twistd welcome-exporter --help} works too (its
+        dependency, PyYAML, came with the package).
         """
         commands: list[list[str | Path]] = [
             [self.bin("twistd"), "welcome", "--help"],
@@ -160,6 +167,8 @@ class InstalledWheelTests(TestCase):
         ]
         for command in commands:
             self.assertIn("--port", _run(*command, cwd=self.root))
+        exporter = _run(self.bin("twistd"), "welcome-exporter", "--help", cwd=self.root)
+        self.assertIn("--allow-targets", exporter)
         # check_welcome's help exits 3 (UNKNOWN), as check_tcp's does.
         done = subprocess.run(
             [str(self.bin("check_welcome")), "--help"],
