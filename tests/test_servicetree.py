@@ -26,10 +26,10 @@ from welcome_protocol.listening.portrange import PortRangeService
 from welcome_protocol.listening.service import ListenFailed, ListeningService
 from welcome_protocol.metrics.workertotals import SnapshotWriter
 from welcome_protocol.observing.accesslog import AccessLog
+from welcome_protocol.observing.statsline import StatsReporter
 from welcome_protocol.service.rlimits import FileLimitService
 from welcome_protocol.service.shutdown import GracefulShutdown
 from welcome_protocol.service.tree import Adopted, ServiceReactor, buildServiceTree
-from welcome_protocol.shared.stats import StatsReporter
 from welcome_protocol.workers.process import WorkerReactor, serve
 
 

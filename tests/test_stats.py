@@ -19,14 +19,16 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
+from welcome_protocol.observing.statsline import (
+    StatsReporter,
+    formatDuration,
+    formatStats,
+)
 from welcome_protocol.shared.stats import (
     DURATION_BOUNDS,
     DurationHistogram,
     ServerStats,
-    StatsReporter,
     durationBounds,
-    formatDuration,
-    formatStats,
 )
 
 

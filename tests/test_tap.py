@@ -33,10 +33,10 @@ from welcome_protocol.handshaking.proxyheader import HeaderFirstWrappingFactory
 from welcome_protocol.listening.backlog import defaultBacklog
 from welcome_protocol.listening.service import ListeningService
 from welcome_protocol.observing.accesslog import AccessLog
+from welcome_protocol.observing.statsline import StatsReporter
 from welcome_protocol.service.rlimits import FileLimitService
 from welcome_protocol.service.shutdown import GracefulShutdown
 from welcome_protocol.shared.commandline import versionText
-from welcome_protocol.shared.stats import StatsReporter
 from welcome_protocol.tap import Options, makeService
 from welcome_protocol.workers.pool import WorkerPool
 

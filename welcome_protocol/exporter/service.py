@@ -41,6 +41,7 @@ class ExporterService(MultiService):
         """
         @param line: The start-up line (L{startupLine}).
         """
+        # Twisted's MultiService is unannotated.
         super().__init__()  # type: ignore[no-untyped-call]
         self.line = line
 
@@ -53,6 +54,7 @@ class ExporterService(MultiService):
             exits with status 1.
         """
         try:
+            # Twisted's MultiService is unannotated.
             super().privilegedStartService()  # type: ignore[no-untyped-call]
         except ListenFailed as failed:
             raise SystemExit(f"{PROGRAM}: {failed}") from None
@@ -62,6 +64,7 @@ class ExporterService(MultiService):
         Start listening (if not yet), and log the start-up line.
         """
         try:
+            # Twisted's MultiService is unannotated.
             super().startService()  # type: ignore[no-untyped-call]
         except ListenFailed as failed:
             raise SystemExit(f"{PROGRAM}: {failed}") from None

@@ -100,6 +100,7 @@ class ProbePage(_Page):
         maxPorts: int,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
+        # twisted.web's Resource is unannotated.
         super().__init__()  # type: ignore[no-untyped-call]
         self._reactor = reactor
         self._modules = modules
@@ -190,6 +191,7 @@ class MetricsPage(_Page):
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        # twisted.web's Resource is unannotated.
         super().__init__()  # type: ignore[no-untyped-call]
         self._registry = registry
 
@@ -208,6 +210,7 @@ class IndexPage(_Page):
     """
 
     def __init__(self, modules: Mapping[str, Module]) -> None:
+        # twisted.web's Resource is unannotated.
         super().__init__()  # type: ignore[no-untyped-call]
         items = "".join(
             f"<li><code>{html.escape(name)}</code> ({html.escape(m.prober)})</li>"
@@ -240,6 +243,7 @@ class _Root(Resource):
     """
 
     def __init__(self, index: Resource) -> None:
+        # twisted.web's Resource is unannotated.
         super().__init__()  # type: ignore[no-untyped-call]
         self._index = index
 

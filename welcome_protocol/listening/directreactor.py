@@ -137,6 +137,7 @@ class DirectListeningReactor:
         return IReactorSocket(self._reactor).adoptStreamPort(
             fileDescriptor,
             socket.AddressFamily(addressFamily),
+            # Twisted asks for a ServerFactory; any IProtocolFactory listens.
             ContainingFactory(factory, IReactorTime(self._reactor)),  # type: ignore[arg-type]
         )
 

@@ -89,6 +89,7 @@ class BoundedRequest(Request):
             return
         body = b"Internal Server Error\n"
         self.setResponseCode(http.INTERNAL_SERVER_ERROR)
+        # twisted.web.http is unannotated.
         self.setHeader(b"content-type", b"text/plain; charset=utf-8")  # type: ignore[no-untyped-call]
         self.setHeader(b"content-length", b"%d" % (len(body),))  # type: ignore[no-untyped-call]
         self.write(body)  # type: ignore[no-untyped-call]
@@ -119,6 +120,7 @@ class OneRequestChannel(http.HTTPChannel):
         """
         Start the deadline, and count the connection in the site's cap.
         """
+        # twisted.web.http is unannotated.
         super().connectionMade()  # type: ignore[no-untyped-call]
         self._deadline = self.site.reactor.callLater(
             self.site.requestDeadline, self._deadlinePassed
@@ -134,6 +136,7 @@ class OneRequestChannel(http.HTTPChannel):
         Close the connection now, without waiting for the client to read.
         """
         assert self.transport is not None
+        # ITransport lacks abortConnection; the TCP and TLS transports have it.
         self.transport.abortConnection()  # type: ignore[attr-defined]
 
     def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
@@ -144,6 +147,7 @@ class OneRequestChannel(http.HTTPChannel):
             self._deadline.cancel()
             self._deadline = None
         self.site.connectionClosed(self)
+        # twisted.web.http is unannotated.
         super().connectionLost(reason)  # type: ignore[no-untyped-call]
 
     def allHeadersReceived(self) -> None:
@@ -155,12 +159,14 @@ class OneRequestChannel(http.HTTPChannel):
         C{gotLength}, which spools a large body to a temporary file.
         """
         if self.length != 0:
+            # transport is Optional until connected; this channel is connected.
             self.transport.write(  # type: ignore[union-attr]
                 b"HTTP/1.1 413 Content Too Large\r\n"
                 b"Connection: close\r\n"
                 b"Content-Type: text/plain; charset=utf-8\r\n"
                 b"Content-Length: %d\r\n\r\n%s" % (len(_TOO_LARGE), _TOO_LARGE)
             )
+            # twisted.web.http is unannotated.
             self.loseConnection()  # type: ignore[no-untyped-call]
             return
         super().allHeadersReceived()  # type: ignore[no-untyped-call]
@@ -179,6 +185,7 @@ class OneRequestChannel(http.HTTPChannel):
         The request is in: it is answered from now on, and not evicted.
         """
         self.answering = True
+        # twisted.web.http is unannotated.
         super().allContentReceived()  # type: ignore[no-untyped-call]
 
     def requestDone(self, request: http.Request) -> None:
@@ -187,6 +194,7 @@ class OneRequestChannel(http.HTTPChannel):
         closes once the client has read it, or at the deadline.
         """
         self.answering = False
+        # twisted.web.http is unannotated.
         super().requestDone(request)  # type: ignore[no-untyped-call]
 
     def rawDataReceived(self, data: bytes) -> None:
@@ -268,6 +276,7 @@ class BoundedSite(Site):
                 peer=_describe(victim),
             )
             victim.abort()
+        # twisted.web.http is unannotated.
         return super().buildProtocol(addr)  # type: ignore[no-untyped-call]
 
     def stopFactory(self) -> None:
@@ -305,6 +314,7 @@ class BoundedSite(Site):
 
 
 def _describe(channel: OneRequestChannel) -> str:
+    # transport is Optional until connected; this channel is connected.
     peer = channel.transport.getPeer()  # type: ignore[union-attr]
     host, port = getattr(peer, "host", None), getattr(peer, "port", None)
     return str(peer) if host is None else f"{host}:{port}"

@@ -240,6 +240,7 @@ class WelcomeCollector(Collector):
         cumulative = 0
         for bound, count in zip(histogram.bounds, histogram.counts[:-1], strict=True):
             cumulative += count
+            # prometheus_client's floatToGoString is unannotated.
             buckets.append((floatToGoString(bound), cumulative))  # type: ignore[no-untyped-call]
         cumulative += histogram.counts[-1]
         buckets.append(("+Inf", cumulative))

@@ -86,6 +86,7 @@ class MetricsPage(_NoChildren):
         @param process: The other metrics, collected in a thread.
         @param inThread: Runs the encoder in a thread.
         """
+        # twisted.web's Resource is unannotated.
         super().__init__()  # type: ignore[no-untyped-call]
         self._service = service
         self._process = process
@@ -102,6 +103,7 @@ class MetricsPage(_NoChildren):
             request.setHeader(b"allow", b"GET, HEAD")
             request.setHeader(b"content-type", b"text/plain; charset=utf-8")
             return b"Method Not Allowed: use GET or HEAD\n"
+        # twisted.web's Resource is unannotated.
         body: bytes | int = super().render(request)  # type: ignore[no-untyped-call]
         return body
 
@@ -154,6 +156,7 @@ def metricsRoot(page: MetricsPage) -> Resource:
     @return: The site's root: C{/metrics} is C{page}, every other path
         answers 404.
     """
+    # twisted.web's Resource is unannotated.
     root = _NoChildren()  # type: ignore[no-untyped-call]
     page = EncodingResourceWrapper(page, [GzipEncoderFactory()])
     root.putChild(b"metrics", page)

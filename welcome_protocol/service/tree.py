@@ -46,13 +46,13 @@ from welcome_protocol.listening.service import ListeningService
 from welcome_protocol.metrics.source import MetricsReactor, MetricsSource
 from welcome_protocol.metrics.workertotals import SnapshotWriter, WorkerTotals
 from welcome_protocol.observing.accesslog import AccessLog
+from welcome_protocol.observing.statsline import StatsReporter
 from welcome_protocol.service.rlimits import FileLimitService
 from welcome_protocol.service.shutdown import GracefulShutdown
 from welcome_protocol.service.startup import WelcomeService
 from welcome_protocol.shared.stats import (
     DurationHistogram,
     ServerStats,
-    StatsReporter,
     durationBounds,
 )
 from welcome_protocol.udp.description import isUDP
