@@ -32,21 +32,20 @@ from typing import Any
 from twisted.internet import tcp
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
-    IDelayedCall,
     IListeningPort,
     IProtocolFactory,
     IReactorTime,
     IStreamServerEndpoint,
 )
-from twisted.logger import Logger
 from zope.interface import implementer
 
 from welcome_protocol.listening.directtcp import DirectPort
-from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
+from welcome_protocol.listening.directtcp.pausing import (
+    OUT_OF_RESOURCES,
+    RETRY_DELAY,
+)
+from welcome_protocol.listening.directtcp.pausing import AcceptPauser as PortPauser
 from welcome_protocol.shared.stats import ServerStats
-
-OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
-RETRY_DELAY = 0.1
 
 
 class _PausingListeningSocket:
@@ -77,15 +76,10 @@ class _PausingListeningSocket:
         return getattr(self._socket, name)
 
 
-class AcceptPauser:
+class AcceptPauser(PortPauser):
     """
-    Stop and restart accepting on one port as descriptors run out and free up.
-
-    @ivar pauses: How many times accepting paused.
-    @ivar paused: Whether it is paused now.
+    A L{PortPauser} that attaches itself to the port it pauses.
     """
-
-    _log = Logger()
 
     def __init__(
         self,
@@ -105,60 +99,11 @@ class AcceptPauser:
         @param retryDelay: Seconds to wait before accepting again.
         @param logInterval: Seconds between two warnings at most.
         """
-        self._port = port
-        self._clock = clock
-        self._stats = stats
-        self._retryDelay = retryDelay
-        self._retry: IDelayedCall | None = None
-        self.pauses = 0
-        self.paused = False
-        self._warning = RateLimitedLog(
-            self._log,
-            clock,
-            "Still short of file descriptors: accepting paused {count} more "
-            "times in the last {interval:g} s",
-            logInterval,
-        )
+        super().__init__(port, clock, stats, retryDelay, logInterval)
         if isinstance(port, DirectPort):
             port.outOfResources = self.outOfResources
         else:
             port.socket = _PausingListeningSocket(port.socket, self)
-
-    def outOfResources(self, code: int) -> None:
-        """
-        Stop reading the listening socket and try again after a delay.
-
-        @param code: The C{errno} of the failed C{accept()}.
-        """
-        self.pauses += 1
-        if self._stats is not None:
-            self._stats.acceptPauses += 1
-        self.paused = True
-        self._port.stopReading()
-        self._warning.emit(
-            "Cannot accept connections: {name} ({why}); clients wait in the "
-            "listen queue, retrying every {delay:g} s",
-            name=errno.errorcode.get(code, str(code)),
-            why=os.strerror(code).lower(),
-            delay=self._retryDelay,
-        )
-        if self._retry is None:
-            self._retry = self._clock.callLater(self._retryDelay, self._resume)
-
-    def _resume(self) -> None:
-        self._retry = None
-        self.paused = False
-        if self._port.connected and not self._port.disconnecting:
-            self._port.startReading()
-
-    def stop(self) -> None:
-        """
-        Cancel a pending retry and flush the warning; the port is closing.
-        """
-        if self._retry is not None:
-            self._retry.cancel()
-            self._retry = None
-        self._warning.flush()
 
 
 @implementer(IStreamServerEndpoint)
