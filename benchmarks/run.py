@@ -46,7 +46,7 @@ from benchmarks.servers import (
     ServerSpec,
     allowed_cpus,
 )
-from benchmarks.syscalls import TraceError, count_syscalls
+from benchmarks.syscalls import SyscallCount, TraceError, count_syscalls
 from benchmarks.udp import UDPResult, measure_udp, udp_markdown, udp_specs
 
 HERE = Path(__file__).resolve().parent
@@ -515,7 +515,7 @@ def measure(
     served = (warm.greetings if warm else 0) + load.greetings
 
     syscalls = float("nan")
-    traced: dict[str, int] = {}
+    traced: SyscallCount | None = None
     if args.syscall_greetings:
         try:
             count = count_syscalls(
@@ -527,8 +527,7 @@ def measure(
             notes.append(f"{name}: no system call count ({e}).")
         else:
             syscalls = count.per_greeting
-            traced = count.calls
-            notes.append(f"{name}, system calls per greeting: {count.breakdown()}.")
+            traced = count
 
     elapsed = load.elapsed_s or float("nan")
     result = ServerResult(
@@ -553,7 +552,7 @@ def measure(
             "measure": load.__dict__,
             "one_client": lat.__dict__ if lat else None,
             "server_cpu_s": cpu1 - cpu0,
-            "syscalls": traced,
+            "syscalls": dataclasses.asdict(traced) if traced else None,
         },
     )
     if load.errors:
@@ -709,6 +708,12 @@ def main(argv: list[str] | None = None) -> int:
                     notes.append(f"{spec.name} FAILED: {why}")
                     log(f"[{spec.name}] FAILED: {e}")
         results = [median_result(rs) for rs in rounds.values() if rs]
+        for rs in rounds.values():
+            traced = SyscallCount.total(r.raw["syscalls"] for r in rs)
+            if traced is not None:
+                notes.append(
+                    f"{rs[0].name}, system calls per greeting: {traced.breakdown()}."
+                )
         udpResults: list[UDPResult] = []
         if args.udp_datagrams:
             for spec in udp_specs(tmp, find_twistd()):

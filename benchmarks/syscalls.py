@@ -16,9 +16,10 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 class TraceError(Exception):
@@ -32,6 +33,20 @@ class SyscallCount:
     greetings: int
     calls: dict[str, int] = field(default_factory=dict)
 
+    @classmethod
+    def total(cls, rounds: Iterable[dict[str, Any] | None]) -> SyscallCount | None:
+        """The counts of several rounds (as ``dataclasses.asdict`` gives
+        them) added up; None if no round was counted."""
+        greetings = 0
+        calls: dict[str, int] = {}
+        for counted in rounds:
+            if counted is None:
+                continue
+            greetings += counted["greetings"]
+            for name, n in counted["calls"].items():
+                calls[name] = calls.get(name, 0) + n
+        return cls(greetings, calls) if calls else None
+
     @property
     def per_greeting(self) -> float:
         """All system calls divided by the greetings of the phase."""
@@ -43,10 +58,10 @@ class SyscallCount:
         :param least: calls per greeting below which a name is left out.
         """
         shares = sorted(
-            ((n / max(self.greetings, 1), name) for name, n in self.calls.items()),
-            reverse=True,
+            (-round(n / max(self.greetings, 1), 2), name)
+            for name, n in self.calls.items()
         )
-        kept = [f"{name} {share:.2f}" for share, name in shares if share >= least]
+        kept = [f"{name} {-share:.2f}" for share, name in shares if -share >= least]
         return ", ".join(kept)
 
 

@@ -49,8 +49,21 @@ class SyscallSummaryTests(TestCase):
         self.assertAlmostEqual(count.per_greeting, 3.051)
         self.assertEqual(
             count.breakdown(),
-            "pwritev2 1.00, close 1.00, accept4 1.00, epoll_wait 0.05",
+            "accept4 1.00, close 1.00, pwritev2 1.00, epoll_wait 0.05",
         )
+
+    def test_roundsAddUp(self) -> None:
+        """
+        The counts of several rounds add up, greetings and calls; rounds
+        that were not counted are left out.
+        """
+        one = {"greetings": 2000, "calls": {"accept4": 2000, "close": 2000}}
+        two = {"greetings": 1000, "calls": {"accept4": 1000, "ioctl": 1000}}
+        total = SyscallCount.total([one, None, two])
+        assert total is not None
+        self.assertEqual(total.greetings, 3000)
+        self.assertEqual(total.calls, {"accept4": 3000, "close": 2000, "ioctl": 1000})
+        self.assertIsNone(SyscallCount.total([None]))
 
     def test_noSummary(self) -> None:
         """
