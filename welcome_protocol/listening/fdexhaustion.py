@@ -78,7 +78,8 @@ class _PausingListeningSocket:
 
 class AcceptPauser(PortPauser):
     """
-    A L{PortPauser} that attaches itself to the port it pauses.
+    The pauser of L{welcome_protocol.listening.directtcp.pausing}, attached
+    to the port it pauses.
     """
 
     def __init__(

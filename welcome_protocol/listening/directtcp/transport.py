@@ -13,7 +13,7 @@ the bare descriptor, still blocking as C{accept4()} made it, and the
 transport makes no Python socket object for it unless the connection
 stays open: making one costs a C{getsockname()} (CPython checks every
 descriptor it wraps) and making it non-blocking an C{ioctl(FIONBIO)}.  The
-first write goes out with C{pwritev2(..., RWF_NOWAIT)} (L{os.pwritev}), which
+first write goes out with C{pwritev2(..., RWF_NOWAIT)} (C{os.pwritev}), which
 on a socket is a C{send()} with C{MSG_DONTWAIT}: it never blocks, whatever
 the descriptor's own mode.  Where that is not available (not Linux, or a
 kernel before 4.14) the socket object is made and used as before.
@@ -142,7 +142,7 @@ class DirectTransport:
         @param skt: The accepted socket, already non-blocking; or its bare
             descriptor, blocking or not, which the transport then owns.
         @param protocol: The protocol to connect to it.
-        @param peer: The client's address (an L{IPv6Address} for an IPv6
+        @param peer: The client's address (an C{IPv6Address} for an IPv6
             socket).
         @param reactor: Polls the socket; also an C{IReactorTime}.
         """
