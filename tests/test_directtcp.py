@@ -601,14 +601,46 @@ class BareDescriptorTests(TestCase):
 
     def test_addressesOfABareDescriptor(self) -> None:
         """
-        The local address is asked of the kernel only when something wants
-        it, and is the socket's own.
+        The local address is the socket's own; asking it (as a message
+        template does, in C{connectionMade}) does not make the descriptor
+        non-blocking, and the welcome still goes out.
         """
         fd, client = _acceptedPair(self)
-        transport, _ = self._connect(Protocol(), fd)
+        seen: list[object] = []
+
+        class AskThenWrite(Protocol):
+            def connectionMade(self) -> None:
+                assert self.transport is not None
+                seen.append(self.transport.getHost())
+                seen.append(self.transport.getPeer())
+                seen.append(os.get_blocking(fd))
+                self.transport.write(b"Welcome!")
+                self.transport.loseConnection()
+
+        self._connect(AskThenWrite(), fd)
+        self.assertEqual(seen, [IPv4Address("TCP", *client.getpeername()), _PEER, True])
+        client.settimeout(5)
+        self.assertEqual(client.recv(100), b"Welcome!")
+        self.assertEqual(client.recv(100), b"")
+
+    def test_writeAfterAskingTheAddressNeverBlocks(self) -> None:
+        """
+        A write larger than the kernel takes, after the local address was
+        asked for, returns at once too; the rest waits for the reactor on a
+        socket made non-blocking.
+        """
+        fd, _ = _acceptedPair(self)
+
+        class AskThenFlood(Protocol):
+            def connectionMade(self) -> None:
+                assert self.transport is not None
+                self.transport.getHost()
+                self.transport.write(b"x" * (16 * 1024 * 1024))
+
+        transport, memory = self._connect(AskThenFlood(), fd)
         self.addCleanup(transport.connectionLost, _DONE)
-        self.assertEqual(transport.getHost(), IPv4Address("TCP", *client.getpeername()))
-        self.assertIs(transport.getPeer(), _PEER)
+        self.assertEqual(memory.getWriters(), [transport])
+        self.assertFalse(os.get_blocking(fd))
 
 
 class DirectServerTests(TestCase):

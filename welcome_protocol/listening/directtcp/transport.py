@@ -106,6 +106,7 @@ class DirectTransport:
         "_family",
         "_fileno",
         "_host",
+        "_nonBlocking",
         "_offset",
         "_peer",
         "_producer",
@@ -149,9 +150,11 @@ class DirectTransport:
         if isinstance(skt, int):
             self._socket: Socket | None = None
             self._fileno = skt
+            self._nonBlocking = False
         else:
             self._socket = skt
             self._fileno = skt.fileno()
+            self._nonBlocking = True
         self._family = (
             socket.AF_INET6 if isinstance(peer, IPv6Address) else socket.AF_INET
         )
@@ -313,7 +316,7 @@ class DirectTransport:
         @return: The address the client connected to.
         """
         if self._host is None:
-            host, port = self.socket.getsockname()[:2]
+            host, port = self._handle().getsockname()[:2]
             self._host = type(self._peer)("TCP", host, port)
         return self._host
 
@@ -480,9 +483,10 @@ class DirectTransport:
 
     # Inside.
 
-    def _open(self) -> Socket:
+    def _handle(self) -> Socket:
         """
-        Make the socket object, non-blocking, unless it is made already.
+        Make the socket object unless it is made already; it may still be
+        blocking (asking the local address does not need more).
 
         Once the connection has ended without one, the object made is a
         closed socket, whose every call fails as a closed socket's does.
@@ -494,8 +498,20 @@ class DirectTransport:
                 skt.close()
             else:
                 skt = Socket(self._family, socket.SOCK_STREAM, 0, self._fileno)
-                skt.setblocking(False)
             self._socket = skt
+        return skt
+
+    def _open(self) -> Socket:
+        """
+        Make the socket object, non-blocking, unless it is made already:
+        before the reactor polls the connection, and for whoever asks for
+        the socket itself.
+        """
+        skt = self._handle()
+        if not self._nonBlocking:
+            self._nonBlocking = True
+            if self._fileno != -1:
+                skt.setblocking(False)
         return skt
 
     def _sendNow(self, data: bytes) -> int:
@@ -505,7 +521,7 @@ class DirectTransport:
         @return: How many bytes it took; 0 on an error, which the next
             C{doWrite} meets again and reports.
         """
-        if self._socket is None and DirectTransport.sendsWithoutSocket:
+        if not self._nonBlocking and DirectTransport.sendsWithoutSocket:
             try:
                 return os.pwritev(self._fileno, (data,), -1, _NO_WAIT)
             except OSError as e:
