@@ -26,8 +26,9 @@ import errno
 import os
 import socket
 from collections import deque
+from collections.abc import Iterable
 from socket import socket as Socket
-from typing import Any, cast
+from typing import cast
 
 from twisted.internet import main
 from twisted.internet.address import IPv4Address, IPv6Address
@@ -208,7 +209,7 @@ class DirectTransport:
             data = data[sent:]
         self._buffer(data)
 
-    def writeSequence(self, data: Any) -> None:
+    def writeSequence(self, data: Iterable[bytes]) -> None:
         """
         Write the pieces of C{data} as one write.
         """
