@@ -82,6 +82,7 @@ class LoadGenerator:
         self,
         port: int,
         *,
+        host: str = "127.0.0.1",
         concurrency: int,
         count: int = 0,
         duration: float = 0.0,
@@ -90,7 +91,7 @@ class LoadGenerator:
         max_errors: int = 1000,
         max_seconds: float = 300.0,
     ) -> LoadResult:
-        """Run one closed-loop phase against 127.0.0.1:port.
+        """Run one closed-loop phase against ``host`` (loopback) and ``port``.
 
         ``count`` bounds the connection attempts, ``duration`` the time; at
         least one must be set.  ``max_seconds`` is a hard wall-clock bound on
@@ -98,7 +99,7 @@ class LoadGenerator:
         """
         cmd = [
             str(self.binary),
-            "-H", "127.0.0.1",
+            "-H", host,
             "-p", str(port),
             "-c", str(concurrency),
             "-n", str(count),

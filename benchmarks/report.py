@@ -39,6 +39,7 @@ class ServerResult:
     server_cpu_pct: float
     loadgen_cpu_pct: float
     rtt_p50_us: float
+    syscalls_per_greeting: float
     rss_start_kib: int
     rss_after_kib: int
     served_before_rss: int
@@ -131,20 +132,27 @@ def markdown(
         f"{config['measure']} at {config['concurrency']} concurrent connections "
         f"(closed loop, server pinned to CPU {config['server_cpu']}, C load "
         f"generator to CPU {config['client_cpu']}), then "
-        f"{config['latency_greetings']:,} greetings one at a time. "
-        "CPU is the server's utime+stime over the measured phase.",
+        f"{config['latency_greetings']:,} greetings one at a time"
+        + (
+            f", then {config['syscall_greetings']:,} greetings at "
+            f"{config['concurrency']} under `strace -c -f` for the system calls"
+            if config.get("syscall_greetings")
+            else ""
+        )
+        + ". CPU is the server's utime+stime over the measured phase.",
         "",
         "| server | greetings/s | p50 µs | p99 µs | server CPU µs/greeting "
         "| vs bare Twisted | server CPU % | errors | 1-client round trip µs "
-        f"| RSS idle MiB | RSS after {served:,} MiB |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        f"| system calls/greeting | RSS idle MiB | RSS after {served:,} MiB |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in results:
         lines.append(
             f"| {r.name} | {r.rate_per_s:,.0f} | {r.p50_us:,.0f} | {r.p99_us:,.0f} "
             f"| {r.cpu_us_per_greeting:.1f} | {_ratio(r, results)} "
             f"| {r.server_cpu_pct:.0f} | {r.errors} | {r.rtt_p50_us:,.0f} "
-            f"| {_mib(r.rss_start_kib)} | {_mib(r.rss_after_kib)} |"
+            f"| {r.syscalls_per_greeting:.2f} | {_mib(r.rss_start_kib)} "
+            f"| {_mib(r.rss_after_kib)} |"
         )
     lines.append("")
     for r in results:

@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import importlib.util
 import os
+import re
 import shlex
 import signal
 import statistics
@@ -39,11 +40,13 @@ from benchmarks.report import (
     write_plot,
 )
 from benchmarks.servers import (
+    LOOPBACK,
     ServerError,
     ServerProcess,
     ServerSpec,
     allowed_cpus,
 )
+from benchmarks.syscalls import SyscallCount, TraceError, count_syscalls
 from benchmarks.udp import UDPResult, measure_udp, udp_markdown, udp_specs
 
 HERE = Path(__file__).resolve().parent
@@ -140,6 +143,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "allowed on every CPU (repeatable)",
     )
     p.add_argument(
+        "--ipv6",
+        action="store_true",
+        help="also measure over ::1: a row 'NAME[::1]' for twistd welcome "
+        "(--listen tcp6:PORT:interface=::1), for each --welcome-twistd and "
+        "for c-epoll",
+    )
+    p.add_argument(
+        "--syscall-greetings",
+        type=int,
+        default=2_000,
+        metavar="N",
+        help="greetings of the phase traced by strace -c -f for the system "
+        "calls per greeting (default 2000; 0: no such phase)",
+    )
+    p.add_argument(
         "--repeat",
         type=int,
         default=1,
@@ -217,6 +235,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--repeat must be at least 1")
     if args.udp_datagrams < 0:
         p.error("--udp-datagrams must be 0 or more")
+    if args.syscall_greetings < 0:
+        p.error("--syscall-greetings must be 0 or more")
     if any(n < 1 for n in args.workers):
         p.error("--workers must be at least 1")
     for name in ("greetings", "concurrency", "warmup", "latency_greetings"):
@@ -257,7 +277,7 @@ def build_specs(
         cpus: frozenset[int] | None = None,
         twistd: Path | None = None,
     ) -> ServerSpec:
-        safe = name.replace("[", "-").replace("]", "").replace("@", "-")
+        safe = "".join(c if c.isalnum() else "-" for c in name)
         log = tmp / f"{safe}.log"
         argv = [
             str(twistd or find_twistd()),
@@ -272,7 +292,18 @@ def build_specs(
             *more,
         ]
         shown = " ".join(["twistd -n welcome", *map(shlex.quote, extra + more)])
-        return ServerSpec(name, argv, f"`{shown}` ({what})", log_file=log, cpus=cpus)
+        return ServerSpec(
+            name,
+            argv,
+            f"`{shown}` ({what})",
+            log_file=log,
+            cpus=cpus,
+            host=listen_host(extra + more),
+        )
+
+    variants = [v.split("=", 1) for v in args.welcome_variant]
+    if args.ipv6 and not hold:
+        variants.append(["::1", r"--listen tcp6:{port}:interface=\\:\\:1"])
 
     if hold:
         if "welcome" in selected:
@@ -293,10 +324,18 @@ def build_specs(
                     twistd=Path(opath),
                 )
             )
+            for vname, vargs in variants:
+                specs.append(
+                    welcome(
+                        f"welcome@{oname}[{vname}]",
+                        shlex.split(vargs),
+                        f"variant, run by {opath}",
+                        twistd=Path(opath),
+                    )
+                )
         if "welcome" in selected:
             specs.append(welcome("welcome", [], "the service, defaults"))
-        for variant in args.welcome_variant:
-            vname, vargs = variant.split("=", 1)
+        for vname, vargs in variants:
             specs.append(welcome(f"welcome[{vname}]", shlex.split(vargs), "variant"))
         for count in args.workers:
             specs.append(
@@ -367,6 +406,15 @@ def build_specs(
                     "the practical floor",
                 )
             )
+            if args.ipv6:
+                specs.append(
+                    ServerSpec(
+                        "c-epoll[::1]",
+                        [str(binary), "--port", "{port}", "--host", "::1"],
+                        "the same C server over ::1",
+                        host="::1",
+                    )
+                )
     if hold:
         specs = [
             dataclasses.replace(
@@ -378,6 +426,29 @@ def build_specs(
             for spec in specs
         ]
     return specs
+
+
+def listen_host(argv: list[str]) -> str:
+    """The loopback address to measure a ``twistd welcome`` row over.
+
+    The interface of the first ``--listen`` description that names one (a
+    ``tcp6:PORT:interface=\\:\\:1`` listens on ::1 only); 127.0.0.1 when
+    none does, or when it is a wildcard that IPv4 clients reach too.
+    """
+    for i, arg in enumerate(argv):
+        if arg == "--listen" and i + 1 < len(argv):
+            description = argv[i + 1]
+        elif arg.startswith("--listen="):
+            description = arg.split("=", 1)[1]
+        else:
+            continue
+        found = re.search(r"(?:^|:)interface=((?:\\.|[^:\\])*)", description)
+        if found is None:
+            continue
+        interface = re.sub(r"\\(.)", r"\1", found.group(1))
+        if interface not in ("", "::", "0.0.0.0"):
+            return interface
+    return LOOPBACK
 
 
 def log(msg: str) -> None:
@@ -399,6 +470,7 @@ def measure(
         bound = duration or args.max_seconds
         res = gen.run(
             server.port,
+            host=server.spec.host,
             concurrency=concurrency,
             count=count,
             duration=bound,
@@ -442,6 +514,21 @@ def measure(
     lat = phase(1, args.latency_greetings) if args.latency_greetings else None
     served = (warm.greetings if warm else 0) + load.greetings
 
+    syscalls = float("nan")
+    traced: SyscallCount | None = None
+    if args.syscall_greetings:
+        try:
+            count = count_syscalls(
+                server.processes(),
+                lambda: phase(args.concurrency, args.syscall_greetings).greetings,
+                server.stderr_path.with_suffix(".strace"),
+            )
+        except TraceError as e:
+            notes.append(f"{name}: no system call count ({e}).")
+        else:
+            syscalls = count.per_greeting
+            traced = count
+
     elapsed = load.elapsed_s or float("nan")
     result = ServerResult(
         name=name,
@@ -456,6 +543,7 @@ def measure(
         server_cpu_pct=(cpu1 - cpu0) / elapsed * 100,
         loadgen_cpu_pct=load.client_cpu_s / elapsed * 100,
         rtt_p50_us=lat.latency_us["p50"] if lat else float("nan"),
+        syscalls_per_greeting=syscalls,
         rss_start_kib=rss_start,
         rss_after_kib=rss_after,
         served_before_rss=served,
@@ -464,6 +552,7 @@ def measure(
             "measure": load.__dict__,
             "one_client": lat.__dict__ if lat else None,
             "server_cpu_s": cpu1 - cpu0,
+            "syscalls": dataclasses.asdict(traced) if traced else None,
         },
     )
     if load.errors:
@@ -509,6 +598,7 @@ def median_result(rounds: list[ServerResult]) -> ServerResult:
         server_cpu_pct=med("server_cpu_pct"),
         loadgen_cpu_pct=med("loadgen_cpu_pct"),
         rtt_p50_us=med("rtt_p50_us"),
+        syscalls_per_greeting=med("syscalls_per_greeting"),
         rss_start_kib=int(med("rss_start_kib")),
         rss_after_kib=int(med("rss_after_kib")),
         served_before_rss=first.served_before_rss,
@@ -618,6 +708,12 @@ def main(argv: list[str] | None = None) -> int:
                     notes.append(f"{spec.name} FAILED: {why}")
                     log(f"[{spec.name}] FAILED: {e}")
         results = [median_result(rs) for rs in rounds.values() if rs]
+        for rs in rounds.values():
+            traced = SyscallCount.total(r.raw["syscalls"] for r in rs)
+            if traced is not None:
+                notes.append(
+                    f"{rs[0].name}, system calls per greeting: {traced.breakdown()}."
+                )
         udpResults: list[UDPResult] = []
         if args.udp_datagrams:
             for spec in udp_specs(tmp, find_twistd()):
@@ -656,6 +752,7 @@ def main(argv: list[str] | None = None) -> int:
         "concurrency": args.concurrency,
         "warmup": args.warmup,
         "latency_greetings": args.latency_greetings,
+        "syscall_greetings": args.syscall_greetings,
         "server_cpu": server_cpu,
         "client_cpu": client_cpu,
         "extra_args": args.extra_args,

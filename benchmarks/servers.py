@@ -45,16 +45,24 @@ class ServerSpec:
     # Whether the server keeps connections open after the greeting (the
     # hold mode's rows): the readiness probe then stops at the greeting.
     keeps_open: bool = False
+    # The loopback address it listens on and is measured over: 127.0.0.1,
+    # or ::1 for the IPv6 rows.
+    host: str = LOOPBACK
 
     def command(self, port: int) -> list[str]:
         """The argv with the port filled in."""
         return [a.replace("{port}", str(port)) for a in self.argv]
 
 
-def free_port() -> int:
+def family_of(host: str) -> socket.AddressFamily:
+    """AF_INET6 for a numeric IPv6 address, else AF_INET."""
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def free_port(host: str = LOOPBACK) -> int:
     """A loopback port nobody listens on right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOOPBACK, 0))
+    with socket.socket(family_of(host), socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
         port: int = s.getsockname()[1]
         return port
 
@@ -95,7 +103,7 @@ class ServerProcess:
         """Remember what to start; nothing runs until ``start``."""
         self.spec = spec
         self.cpu = cpu
-        self.port = free_port()
+        self.port = free_port(spec.host)
         safe = "".join(c if c.isalnum() else "-" for c in spec.name)
         self.stderr_path = workdir / f"{safe}.stderr"
         self._stderr: IO[bytes] | None = None
@@ -139,6 +147,7 @@ class ServerProcess:
             try:
                 got = fetch_greeting(
                     self.port,
+                    host=self.spec.host,
                     timeout=2.0,
                     limit=len(GREETING) if self.spec.keeps_open else 4096,
                 )
@@ -244,14 +253,16 @@ class ServerProcess:
         self.stop()
 
 
-def fetch_greeting(port: int, timeout: float, limit: int = 4096) -> bytes:
-    """Connect once over loopback and read until EOF (readiness probe).
+def fetch_greeting(
+    port: int, timeout: float, limit: int = 4096, host: str = LOOPBACK
+) -> bytes:
+    """Connect once to ``host`` and read until EOF (readiness probe).
 
     Reading stops early once ``limit`` bytes came (more than 4096 means
     the greeting is wrong anyway; exactly the greeting's length is enough
     for a server that keeps the connection open).
     """
-    with socket.create_connection((LOOPBACK, port), timeout=timeout) as s:
+    with socket.create_connection((host, port), timeout=timeout) as s:
         chunks: list[bytes] = []
         while True:
             data = s.recv(4096)

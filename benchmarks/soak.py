@@ -83,9 +83,16 @@ def progress(text: str) -> None:
 
 
 def start(
-    args: list[str], message: bytes | None = None, workers: int = 0, **kw: object
+    args: list[str],
+    message: bytes | None = None,
+    workers: int = 0,
+    preexec: Callable[[], None] | None = None,
 ) -> ServerProcess:
-    """Start the installed server on a free port, logging to a file."""
+    """Start the installed server on a free port, logging to a file.
+
+    ``preexec`` runs in the server's process before it starts (to lower
+    its open-file limit, say).
+    """
     if workers:
         args = [*args, "--workers", str(workers)]
     scratch = tempfile.mkdtemp(prefix="welcome-soak-")
@@ -95,9 +102,7 @@ def start(
         args = ["--message-file", str(path), *args]
     try:
         server = ServerProcess(
-            ["--port", "0", *args],
-            logFile="twistd.log",
-            **kw,  # type: ignore[arg-type]
+            ["--port", "0", *args], logFile="twistd.log", preexec=preexec
         )
         server.tcpPort()
         server.waitRunning()

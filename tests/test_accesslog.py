@@ -35,6 +35,7 @@ from tests.support import ServerProcess
 from welcome_protocol.configuration.settings import ServerSettings
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.observing.accesslog import NAMESPACE, AccessLog
+from welcome_protocol.shared.addresses import describeAddress
 from welcome_protocol.tap import Options, makeService
 
 #: 2026-11-29T01:06:02 UTC, the example line's time.
@@ -114,6 +115,37 @@ class AccessLogTests(TestCase):
                 "#info] Welcomed [::1]:40000",
             ],
         )
+
+    def test_ipv6HostsAsDescribed(self) -> None:
+        """
+        IPv6 clients, mapped IPv4 ones (a dual-stack listener's) and scoped
+        ones are written as L{describeAddress} writes them, the first
+        record of a host and the next alike.
+        """
+        peers = [
+            IPv6Address("TCP", "::ffff:127.0.0.1", 40000),
+            IPv6Address("TCP", "0:0:0:0:0:0:0:1", 40001),
+            IPv6Address("TCP", "fe80::1%lo", 40002),
+        ]
+        for peer in peers + peers:
+            self.log.record(peer)
+        self.clock.advance(1)
+        self.assertEqual(
+            [line.split("#info] Welcomed ")[1] for line in self.lines()],
+            [describeAddress(peer) for peer in peers + peers],
+        )
+
+    def test_ipv6HostsRememberedBounded(self) -> None:
+        """
+        However many IPv6 hosts connect, the log remembers the short form
+        of a bounded number of them.
+        """
+        for n in range(3000):
+            self.log.record(IPv6Address("TCP", f"2001:db8::{n:x}", 1))
+        self.assertLessEqual(len(self.log._ipv6Hosts), 1024)
+        self.clock.advance(1)
+        self.assertEqual(len(self.lines()), 3000)
+        self.assertTrue(self.lines()[-1].endswith("Welcomed [2001:db8::bb7]:1"))
 
     def test_flushedEverySecond(self) -> None:
         """

@@ -7,16 +7,18 @@ writes, resets, producers, half-closes, aborts, TLS on top.
 from __future__ import annotations
 
 import errno
+import os
 import socket
 from pathlib import Path
 from typing import Any, cast
 
 from twisted.internet import reactor as globalReactor
 from twisted.internet import ssl
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.endpoints import (
     TCP4ClientEndpoint,
+    TCP6ClientEndpoint,
     connectProtocol,
 )
 from twisted.internet.error import (
@@ -26,6 +28,7 @@ from twisted.internet.error import (
     ConnectionLost,
 )
 from twisted.internet.interfaces import (
+    IAddress,
     IHalfCloseableProtocol,
     IListeningPort,
     IProtocolFactory,
@@ -39,7 +42,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactor, MemoryReactorClock
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
-from twisted.trial.unittest import TestCase
+from twisted.trial.unittest import SkipTest, TestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
@@ -50,8 +53,9 @@ from welcome_protocol.listening.directtcp import (
     DirectTCP4ServerEndpoint,
     DirectTransport,
 )
+from welcome_protocol.listening.directtcp.pausing import AcceptPauser
 from welcome_protocol.listening.directtcp.transport import BUFFER_SIZE
-from welcome_protocol.listening.fdexhaustion import AcceptPauser, PausingAcceptEndpoint
+from welcome_protocol.listening.fdexhaustion import PausingAcceptEndpoint
 
 reactor = cast(Any, globalReactor)
 _DONE = Failure(ConnectionDone())
@@ -92,6 +96,8 @@ class _Greeter(Protocol):
 
 
 class _GreeterFactory(Factory):
+    # _Greeter narrows its factory attribute to this class, which
+    # Factory.protocol's annotation (a protocol of any factory) cannot say.
     protocol = _Greeter  # type: ignore[assignment]
 
     def __init__(self, data: bytes, rawClient: socket.socket | None = None) -> None:
@@ -221,8 +227,7 @@ def _scripted(
     transport = DirectTransport(
         cast(socket.socket, skt), protocol, _PEER, cast(IReactorFDSet, memory)
     )
-    transport._dispatching = True
-    protocol.makeConnection(transport)
+    transport.connectProtocol()
     transport.settle()
     return transport, skt, memory
 
@@ -488,6 +493,156 @@ class DirectTransportTests(TestCase):
         self.assertEqual(len(protocol.lost), 1)
 
 
+def _acceptedPair(testCase: TestCase) -> tuple[int, socket.socket]:
+    """
+    Make a loopback TCP connection the way C{accept4()} leaves it: the
+    server's end a bare descriptor, blocking.
+
+    @return: The server's descriptor and the client's socket (closed when
+        C{testCase} ends; the descriptor belongs to the transport under test).
+    """
+    listening = socket.socket()
+    testCase.addCleanup(listening.close)
+    listening.bind(("127.0.0.1", 0))
+    listening.listen(1)
+    client = socket.create_connection(listening.getsockname())
+    testCase.addCleanup(client.close)
+    accepted, _ = listening.accept()
+    return accepted.detach(), client
+
+
+class _WriteAndClose(Protocol):
+    """
+    Write C{data} and close in C{connectionMade}, noting whether the
+    descriptor was still blocking when the write returned.
+    """
+
+    def __init__(self, data: bytes, fd: int) -> None:
+        self.data = data
+        self.fd = fd
+        self.blockingAfterWrite: bool | None = None
+
+    def connectionMade(self) -> None:
+        """
+        Write, look at the descriptor, close.
+        """
+        assert self.transport is not None
+        self.transport.write(self.data)
+        self.blockingAfterWrite = os.get_blocking(self.fd)
+        self.transport.loseConnection()
+
+
+class BareDescriptorTests(TestCase):
+    """
+    L{DirectTransport} over the bare descriptor that C{accept4()} gives:
+    a connection greeted and closed costs no more system calls than
+    C{accept4()}, one write and C{close()}, and still never blocks.
+    """
+
+    def _connect(
+        self, protocol: Protocol, fd: int
+    ) -> tuple[DirectTransport, MemoryReactorClock]:
+        memory = MemoryReactorClock()
+        transport = DirectTransport(fd, protocol, _PEER, cast(IReactorFDSet, memory))
+        transport.connectProtocol()
+        transport.settle()
+        return transport, memory
+
+    def test_greetingLeavesTheDescriptorAlone(self) -> None:
+        """
+        A greeting written and closed in C{connectionMade} goes out without
+        the descriptor ever being made non-blocking (no C{ioctl}) and
+        without the reactor; the client gets it and the end of the stream.
+        """
+        fd, client = _acceptedPair(self)
+        protocol = _WriteAndClose(b"Welcome!", fd)
+        transport, memory = self._connect(protocol, fd)
+        self.assertIs(protocol.blockingAfterWrite, True)
+        self.assertEqual(transport.fileno(), -1)
+        self.assertEqual(memory.getReaders() + memory.getWriters(), [])
+        client.settimeout(5)
+        self.assertEqual(client.recv(100), b"Welcome!")
+        self.assertEqual(client.recv(100), b"")
+
+    def test_writeBeyondTheBufferNeverBlocks(self) -> None:
+        """
+        A write larger than the kernel takes, on a descriptor that is
+        still blocking, returns at once; the rest is buffered and the
+        socket made non-blocking before the reactor polls it.
+        """
+        fd, _ = _acceptedPair(self)
+        data = b"x" * (16 * 1024 * 1024)
+        protocol = _WriteAndClose(data, fd)
+        transport, memory = self._connect(protocol, fd)
+        self.addCleanup(transport.connectionLost, _DONE)
+        self.assertIs(protocol.blockingAfterWrite, False)
+        self.assertEqual(memory.getWriters(), [transport])
+        self.assertFalse(os.get_blocking(fd))
+        self.assertFalse(transport.getHandle().getblocking())
+
+    def test_fallsBackWhereTheKernelRefuses(self) -> None:
+        """
+        Where the kernel cannot write a socket with C{RWF_NOWAIT}, the
+        transport sends through the socket object instead, and so does
+        every transport after it.
+        """
+        fd, client = _acceptedPair(self)
+        self.patch(DirectTransport, "sendsWithoutSocket", True)
+
+        def refuse(*args: object) -> int:
+            raise OSError(errno.EOPNOTSUPP, "scripted")
+
+        self.patch(os, "pwritev", refuse)
+        self._connect(_WriteAndClose(b"Welcome!", fd), fd)
+        self.assertFalse(DirectTransport.sendsWithoutSocket)
+        client.settimeout(5)
+        self.assertEqual(client.recv(100), b"Welcome!")
+        self.assertEqual(client.recv(100), b"")
+
+    def test_addressesOfABareDescriptor(self) -> None:
+        """
+        The local address is the socket's own; asking it (as a message
+        template does, in C{connectionMade}) does not make the descriptor
+        non-blocking, and the welcome still goes out.
+        """
+        fd, client = _acceptedPair(self)
+        seen: list[object] = []
+
+        class AskThenWrite(Protocol):
+            def connectionMade(self) -> None:
+                assert self.transport is not None
+                seen.append(self.transport.getHost())
+                seen.append(self.transport.getPeer())
+                seen.append(os.get_blocking(fd))
+                self.transport.write(b"Welcome!")
+                self.transport.loseConnection()
+
+        self._connect(AskThenWrite(), fd)
+        self.assertEqual(seen, [IPv4Address("TCP", *client.getpeername()), _PEER, True])
+        client.settimeout(5)
+        self.assertEqual(client.recv(100), b"Welcome!")
+        self.assertEqual(client.recv(100), b"")
+
+    def test_writeAfterAskingTheAddressNeverBlocks(self) -> None:
+        """
+        A write larger than the kernel takes, after the local address was
+        asked for, returns at once too; the rest waits for the reactor on a
+        socket made non-blocking.
+        """
+        fd, _ = _acceptedPair(self)
+
+        class AskThenFlood(Protocol):
+            def connectionMade(self) -> None:
+                assert self.transport is not None
+                self.transport.getHost()
+                self.transport.write(b"x" * (16 * 1024 * 1024))
+
+        transport, memory = self._connect(AskThenFlood(), fd)
+        self.addCleanup(transport.connectionLost, _DONE)
+        self.assertEqual(memory.getWriters(), [transport])
+        self.assertFalse(os.get_blocking(fd))
+
+
 class DirectServerTests(TestCase):
     """
     L{DirectTCP4ServerEndpoint} on the real reactor over loopback.
@@ -503,9 +658,9 @@ class DirectServerTests(TestCase):
         ports: list[IListeningPort] = []
         endpoint.listen(factory).addCallback(ports.append)
         self.addCleanup(ports[0].stopListening)
-        self.assertIsInstance(ports[0], DirectPort)
-        port: int = ports[0].getHost().port  # type: ignore[attr-defined]
-        return port
+        [port] = ports
+        assert isinstance(port, DirectPort)
+        return port.getHost().port
 
     def test_acceptsBoundedPerRead(self) -> None:
         """
@@ -657,6 +812,49 @@ class DirectServerTests(TestCase):
         reason.trap(ConnectionDone)
 
     @inlineCallbacks
+    def test_ipv6ConnectionStaysOpen(self) -> Any:
+        """
+        An IPv6 client of a port on C{::1} that stays open reads and writes
+        through an IPv6 socket, and the transport reports both addresses.
+        """
+        if not socket.has_ipv6:
+            raise SkipTest("no IPv6")
+        addresses: list[tuple[IAddress, IAddress, int]] = []
+
+        class Echo(Protocol):
+            def dataReceived(self, data: bytes) -> None:
+                assert isinstance(self.transport, DirectTransport)
+                addresses.append(
+                    (
+                        self.transport.getHost(),
+                        self.transport.getPeer(),
+                        self.transport.getHandle().family,
+                    )
+                )
+                self.transport.write(data)
+                self.transport.loseConnection()
+
+        try:
+            port = DirectPort.listen(reactor, Factory.forProtocol(Echo), 0, 50, "::1")
+        except CannotListenError as e:
+            raise SkipTest(f"cannot listen on ::1: {e}") from e
+        self.addCleanup(port.stopListening)
+        number = port.getHost().port
+        collector = _Collector()
+        client = yield connectProtocol(
+            TCP6ClientEndpoint(reactor, "::1", number), collector
+        )
+        clientAddress = client.transport.getHost()
+        client.transport.write(b"ping")
+        data, reason = yield collector.done
+        self.assertEqual(data, b"ping")
+        reason.trap(ConnectionDone)
+        [(host, peer, family)] = addresses
+        self.assertEqual(host, IPv6Address("TCP", "::1", number))
+        self.assertEqual(peer, clientAddress)
+        self.assertEqual(family, socket.AF_INET6)
+
+    @inlineCallbacks
     def test_abortConnection(self) -> Any:
         """
         C{abortConnection} in C{connectionMade} ends the connection with
@@ -666,8 +864,8 @@ class DirectServerTests(TestCase):
 
         class Aborter(Protocol):
             def connectionMade(self) -> None:
-                assert self.transport is not None
-                self.transport.abortConnection()  # type: ignore[attr-defined]
+                assert isinstance(self.transport, DirectTransport)
+                self.transport.abortConnection()
 
             def connectionLost(self, reason: Failure = _DONE) -> None:
                 lost.callback(reason.value or Exception("no reason"))
@@ -733,7 +931,8 @@ class _FullListeningSocket:
 
 class DirectPortOutOfResourcesTests(TestCase):
     """
-    L{DirectPort} with the pausing of L{welcome_protocol.listening.fdexhaustion}.
+    L{DirectPort} with the pausing of
+    L{welcome_protocol.listening.directtcp.pausing}.
     """
 
     def test_emfilePausesAccepting(self) -> None:
@@ -750,6 +949,7 @@ class DirectPortOutOfResourcesTests(TestCase):
         )
         port.startListening()
         pauser = AcceptPauser(port, memory, retryDelay=0.5)
+        port.outOfResources = pauser.outOfResources
         port.doRead()
         self.assertEqual(listening.accepts, 1)
         self.assertTrue(pauser.paused)

@@ -33,7 +33,7 @@ from tests.hostileclients import (
     waitClosedByServer,
 )
 from tests.support import ServerProcess, temporaryPath
-from welcome_protocol.listening.fdexhaustion import RETRY_DELAY
+from welcome_protocol.listening.directtcp.pausing import RETRY_DELAY
 
 STATS = r"Stats: served (?P<served>\d+), open (?P<open>\d+), refused (?P<refused>\d+)"
 

@@ -38,7 +38,7 @@ from tests.support import ServerProcess, freePort, temporaryPath
 from welcome_protocol.configuration.settings import ServerSettings
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.listening.builder import buildEndpoint
-from welcome_protocol.listening.fdexhaustion import RETRY_DELAY
+from welcome_protocol.listening.directtcp.pausing import RETRY_DELAY
 
 _CLIENT_TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 _CLIENT_TLS.check_hostname = False

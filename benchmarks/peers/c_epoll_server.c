@@ -5,7 +5,8 @@
  * set, accept4 -> write -> close), so the Python rows can be read as
  * "framework overhead on top of the kernel's own TCP cost".
  *
- * Usage: c_epoll_server --port PORT   (listens on 127.0.0.1 only)
+ * Usage: c_epoll_server --port PORT [--host 127.0.0.1|::1]
+ *        (listens on loopback only: 127.0.0.1 by default, or ::1)
  * Build: gcc -O2 -o c_epoll_server c_epoll_server.c
  */
 #define _GNU_SOURCE
@@ -24,20 +25,30 @@ static const char greeting[] = "Welcome!";
 int main(int argc, char **argv)
 {
     long port = -1;
-    for (int i = 1; i + 1 < argc; i++)
+    const char *host = "127.0.0.1";
+    for (int i = 1; i + 1 < argc; i++) {
         if (strcmp(argv[i], "--port") == 0)
             port = strtol(argv[i + 1], NULL, 10);
-    if (port < 0 || port > 65535) {
-        fprintf(stderr, "usage: %s --port PORT\n", argv[0]);
+        else if (strcmp(argv[i], "--host") == 0)
+            host = argv[i + 1];
+    }
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6};
+    int v6 = strcmp(host, "::1") == 0;
+    if (port < 0 || port > 65535 || !(v6 || strcmp(host, "127.0.0.1") == 0)) {
+        fprintf(stderr, "usage: %s --port PORT [--host 127.0.0.1|::1]\n", argv[0]);
         return 2;
     }
-
-    int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
+    sa.sin_port = sa6.sin6_port = htons((unsigned short)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa6.sin6_addr = in6addr_loopback;
+    struct sockaddr *address = v6 ? (struct sockaddr *)&sa6 : (struct sockaddr *)&sa;
+    socklen_t length = v6 ? sizeof sa6 : sizeof sa;
+
+    int ls = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
     if (ls < 0 || setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-        bind(ls, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(ls, 1024) < 0) {
+        bind(ls, address, length) < 0 || listen(ls, 1024) < 0) {
         perror("listen");
         return 1;
     }

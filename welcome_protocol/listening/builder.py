@@ -59,10 +59,8 @@ from welcome_protocol.handshaking.proxyheader import HeaderFirstEndpoint, Networ
 from welcome_protocol.listening.backlog import withBacklog
 from welcome_protocol.listening.datagram import DatagramListeningService
 from welcome_protocol.listening.directreactor import DirectListeningReactor
-from welcome_protocol.listening.fdexhaustion import (
-    PausingAcceptEndpoint,
-    shortOfDescriptorsLog,
-)
+from welcome_protocol.listening.directtcp.pausing import shortOfDescriptorsLog
+from welcome_protocol.listening.fdexhaustion import PausingAcceptEndpoint
 from welcome_protocol.listening.portrange import PortListener, PortRangeService
 from welcome_protocol.listening.service import ListeningService
 from welcome_protocol.listening.systemdsockets import systemdEndpoint

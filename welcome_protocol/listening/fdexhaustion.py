@@ -16,10 +16,11 @@ copes in two ways, neither right for a service that runs for months:
 
 Here such an error stops reading the listening socket for a short delay
 (nginx does the same) and logs one warning per interval: one warning for
-the whole service, however many ports run short (L{shortOfDescriptorsLog},
-made once by the builder), since they all run short of the same process's
-descriptors.  Clients stay queued in the backlog and are greeted once
-descriptors free up.  A L{DirectPort} (every TCP listener) reports the
+the whole service, however many ports run short (C{shortOfDescriptorsLog}
+of L{welcome_protocol.listening.directtcp.pausing}, made once by the
+builder), since they all run short of the same process's descriptors.
+Clients stay queued in the backlog and are greeted once descriptors free
+up.  A L{DirectPort} (every TCP listener) reports the
 error through its public C{outOfResources} hook.  Twisted's own port (UNIX
 sockets) has no such hook: its listening socket is wrapped so that the
 error also reads as "no more clients for now", the one place we replace an
@@ -37,21 +38,21 @@ from typing import Any
 from twisted.internet import tcp
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
-    IDelayedCall,
     IListeningPort,
     IProtocolFactory,
     IReactorTime,
     IStreamServerEndpoint,
 )
-from twisted.logger import Logger
 from zope.interface import implementer
 
 from welcome_protocol.listening.directtcp import DirectPort
+from welcome_protocol.listening.directtcp.pausing import (
+    OUT_OF_RESOURCES,
+    RETRY_DELAY,
+)
+from welcome_protocol.listening.directtcp.pausing import AcceptPauser as PortPauser
 from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
 from welcome_protocol.shared.stats import ServerStats
-
-OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
-RETRY_DELAY = 0.1
 
 
 class _PausingListeningSocket:
@@ -82,32 +83,11 @@ class _PausingListeningSocket:
         return getattr(self._socket, name)
 
 
-def shortOfDescriptorsLog(
-    clock: IReactorTime, logInterval: float = 10.0
-) -> RateLimitedLog:
+class AcceptPauser(PortPauser):
     """
-    @return: The warning every port of a service logs through when it
-        pauses: a line for the first pause, then one summary per
-        C{logInterval} seconds at most.
+    The pauser of L{welcome_protocol.listening.directtcp.pausing}, attached
+    to the port it pauses.
     """
-    return RateLimitedLog(
-        AcceptPauser._log,
-        clock,
-        "Still short of file descriptors: accepting paused {count} more "
-        "times in the last {interval:g} s",
-        logInterval,
-    )
-
-
-class AcceptPauser:
-    """
-    Stop and restart accepting on one port as descriptors run out and free up.
-
-    @ivar pauses: How many times accepting paused.
-    @ivar paused: Whether it is paused now.
-    """
-
-    _log = Logger()
 
     def __init__(
         self,
@@ -129,58 +109,13 @@ class AcceptPauser:
         @param logInterval: Seconds between two warnings at most (for a
             warning of its own).
         @param warning: The warning shared by every port of the service
-            (L{shortOfDescriptorsLog}); L{None} for one of this port's own.
+            (C{shortOfDescriptorsLog}); L{None} for one of this port's own.
         """
-        self._port = port
-        self._clock = clock
-        self._stats = stats
-        self._retryDelay = retryDelay
-        self._retry: IDelayedCall | None = None
-        self.pauses = 0
-        self.paused = False
-        self._warning = (
-            shortOfDescriptorsLog(clock, logInterval) if warning is None else warning
-        )
+        super().__init__(port, clock, stats, retryDelay, logInterval, warning)
         if isinstance(port, DirectPort):
             port.outOfResources = self.outOfResources
         else:
             port.socket = _PausingListeningSocket(port.socket, self)
-
-    def outOfResources(self, code: int) -> None:
-        """
-        Stop reading the listening socket and try again after a delay.
-
-        @param code: The C{errno} of the failed C{accept()}.
-        """
-        self.pauses += 1
-        if self._stats is not None:
-            self._stats.acceptPauses += 1
-        self.paused = True
-        self._port.stopReading()
-        self._warning.emit(
-            "Cannot accept connections: {name} ({why}); clients wait in the "
-            "listen queue, retrying every {delay:g} s",
-            name=errno.errorcode.get(code, str(code)),
-            why=os.strerror(code).lower(),
-            delay=self._retryDelay,
-        )
-        if self._retry is None:
-            self._retry = self._clock.callLater(self._retryDelay, self._resume)
-
-    def _resume(self) -> None:
-        self._retry = None
-        self.paused = False
-        if self._port.connected and not self._port.disconnecting:
-            self._port.startReading()
-
-    def stop(self) -> None:
-        """
-        Cancel a pending retry and flush the warning; the port is closing.
-        """
-        if self._retry is not None:
-            self._retry.cancel()
-            self._retry = None
-        self._warning.flush()
 
 
 @implementer(IStreamServerEndpoint)

@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable
 from typing import IO, Any, cast
 
 from twisted.application.service import Service
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import (
@@ -62,6 +62,9 @@ from welcome_protocol.observing.twistedlogfiles import (
     observersOf,
 )
 from welcome_protocol.shared.addresses import describeAddress
+
+#: How many IPv6 hosts L{AccessLog} keeps written short at most.
+_IPV6_HOSTS = 1024
 
 #: The namespace of the access lines: the one they had when the factory
 #: logged each connection itself, so existing log parsers keep working.
@@ -133,6 +136,7 @@ class AccessLog(Service):
         self._batchLimit = 3 * batchLimit
         self._writeRecords = writeRecords
         self._pending: list[float | str | int | None] = []
+        self._ipv6Hosts: dict[str, str] = {}
         self._timer: LoopingCall | None = None
         self._chunk = 3 * chunkSize
         self._flushLeft = 0
@@ -151,10 +155,28 @@ class AccessLog(Service):
         pending = self._pending
         if type(address) is IPv4Address:
             pending += (self._now(), address.host, address.port)
+        elif type(address) is IPv6Address:
+            # Written short once per host: the same few clients come back,
+            # and a dual-stack listener's IPv4 clients are all IPv6.
+            host = self._ipv6Hosts.get(address.host)
+            if host is None:
+                host = self._shortIPv6(address.host)
+            pending += (self._now(), host, address.port)
         else:
             pending += (self._now(), describeAddress(address), None)
         if len(pending) == self._batchLimit:
             self._clock.callLater(0, self._flushSoon)
+
+    def _shortIPv6(self, host: str) -> str:
+        """
+        Write an IPv6 host as the log does, C{[HOST]}, and remember it (for
+        up to L{_IPV6_HOSTS} hosts at a time).
+        """
+        short = describeAddress(IPv6Address("TCP", host, 0)).rpartition(":")[0]
+        if len(self._ipv6Hosts) >= _IPV6_HOSTS:
+            self._ipv6Hosts.clear()
+        self._ipv6Hosts[host] = short
+        return short
 
     def recordAt(self, when: float, peer: str) -> None:
         """

@@ -18,10 +18,14 @@ does, behind Twisted's interfaces:
     builds the protocol with the factory, connects it to a transport, and
     once C{connectionMade} has returned, I{settles} it: closes it if the
     protocol asked to, else registers it for reading.
-  - C{write} with nothing buffered calls C{send()} at once; only what the
-    kernel does not take is buffered, and sent when the reactor reports
-    the socket writable (C{addWriter}), with producers paused and resumed
-    as on Twisted's transports.
+  - The transport starts with the bare descriptor C{accept4()} gave, and
+    C{write} with nothing buffered sends at once without blocking
+    (C{RWF_NOWAIT}); only what the kernel does not take is buffered, and
+    sent when the reactor reports the socket writable (C{addWriter}), with
+    producers paused and resumed as on Twisted's transports.  A greeting
+    closed at once is three system calls: C{accept4()}, the write and
+    C{close()}.
+  - L{AcceptPauser} pauses accepting while descriptors run out.
   - C{loseConnection} and C{abortConnection} never close from inside the
     caller's own call (a protocol, or TLS on top, may still be working):
     the close happens as soon as control returns to the port or to the
@@ -37,10 +41,12 @@ C{listenTCP}, plain Twisted, on any other.
 """
 
 from welcome_protocol.listening.directtcp.endpoint import DirectTCP4ServerEndpoint
+from welcome_protocol.listening.directtcp.pausing import AcceptPauser
 from welcome_protocol.listening.directtcp.port import DirectPort, adopt
 from welcome_protocol.listening.directtcp.transport import DirectTransport
 
 __all__ = [
+    "AcceptPauser",
     "DirectPort",
     "DirectTCP4ServerEndpoint",
     "DirectTransport",

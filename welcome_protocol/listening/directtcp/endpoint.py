@@ -13,6 +13,7 @@ from twisted.internet.defer import Deferred, execute
 from twisted.internet.interfaces import (
     IListeningPort,
     IProtocolFactory,
+    IReactorFDSet,
     IReactorTCP,
     IStreamServerEndpoint,
 )
@@ -50,7 +51,11 @@ class DirectTCP4ServerEndpoint:
         Listen with C{protocolFactory}; see C{IStreamServerEndpoint.listen}.
         """
         reactor = self._reactor
-        if not isinstance(reactor, PosixReactorBase):
+        poller = IReactorFDSet(reactor, None)
+        if poller is None or not isinstance(reactor, PosixReactorBase):
+            # Twisted annotates listenTCP's factory as a ServerFactory,
+            # though any IProtocolFactory will do (TCP4ServerEndpoint passes
+            # one the same way).
             return execute(
                 reactor.listenTCP,
                 self._port,
@@ -60,7 +65,7 @@ class DirectTCP4ServerEndpoint:
             )
         return execute(
             DirectPort.listen,
-            reactor,  # type: ignore[arg-type]
+            poller,
             protocolFactory,
             self._port,
             self._backlog,

@@ -8,7 +8,7 @@ the reactor, which it uses through C{IReactorFDSet} and C{IReactorTime}.
 The accept stage of the pipeline lives here, for every connection of every
 TCP path (C{tcp:}, C{tcp6:}, C{ssl:}, C{tls:}, C{systemd:} and each worker):
 running out of descriptors pauses accepting (L{AcceptPauser
-<welcome_protocol.listening.fdexhaustion.AcceptPauser>}) instead of spinning,
+<welcome_protocol.listening.directtcp.pausing.AcceptPauser>}) instead of spinning,
 and an exception raised for one connection (by C{buildProtocol},
 C{makeConnection} or C{connectionLost}) ends that connection only, with one
 log line per interval, never the listening socket.
@@ -37,13 +37,13 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from welcome_protocol.listening.directtcp.pausing import (
+    OUT_OF_RESOURCES,
+    AcceptPauser,
+)
 from welcome_protocol.listening.directtcp.transport import DirectTransport
 from welcome_protocol.shared.addresses import describeAddress
 from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
-
-#: C{accept()} errors that mean the process or the system is out of
-#: descriptors or memory: the client stays queued until some are free.
-OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 #: C{accept()} errors about one client only (it gave up, or a firewall
 #: rule refused it): go on with the next.
@@ -63,11 +63,11 @@ class DirectPort:
     registers it for reading.
 
     @ivar outOfResources: Called with the C{errno} when C{accept()} fails
-        for lack of descriptors or memory, to pause accepting (see
-        L{welcome_protocol.listening.fdexhaustion}); the listener builder sets
-        one that also counts the pauses.  Without one the port makes its own
-        on the first such error: it never returns to the reactor with the
-        socket still readable and nothing to stop it spinning.
+        for lack of descriptors or memory, to pause accepting (an
+        L{AcceptPauser}'s); the listener builder sets one that also counts
+        the pauses.  Without one the port makes its own on the first such
+        error: it never returns to the reactor with the socket still
+        readable and nothing to stop it spinning.
     @ivar connected: Whether it is listening.
     @ivar disconnecting: Whether it is stopping.
     """
@@ -91,11 +91,13 @@ class DirectPort:
         listening: socket.socket,
     ) -> None:
         """
-        @param reactor: Polls the socket; also an C{IReactorTime}.
+        @param reactor: Polls the socket; also an C{IReactorTime}, as every
+            reactor with a poller is.
         @param factory: Builds a protocol per connection.
         @param listening: A bound, listening IPv4 or IPv6 TCP socket.
         """
         self._reactor = reactor
+        self._clock = IReactorTime(reactor)
         self.factory = factory
         self.socket = listening
         self._fileno = listening.fileno()
@@ -105,7 +107,7 @@ class DirectPort:
         )
         self._errors = RateLimitedLog(
             self._log,
-            reactor,  # type: ignore[arg-type]
+            self._clock,
             "{count} more connections in the last {interval:g} s ended with an "
             "error in the service (the listener goes on)",
             10.0,
@@ -241,7 +243,7 @@ class DirectPort:
             try:
                 protocol = factory.buildProtocol(peer)
             except Exception:
-                skt.close()
+                _close(skt)
                 self._errors.emit(
                     "Error building the protocol of a connection from {peer}",
                     peer=describeAddress(peer),
@@ -249,12 +251,11 @@ class DirectPort:
                 )
                 continue
             if protocol is None:
-                skt.close()
+                _close(skt)
                 continue
             transport = makeTransport(skt, protocol, peer, reactor)
-            transport._dispatching = True
             try:
-                protocol.makeConnection(transport)
+                transport.connectProtocol()
             except Exception:
                 self._errors.emit(
                     "Error setting up a connection from {peer}",
@@ -276,10 +277,7 @@ class DirectPort:
         C{accept()} failed for lack of descriptors or memory: pause.
         """
         if self.outOfResources is None:
-            from welcome_protocol.listening.fdexhaustion import AcceptPauser
-
-            AcceptPauser(self, self._reactor)  # type: ignore[arg-type]
-        assert self.outOfResources is not None
+            self.outOfResources = AcceptPauser(self, self._clock).outOfResources
         self.outOfResources(code)
 
     def connectionLost(self, reason: Failure) -> None:
@@ -316,8 +314,7 @@ class DirectPort:
             self._stopped = Deferred()
             self.disconnecting = True
             self.stopReading()
-            clock: IReactorTime = self._reactor  # type: ignore[assignment]
-            clock.callLater(0, self.connectionLost, Failure(main.CONNECTION_DONE))
+            self._clock.callLater(0, self.connectionLost, Failure(main.CONNECTION_DONE))
         stopped: Deferred[None] = Deferred()
         self._stopped.addBoth(lambda result: stopped.callback(None))
         return stopped
@@ -325,45 +322,53 @@ class DirectPort:
     loseConnection = stopListening
 
 
-def _acceptRaw(
-    listening: socket.socket,
-) -> Callable[[], tuple[socket.socket, Any]]:
-    """
-    Make the cheapest way to accept one IPv4 client from C{listening}.
+#: What accepting one client gives: its socket, non-blocking, or its bare
+#: descriptor (see L{_acceptRaw}); and its address, as C{accept()} gives it.
+_Accepted = tuple[socket.socket | int, tuple[Any, ...]]
 
-    C{socket.accept} asks the listening socket for its family and type
-    and converts both to enums for every client, which costs more than the
-    C{accept4()} itself; the C{_accept} it wraps (documented in
-    C{socket.py} as what C{accept} is built on) gives the bare descriptor,
-    and the socket object is made with the family and type known here.
-    Where C{_accept} is missing, C{accept} is used.  This is the one private
-    name of the standard library the service uses, and the only place it
-    is read: it is what keeps the direct port's accept loop cheaper than
-    Twisted's (see the performance page).
 
-    @return: A function that accepts one client from C{listening} as a
-        non-blocking socket, with its address.
+def _acceptRaw(listening: socket.socket) -> Callable[[], _Accepted]:
     """
-    raw = getattr(listening, "_accept", None)
+    Make the cheapest way to accept one IPv4 or IPv6 client from
+    C{listening}.
+
+    C{socket.accept} makes a socket object for every client, and CPython
+    checks the descriptor of each socket object it makes with a
+    C{getsockname()}; making it non-blocking is an C{ioctl()} more.  The
+    C{_accept} that C{accept} wraps (documented in C{socket.py} as what
+    C{accept} is built on) is one C{accept4()}, and gives the bare
+    descriptor: L{DirectTransport} makes the socket object only for a
+    connection that stays open.  Where C{_accept} is missing, C{accept} is
+    used.  This is the one private name of the standard library the service
+    uses, and the only place it is read: it is what keeps a greeting at
+    three system calls (see the performance page).
+
+    @return: A function that accepts one client from C{listening}: its
+        descriptor, or where C{_accept} is missing its socket made
+        non-blocking, and its address.
+    """
+    raw: Callable[[], tuple[int, tuple[Any, ...]]] | None = getattr(
+        listening, "_accept", None
+    )
     if raw is None:
 
-        def accept() -> tuple[socket.socket, Any]:
+        def accept() -> _Accepted:
             skt, address = listening.accept()
             skt.setblocking(False)
             return skt, address
 
         return accept
+    return raw
 
-    family, kind = listening.family, socket.SOCK_STREAM
-    makeSocket = socket.socket
 
-    def acceptRaw() -> tuple[socket.socket, Any]:
-        fd, address = raw()
-        skt = makeSocket(family, kind, 0, fd)
-        skt.setblocking(False)
-        return skt, address
-
-    return acceptRaw
+def _close(skt: socket.socket | int) -> None:
+    """
+    Close an accepted client that will get no transport.
+    """
+    if isinstance(skt, int):
+        os.close(skt)
+    else:
+        skt.close()
 
 
 def adopt(reactor: IReactorFDSet, factory: IProtocolFactory, fd: int) -> DirectPort:

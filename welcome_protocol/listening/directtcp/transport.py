@@ -6,15 +6,29 @@ It implements C{ITCPTransport} (with C{IConsumer} and C{IPushProducer}) for
 the protocol, and C{IReadDescriptor}/C{IWriteDescriptor} for the reactor,
 which it uses only through C{IReactorFDSet}: C{addReader}, C{removeReader},
 C{addWriter}, C{removeWriter}.  See L{welcome_protocol.listening.directtcp} for why.
+
+A connection greeted and closed at once costs three system calls:
+C{accept4()} (in the port), one write and C{close()}.  The port hands over
+the bare descriptor, still blocking as C{accept4()} made it, and the
+transport makes no Python socket object for it unless the connection
+stays open: making one costs a C{getsockname()} (CPython checks every
+descriptor it wraps) and making it non-blocking an C{ioctl(FIONBIO)}.  The
+first write goes out with C{pwritev2(..., RWF_NOWAIT)} (C{os.pwritev}), which
+on a socket is a C{send()} with C{MSG_DONTWAIT}: it never blocks, whatever
+the descriptor's own mode.  Where that is not available (not Linux, or a
+kernel before 4.14) the socket object is made and used as before.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import socket
 from collections import deque
-from typing import Any
+from collections.abc import Iterable
+from socket import socket as Socket
+from typing import cast
 
 from twisted.internet import main
 from twisted.internet.address import IPv4Address, IPv6Address
@@ -24,6 +38,7 @@ from twisted.internet.interfaces import (
     IHalfCloseableProtocol,
     IProducer,
     IProtocol,
+    IPullProducer,
     IPushProducer,
     IReactorFDSet,
     IReactorTime,
@@ -44,6 +59,14 @@ BUFFER_SIZE = 65536
 
 #: The most bytes read from the socket per C{doRead}.
 READ_SIZE = 65536
+
+#: C{pwritev2()} flag that makes one write non-blocking (Linux 4.14 and
+#: later); zero where the platform has none.
+_NO_WAIT: int = getattr(os, "RWF_NOWAIT", 0)
+
+#: Errors of C{pwritev2()} that mean the kernel cannot write a socket that
+#: way: the transports fall back to the socket object from then on.
+_NO_WAIT_UNSUPPORTED = frozenset({errno.EOPNOTSUPP, errno.EINVAL, errno.ESPIPE})
 
 
 @implementer(
@@ -69,7 +92,6 @@ class DirectTransport:
     Registration with the reactor happens only when needed: a connection
     closed in C{connectionMade} is never added to the poller at all.
 
-    @ivar socket: The connected, non-blocking socket.
     @ivar protocol: The protocol on top.
     @ivar connected: Whether the connection is open.
     @ivar disconnecting: Whether a close was asked for.
@@ -82,8 +104,10 @@ class DirectTransport:
         "_closeSoon",
         "_closeWith",
         "_dispatching",
+        "_family",
         "_fileno",
         "_host",
+        "_nonBlocking",
         "_offset",
         "_peer",
         "_producer",
@@ -91,6 +115,7 @@ class DirectTransport:
         "_reactor",
         "_reading",
         "_shutWhenSent",
+        "_socket",
         "_streaming",
         "_wantRead",
         "_writeShut",
@@ -99,37 +124,52 @@ class DirectTransport:
         "disconnected",
         "disconnecting",
         "protocol",
-        "socket",
     )
+
+    #: Whether a first write may go out through the bare descriptor with
+    #: C{RWF_NOWAIT}; cleared, for every transport, the first time the
+    #: kernel refuses it.
+    sendsWithoutSocket = bool(_NO_WAIT)
 
     _log = Logger()
 
     def __init__(
         self,
-        skt: socket.socket,
+        skt: Socket | int,
         protocol: IProtocol,
         peer: IPv4Address | IPv6Address,
         reactor: IReactorFDSet,
     ) -> None:
         """
-        @param skt: The accepted socket, already non-blocking.
+        @param skt: The accepted socket, already non-blocking; or its bare
+            descriptor, blocking or not, which the transport then owns.
         @param protocol: The protocol to connect to it.
-        @param peer: The client's address.
+        @param peer: The client's address (an C{IPv6Address} for an IPv6
+            socket).
         @param reactor: Polls the socket; also an C{IReactorTime}.
         """
-        self.socket = skt
+        if isinstance(skt, int):
+            self._socket: Socket | None = None
+            self._fileno = skt
+            self._nonBlocking = False
+        else:
+            self._socket = skt
+            self._fileno = skt.fileno()
+            self._nonBlocking = True
+        self._family = (
+            socket.AF_INET6 if isinstance(peer, IPv6Address) else socket.AF_INET
+        )
         self.protocol = protocol
         self.connected = True
         self.disconnecting = False
         self.disconnected = False
         self._reactor = reactor
-        self._fileno = skt.fileno()
         self._peer = peer
         self._host: IPv4Address | IPv6Address | None = None
         self._chunks: deque[bytes] | None = None
         self._offset = 0
         self._buffered = 0
-        self._producer: IProducer | None = None
+        self._producer: _Producer | None = None
         self._streaming = False
         self._producerPaused = False
         self._reading = False
@@ -143,6 +183,14 @@ class DirectTransport:
         self._writeShut = False
         self._shutWhenSent = False
 
+    @property
+    def socket(self) -> Socket:
+        """
+        The connected, non-blocking socket, made from the descriptor the
+        first time something asks for it.
+        """
+        return self._open()
+
     # The protocol calls these (ITransport, ITCPTransport, IConsumer).
 
     def write(self, data: bytes) -> None:
@@ -155,16 +203,13 @@ class DirectTransport:
         if not data or self.disconnected or self._writeShut:
             return
         if self._chunks is None and self._producer is None:
-            try:
-                sent = self.socket.send(data)
-            except OSError:
-                sent = 0
+            sent = self._sendNow(data)
             if sent == len(data):
                 return
             data = data[sent:]
         self._buffer(data)
 
-    def writeSequence(self, data: Any) -> None:
+    def writeSequence(self, data: Iterable[bytes]) -> None:
         """
         Write the pieces of C{data} as one write.
         """
@@ -222,10 +267,12 @@ class DirectTransport:
         if self.disconnected:
             producer.stopProducing()
             return
-        self._producer = producer
+        # IConsumer's contract, which Twisted's signature does not spell out.
+        registered = cast(_Producer, producer)
+        self._producer = registered
         self._streaming = streaming
         if not streaming:
-            producer.resumeProducing()  # type: ignore[attr-defined]
+            registered.resumeProducing()
 
     def unregisterProducer(self) -> None:
         """
@@ -270,11 +317,11 @@ class DirectTransport:
         @return: The address the client connected to.
         """
         if self._host is None:
-            host, port = self.socket.getsockname()[:2]
+            host, port = self._handle().getsockname()[:2]
             self._host = type(self._peer)("TCP", host, port)
         return self._host
 
-    def getHandle(self) -> socket.socket:
+    def getHandle(self) -> Socket:
         """
         @return: The socket.
         """
@@ -311,6 +358,15 @@ class DirectTransport:
         return self.protocol.__class__.__name__
 
     # The port and the reactor call these.
+
+    def connectProtocol(self) -> None:
+        """
+        Connect the protocol (C{makeConnection}); a close it asks for from
+        there waits until L{settle} is called, when the port's own work for
+        the connection is done.  An exception from the protocol is raised.
+        """
+        self._dispatching = True
+        self.protocol.makeConnection(self)
 
     def settle(self) -> None:
         """
@@ -393,7 +449,7 @@ class DirectTransport:
         if producer is not None and (not self._streaming or self._producerPaused):
             self._producerPaused = False
             self._dispatching = True
-            producer.resumeProducing()  # type: ignore[attr-defined]
+            producer.resumeProducing()
             return self._afterDispatch()
         if self.disconnecting and producer is None:
             self.connectionLost(_DONE)
@@ -416,14 +472,67 @@ class DirectTransport:
         self._stopReading()
         self._stopWriting()
         self._chunks = None
-        self._fileno = -1
-        self.socket.close()
+        fileno, self._fileno = self._fileno, -1
+        if self._socket is None:
+            os.close(fileno)
+        else:
+            self._socket.close()
         producer, self._producer = self._producer, None
         if producer is not None:
             producer.stopProducing()
         self.protocol.connectionLost(reason)
 
     # Inside.
+
+    def _handle(self) -> Socket:
+        """
+        Make the socket object unless it is made already; it may still be
+        blocking (asking the local address does not need more).
+
+        Once the connection has ended without one, the object made is a
+        closed socket, whose every call fails as a closed socket's does.
+        """
+        skt = self._socket
+        if skt is None:
+            if self._fileno == -1:
+                skt = Socket(self._family, socket.SOCK_STREAM)
+                skt.close()
+            else:
+                skt = Socket(self._family, socket.SOCK_STREAM, 0, self._fileno)
+            self._socket = skt
+        return skt
+
+    def _open(self) -> Socket:
+        """
+        Make the socket object, non-blocking, unless it is made already:
+        before the reactor polls the connection, and for whoever asks for
+        the socket itself.
+        """
+        skt = self._handle()
+        if not self._nonBlocking:
+            self._nonBlocking = True
+            if self._fileno != -1:
+                skt.setblocking(False)
+        return skt
+
+    def _sendNow(self, data: bytes) -> int:
+        """
+        Send what the kernel takes of C{data} without waiting.
+
+        @return: How many bytes it took; 0 on an error, which the next
+            C{doWrite} meets again and reports.
+        """
+        if not self._nonBlocking and DirectTransport.sendsWithoutSocket:
+            try:
+                return os.pwritev(self._fileno, (data,), -1, _NO_WAIT)
+            except OSError as e:
+                if e.errno not in _NO_WAIT_UNSUPPORTED:
+                    return 0
+                DirectTransport.sendsWithoutSocket = False
+        try:
+            return self.socket.send(data)
+        except OSError:
+            return 0
 
     def _afterDispatch(self) -> None:
         """
@@ -450,8 +559,7 @@ class DirectTransport:
         if self._dispatching or self._closeSoon:
             return
         self._closeSoon = True
-        clock: IReactorTime = self._reactor  # type: ignore[assignment]
-        clock.callLater(0, self._closeNow)
+        IReactorTime(self._reactor).callLater(0, self._closeNow)
 
     def _closeNow(self) -> None:
         self._closeSoon = False
@@ -474,15 +582,17 @@ class DirectTransport:
             and self._buffered > BUFFER_SIZE
         ):
             self._producerPaused = True
-            producer.pauseProducing()  # type: ignore[attr-defined]
+            cast(IPushProducer, producer).pauseProducing()
         if not self._writing:
+            self._open()
             self._writing = True
             self._reactor.addWriter(self)
 
     def _unpauseIfRoom(self) -> None:
         if self._producerPaused and self._buffered <= BUFFER_SIZE:
             self._producerPaused = False
-            self._producer.resumeProducing()  # type: ignore[union-attr]
+            if self._producer is not None:
+                self._producer.resumeProducing()
 
     def _shutdownWrite(self) -> None:
         self._writeShut = True
@@ -492,6 +602,7 @@ class DirectTransport:
 
     def _startReading(self) -> None:
         if not self._reading:
+            self._open()
             self._reading = True
             self._reactor.addReader(self)
 
@@ -511,3 +622,7 @@ class DirectTransport:
 
 
 _DONE = Failure(main.CONNECTION_DONE)
+
+#: What C{registerProducer} is given: by C{IConsumer}'s contract a push
+#: producer when streaming, else a pull producer; both can be resumed.
+_Producer = IPushProducer | IPullProducer
