@@ -6,6 +6,7 @@ deadline and its metrics, with a fake clock and fake probers.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -13,6 +14,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
+from welcome_protocol.client.reactors import ClientReactor
 from welcome_protocol.exporter.counters import ExporterCounters
 from welcome_protocol.exporter.handler import (
     BadRequest,
@@ -215,7 +217,7 @@ class ScrapeTests(TestCase):
     def scrape(self, **values: str) -> Scrape:
         request = parseRequest(args(**values), None, MODULES, None, 100)
         return Scrape(
-            self.clock,
+            cast(ClientReactor, self.clock),
             request,
             self.slots,
             self.counters,
@@ -366,7 +368,7 @@ class ScrapeTests(TestCase):
             args(target="127.0.0.1:1", module="fast"), None, MODULES, None, 10
         )
         scrape = Scrape(
-            self.clock,
+            cast(ClientReactor, self.clock),
             request,
             self.slots,
             self.counters,

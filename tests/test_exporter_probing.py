@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import cast
 
 from twisted.internet import reactor as globalReactor
 from twisted.internet.address import IPv4Address
@@ -22,6 +23,7 @@ from twisted.trial.unittest import TestCase
 
 from tests.certificates import makeCertificate
 from tests.support import freePort, temporaryPath
+from welcome_protocol.client.reactors import ClientReactor
 from welcome_protocol.exporter import probing
 from welcome_protocol.exporter.resolving import ipHash
 
@@ -90,7 +92,9 @@ class ConnectOnlyTests(TestCase):
         A port that accepts: success, without waiting for a word.
         """
         port = await self.listen()
-        result = await probing.connectOnly(globalReactor, "127.0.0.1", port, "t", 5.0)
+        result = await probing.connectOnly(
+            cast(ClientReactor, globalReactor), "127.0.0.1", port, "t", 5.0
+        )
         self.assertIsNone(result.kind)
         await self.closed
         self.assertEqual(result.address, "127.0.0.1")
@@ -101,7 +105,7 @@ class ConnectOnlyTests(TestCase):
         A port nothing listens on: the client's C{refused}.
         """
         result = await probing.connectOnly(
-            globalReactor, "127.0.0.1", freePort(), "t", 5.0
+            cast(ClientReactor, globalReactor), "127.0.0.1", freePort(), "t", 5.0
         )
         self.assertEqual(result.kind, probing.REFUSED)
 
@@ -120,7 +124,7 @@ class ConnectOnlyTests(TestCase):
         port = await self.listen(options)
         tls = probing.tlsOptions("localhost", str(certPath))
         result = await probing.connectOnly(
-            globalReactor, "127.0.0.1", port, "t", 5.0, tls
+            cast(ClientReactor, globalReactor), "127.0.0.1", port, "t", 5.0, tls
         )
         self.assertIsNone(result.kind, result.message)
         await self.closed
@@ -146,7 +150,7 @@ class ConnectOnlyTests(TestCase):
         )
         tls = probing.tlsOptions("localhost", str(otherPath))
         result = await probing.connectOnly(
-            globalReactor, "127.0.0.1", port, "t", 5.0, tls
+            cast(ClientReactor, globalReactor), "127.0.0.1", port, "t", 5.0, tls
         )
         self.assertEqual(result.kind, probing.TLS)
         await self.closed
@@ -157,7 +161,9 @@ class ConnectOnlyTests(TestCase):
         C{timeout}, at the timeout.
         """
         clock = MemoryReactorClock()
-        result = probing.connectOnly(clock, "192.0.2.1", 22, "t", 2.0)
+        result = probing.connectOnly(
+            cast(ClientReactor, clock), "192.0.2.1", 22, "t", 2.0
+        )
         clock.advance(1.9)
         self.assertNoResult(result)
         clock.advance(0.1)
@@ -169,7 +175,7 @@ class ConnectOnlyTests(TestCase):
         """
         clock = MemoryReactorClock()
         result: Deferred[probing.ProbeResult] = probing.connectOnly(
-            clock, "192.0.2.1", 22, "t", 2.0
+            cast(ClientReactor, clock), "192.0.2.1", 22, "t", 2.0
         )
         result.cancel()
         self.failureResultOf(result)
@@ -186,9 +192,13 @@ class ResolveAddressTests(TestCase):
         An IPv4 address asked for as IPv6 has no address of that family
         (blackbox_exporter's fallback then takes it).
         """
-        found = probing.resolveAddress(MemoryReactorClock(), "127.0.0.1", 6)
+        found = probing.resolveAddress(
+            cast(ClientReactor, MemoryReactorClock()), "127.0.0.1", 6
+        )
         self.assertIsNone(self.successResultOf(found))
-        found = probing.resolveAddress(MemoryReactorClock(), "127.0.0.1", 4)
+        found = probing.resolveAddress(
+            cast(ClientReactor, MemoryReactorClock()), "127.0.0.1", 4
+        )
         self.assertEqual(self.successResultOf(found), "127.0.0.1")
 
 

@@ -7,6 +7,7 @@ and a start that fails in one line.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from twisted.application.service import Service
 from twisted.internet.testing import MemoryReactorClock
@@ -14,6 +15,7 @@ from twisted.python import usage
 from twisted.trial.unittest import TestCase
 
 from tests.support import temporaryPath
+from welcome_protocol.exporter.reactors import ExporterReactor
 from welcome_protocol.exporter.service import ExporterService
 from welcome_protocol.exporter.tap import (
     DEFAULT_LISTEN,
@@ -98,7 +100,8 @@ class MakeServiceTests(TestCase):
         """
         reactor = MemoryReactorClock()
         service = makeService(
-            parse("--listen", "tcp:9999:interface=127.0.0.1"), reactor
+            parse("--listen", "tcp:9999:interface=127.0.0.1"),
+            cast(ExporterReactor, reactor),
         )
         service.privilegedStartService()
         service.startService()

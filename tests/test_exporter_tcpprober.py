@@ -6,10 +6,12 @@ client's results, and L{welcome_protocol.exporter.scrapelog}.
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
+from welcome_protocol.client.reactors import ClientReactor
 from welcome_protocol.exporter import probing
 from welcome_protocol.exporter.modules import Expect, Module
 from welcome_protocol.exporter.outcome import ProbeContext
@@ -23,7 +25,9 @@ def context(module: Module) -> ProbeContext:
     @return: A context for C{module}, with a fake clock.
     """
     clock = Clock()
-    return ProbeContext(clock, module, 1.0, ScrapeLog(clock.seconds), clock.seconds)
+    return ProbeContext(
+        cast(ClientReactor, clock), module, 1.0, ScrapeLog(clock.seconds), clock.seconds
+    )
 
 
 EXPECTING = Module("m", "tcp", 1.0, (Expect(re.compile(b"^Welcome")),))

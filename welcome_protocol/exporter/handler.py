@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import attrs
 from prometheus_client import CollectorRegistry, Gauge
@@ -27,6 +26,7 @@ from twisted.internet.defer import (
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from welcome_protocol.client.reactors import ClientReactor
 from welcome_protocol.exporter import probing
 from welcome_protocol.exporter.counters import ExporterCounters
 from welcome_protocol.exporter.modules import DEFAULT_SCRAPE_TIMEOUT, Module
@@ -197,7 +197,7 @@ class Scrape:
 
     def __init__(
         self,
-        reactor: Any,
+        reactor: ClientReactor,
         request: ScrapeRequest,
         slots: ProbeSlots,
         counters: ExporterCounters,

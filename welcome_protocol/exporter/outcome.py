@@ -6,10 +6,10 @@ What a prober found on one port, before it becomes metrics.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import attrs
 
+from welcome_protocol.client.reactors import ClientReactor
 from welcome_protocol.exporter.modules import Module
 from welcome_protocol.exporter.probing import ProbeResult
 from welcome_protocol.exporter.scrapelog import ScrapeLog
@@ -48,7 +48,7 @@ class ProbeContext:
     @ivar now: A monotonic clock.
     """
 
-    reactor: Any
+    reactor: ClientReactor
     module: Module
     timeout: float
     log: ScrapeLog

@@ -41,6 +41,7 @@ from welcome_protocol.client import udpprobe as _udpprobe
 from welcome_protocol.client.checks import MISMATCH
 from welcome_protocol.client.hostnames import checkHostName, checkServerName
 from welcome_protocol.client.probe import ProbeResult, TLSDetails
+from welcome_protocol.client.reactors import ClientReactor
 from welcome_protocol.client.scan import resolve as _resolve
 from welcome_protocol.client.scan import states as _states
 from welcome_protocol.client.target import addressFamily, describeTarget, splitHostPort
@@ -92,7 +93,9 @@ def asExpected(state: str, expectClosed: bool) -> bool:
     return _states.asExpected(state, expectClosed)
 
 
-def resolveAddress(reactor: Any, host: str, family: int) -> Deferred[str | None]:
+def resolveAddress(
+    reactor: ClientReactor, host: str, family: int
+) -> Deferred[str | None]:
     """
     Resolve C{host} to one address of C{family}, without blocking.
 
@@ -121,7 +124,7 @@ def tlsOptions(serverName: str, caFile: str | None) -> Any:
 
 
 def _endpoint(
-    reactor: Any,
+    reactor: ClientReactor,
     address: str,
     port: int,
     timeout: float,
@@ -148,7 +151,7 @@ def _endpoint(
 
 
 def welcomeProbe(
-    reactor: Any,
+    reactor: ClientReactor,
     address: str,
     port: int,
     target: str,
@@ -229,7 +232,7 @@ class _TLSConnectOnlyProtocol(_ConnectOnlyProtocol):
 
 
 def connectOnly(
-    reactor: Any,
+    reactor: ClientReactor,
     address: str,
     port: int,
     target: str,
@@ -323,7 +326,7 @@ def connectOnly(
 
 
 def udpProbe(
-    reactor: Any,
+    reactor: ClientReactor,
     address: str,
     port: int,
     target: str,

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge
 
+from welcome_protocol.client.reactors import ClientReactor
 from welcome_protocol.exporter import probing
 from welcome_protocol.exporter.scrapelog import ScrapeLog
 
@@ -30,7 +30,7 @@ def ipHash(address: str) -> float:
 
 
 async def chooseAddress(
-    reactor: Any,
+    reactor: ClientReactor,
     host: str,
     family: int,
     fallback: bool,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no annotations
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
@@ -34,6 +33,7 @@ from welcome_protocol.exporter.counters import ExporterCounters
 from welcome_protocol.exporter.handler import BadRequest, Scrape, parseRequest
 from welcome_protocol.exporter.modules import Module
 from welcome_protocol.exporter.portlist import ProbeSlots
+from welcome_protocol.exporter.reactors import ExporterReactor
 from welcome_protocol.exporter.targets import AllowedTargets
 from welcome_protocol.metrics.boundedhttp import BoundedSite
 from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
@@ -92,7 +92,7 @@ class ProbePage(_Page):
 
     def __init__(
         self,
-        reactor: Any,
+        reactor: ExporterReactor,
         modules: Mapping[str, Module],
         allowed: AllowedTargets | None,
         slots: ProbeSlots,
@@ -257,7 +257,7 @@ class _Root(Resource):
 
 
 def exporterSite(
-    reactor: Any,
+    reactor: ExporterReactor,
     probePage: ProbePage,
     metricsPage: MetricsPage,
     indexPage: IndexPage,

@@ -5,7 +5,7 @@ The C{twistd welcome-exporter} command: its options and its service.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
@@ -25,6 +25,7 @@ from welcome_protocol.exporter.modules import (
     loadModules,
 )
 from welcome_protocol.exporter.portlist import MAX_PORTS, ProbeSlots
+from welcome_protocol.exporter.reactors import ExporterReactor
 from welcome_protocol.exporter.service import ExporterService, startupLine
 from welcome_protocol.exporter.site import (
     ANSWER_SECONDS,
@@ -36,7 +37,6 @@ from welcome_protocol.exporter.site import (
 from welcome_protocol.exporter.targets import AllowedTargets
 from welcome_protocol.listening.builder import (
     ListenerBuilder,
-    ListenerReactor,
     checkServerDescription,
 )
 from welcome_protocol.shared.commandline import parseCount, versionText
@@ -167,7 +167,7 @@ def processRegistry(counters: ExporterCounters) -> CollectorRegistry:
     return registry
 
 
-def makeService(config: Options, reactor: Any = None) -> IService:
+def makeService(config: Options, reactor: ExporterReactor | None = None) -> IService:
     """
     Build the exporter's service from checked options.
 
@@ -175,9 +175,11 @@ def makeService(config: Options, reactor: Any = None) -> IService:
         by default.
     """
     if reactor is None:
+        # The global reactor provides every interface ExporterReactor
+        # names, but zope interfaces are nominal to mypy.
         from twisted.internet import reactor as globalReactor
 
-        reactor = globalReactor
+        reactor = cast(ExporterReactor, globalReactor)
     modules: dict[str, Module] = config["modules"]
     allowed: AllowedTargets | None = config["allowed"]
     slots = ProbeSlots(config["max-probes"])
@@ -204,9 +206,7 @@ def makeService(config: Options, reactor: Any = None) -> IService:
     )
     service = ExporterService(startupLine(allowed, len(modules)))
     # The one builder builds the exporter's listener, as it does every other.
-    builder = ListenerBuilder(
-        cast(ListenerReactor, reactor), site, unfinished=unfinished
-    )
+    builder = ListenerBuilder(reactor, site, unfinished=unfinished)
     listener = builder.build(config["listen"], name=f"--listen {config['listen']}")
     service.addService(listener)  # type: ignore[no-untyped-call]  # Twisted's MultiService is unannotated
     return service
