@@ -168,24 +168,43 @@ def scratch(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
 
 
+def _onFreePort(
+    command: Callable[[int], list[str]], workdir: Path, tries: int = 3
+) -> ExporterProcess:
+    """
+    Start C{command(port)} on a port that was free a moment ago, and again
+    on another if something else took it meanwhile (the other test process
+    of C{trial -j2} picks free ports too): a lost race is not a failure.
+    """
+    for attempt in range(tries):
+        port = freePort()
+        try:
+            return ExporterProcess(command(port), port, workdir)
+        except AssertionError as e:
+            if "already in use" not in str(e) or attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def startWelcomeExporter(*args: str, workdir: Path | None = None) -> ExporterProcess:
     """
     Start the installed C{twistd welcome-exporter ARGS} on a free loopback
     port.
     """
-    port = freePort()
     directory = workdir or scratch("welcome-exporter-")
-    command = [
-        installedScript("twistd"),
-        "--nodaemon",
-        "--pidfile=",
-        "--logfile=-",
-        "welcome-exporter",
-        "--listen",
-        f"tcp:{port}:interface=127.0.0.1",
-        *args,
-    ]
-    return ExporterProcess(command, port, directory)
+    return _onFreePort(
+        lambda port: [
+            installedScript("twistd"),
+            "--nodaemon",
+            "--pidfile=",
+            "--logfile=-",
+            "welcome-exporter",
+            "--listen",
+            f"tcp:{port}:interface=127.0.0.1",
+            *args,
+        ],
+        directory,
+    )
 
 
 def startBlackbox(config: Path) -> ExporterProcess:
@@ -193,13 +212,14 @@ def startBlackbox(config: Path) -> ExporterProcess:
     Start Debian's blackbox_exporter with the modules file C{config} on a
     free loopback port.
     """
-    port = freePort()
-    command = [
-        blackboxCommand(),
-        f"--config.file={config}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
-    return ExporterProcess(command, port, config.parent)
+    return _onFreePort(
+        lambda port: [
+            blackboxCommand(),
+            f"--config.file={config}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        config.parent,
+    )
 
 
 def runExporter(*args: str, seconds: float = 30.0) -> subprocess.CompletedProcess[str]:
