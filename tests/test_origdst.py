@@ -34,6 +34,7 @@ from welcome_protocol.listening.directtcp.origdst import (
     RedirectedPort,
     RedirectedServerEndpoint,
     RedirectedTransport,
+    TransparentTransport,
     listenRedirected,
     parseSockaddr,
 )
@@ -260,7 +261,7 @@ class RedirectedListenerTests(TestCase):
         self.assertNotIsInstance(ports[0], RedirectedPort)
         self.assertIs(cast(Any, ports[0]).transport, DirectTransport)
 
-    def test_tproxyTransportIsPlain(self) -> None:
+    def test_tproxyTransportReadsOwnAddress(self) -> None:
         """
         A C{tproxy} port's connections read their own local address: it is
         the original destination.
@@ -272,7 +273,8 @@ class RedirectedListenerTests(TestCase):
                 raise
             raise self.skipTest("IP_TRANSPARENT needs CAP_NET_ADMIN") from None
         self.addCleanup(port.stopListening)
-        self.assertIs(port.transport, DirectTransport)
+        self.assertIs(port.transport, TransparentTransport)
+        self.assertIs(port.transport.getHost, DirectTransport.getHost)
         self.assertEqual(
             port.socket.getsockopt(socket.SOL_IP, 19), 1, "not transparent"
         )

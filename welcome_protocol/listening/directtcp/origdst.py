@@ -112,6 +112,17 @@ def parseSockaddr(raw: bytes) -> tuple[str, int] | None:
     return None
 
 
+class TransparentTransport(DirectTransport):
+    """
+    A connection accepted on a transparent (C{TPROXY}) socket: its own
+    address, which C{getHost()} reads, is the one the client asked for.
+    """
+
+    __slots__ = ()
+
+    redirected = True
+
+
 class RedirectedTransport(DirectTransport):
     """
     A connection that came through a C{REDIRECT} rule: C{getHost()} is the
@@ -119,6 +130,8 @@ class RedirectedTransport(DirectTransport):
     """
 
     __slots__ = ()
+
+    redirected = True
 
     def getHost(self) -> IPv4Address | IPv6Address:
         """
@@ -144,8 +157,7 @@ class RedirectedPort(DirectPort):
     """
     A L{DirectPort} for redirected traffic: its connections are
     L{RedirectedTransport}s (C{redirect}) or, on a transparent listening
-    socket, plain L{DirectTransport}s whose own address is the original
-    destination (C{tproxy}).
+    socket, L{TransparentTransport}s (C{tproxy}).
 
     @ivar mode: C{"redirect"} or C{"tproxy"}.
     """
@@ -214,8 +226,9 @@ def listenRedirected(
     listening.setblocking(False)
     result = RedirectedPort(reactor, factory, listening)
     result.mode = mode
-    if mode == "redirect":
-        result.transport = RedirectedTransport
+    result.transport = (
+        RedirectedTransport if mode == "redirect" else TransparentTransport
+    )
     result.announce = announce
     result.startListening()
     return result
