@@ -1,0 +1,262 @@
+"""
+Every port with one socket, for real: two network namespaces joined by a
+veth pair, the rule sets of C{contrib/nftables} applied as shipped, the
+installed C{twistd welcome} with one TCP socket in one namespace and the
+installed C{welcome-client} scanning all 65,535 ports from the other.
+
+The commands are read from C{docs/every-port.md} ("How to test it") and run
+as written, with the namespace and link names made unique; only the
+client's C{--json} is added, to check each port's welcome.  These tests need
+root (or C{CAP_NET_ADMIN} and C{CAP_SYS_ADMIN}); without it they skip, and
+fail when C{CI=true}.
+
+Each scan prints its figures: the scan's time, the server's descriptors and
+RSS (the most seen while it ran) and its CPU per greeting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from twisted.trial.unittest import TestCase
+
+from tests.support import ServerProcess, installedScript
+
+_ROOT = Path(__file__).resolve().parents[1]
+_DOC = _ROOT / "docs" / "every-port.md"
+_EXCLUDED = 22
+_SCAN_SECONDS = 180.0
+
+_NAMESPACE = re.compile(
+    r"(netns add |netns del |exec |-n |netns )welcome-(server|client)\b"
+)
+_LINK = re.compile(r"\bwelcome([01])\b")
+
+
+def documentedCommands(mode: str = "redirect") -> list[list[str]]:
+    """
+    Read the commands of C{docs/every-port.md}'s test, for C{mode}.
+
+    @param mode: C{redirect} as written, or C{tproxy} in its place.
+    @return: Each command as its words.
+    """
+    text = _DOC.read_text()
+    section = text.split("## How to test it", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [
+        shlex.split(line.replace("redirect", mode))
+        for line in block.splitlines()
+        if line.strip()
+    ]
+
+
+def requireRoot(case: TestCase) -> None:
+    """
+    Skip C{case} unless it runs as root with C{ip} and C{nft}; under
+    C{CI=true}, fail instead.
+    """
+    missing = [tool for tool in ("ip", "nft") if shutil.which(tool) is None]
+    why = None
+    if os.geteuid() != 0:
+        why = "needs root: it makes network namespaces and nftables rules"
+    elif missing:
+        why = f"needs {', '.join(missing)}"
+    if why is None:
+        return
+    if os.environ.get("CI") == "true":
+        case.fail(why)
+    raise case.skipTest(why)
+
+
+class _Sampler:
+    """
+    Watch a process's descriptors and RSS from a thread, keeping the most.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.descriptors = 0
+        self.rssKiB = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        try:
+            fds = len(os.listdir(f"/proc/{self.pid}/fd"))
+            status = Path(f"/proc/{self.pid}/status").read_text()
+        except OSError:
+            return
+        rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]  # Linux always has the line
+        self.descriptors = max(self.descriptors, fds)
+        self.rssKiB = max(self.rssKiB, rss)
+
+    def _run(self) -> None:
+        while not self._done.wait(0.1):
+            self._sample()
+
+    def __enter__(self) -> _Sampler:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+        self._sample()
+
+
+def cpuSeconds(pid: int) -> float:
+    """
+    @return: The user and system CPU time of process C{pid} so far.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class EveryPortTests(TestCase):
+    """
+    The documented commands, in two namespaces: every port answers with its
+    own number.
+    """
+
+    def run_(self, words: list[str]) -> None:
+        """
+        Run one documented command, from the checkout's top.
+        """
+        subprocess.run(words, cwd=_ROOT, check=True, capture_output=True, timeout=30)
+
+    @contextmanager
+    def namespaces(
+        self, mode: str
+    ) -> Iterator[tuple[list[list[str]], list[list[str]], list[list[str]]]]:
+        """
+        Make the documented namespaces and link, with unique names, and
+        remove them afterwards.
+
+        @return: The rest of the commands: the rules and the server, the
+            client, and the removal.
+        """
+        suffix = f"{os.getpid() % 100000}{mode[0]}"
+        commands = []
+        for words in documentedCommands(mode):
+            line = shlex.join(words)
+            line = _NAMESPACE.sub(
+                lambda m: f"{m.group(1)}welcome-{m.group(2)}-{suffix}", line
+            )
+            line = _LINK.sub(lambda m: f"we{m.group(1)}x{suffix}", line)
+            commands.append(shlex.split(line))
+        setup = [c for c in commands if c[:3] != ["ip", "netns", "exec"]]
+        setup, teardown = setup[:-2], setup[-2:]
+        inside = [c for c in commands if c[:3] == ["ip", "netns", "exec"]]
+        try:
+            for words in setup:
+                self.run_(words)
+            yield inside[:2], inside[2:3], inside[3:]
+        finally:
+            for words in teardown:
+                subprocess.run(words, capture_output=True, timeout=30)
+
+    def scan(self, mode: str) -> None:
+        """
+        Apply C{mode}'s rules, start the server, scan all 65,535 ports from
+        the other namespace, check every welcome, remove the rules, and
+        print the figures.
+        """
+        requireRoot(self)
+        with self.namespaces(mode) as (serving, scanning, removing):
+            rules, server = serving
+            self.run_(rules)
+            launcher, args = server[:4], server[server.index("welcome") + 1 :]
+            process = ServerProcess(args, launcher=launcher, logFile="server.log")
+            self.addCleanup(process.kill)
+            process.waitForLine(r"Listening on ")
+            client = scanning[0]
+            client[4] = installedScript("welcome-client")
+            before = cpuSeconds(process.pid)
+            started = time.monotonic()
+            with _Sampler(process.pid) as sampler:
+                result = subprocess.run(
+                    [*client, "--json"],
+                    capture_output=True,
+                    text=True,
+                    timeout=_SCAN_SECONDS,
+                )
+            elapsed = time.monotonic() - started
+            cpu = cpuSeconds(process.pid) - before
+            ports = [json.loads(line) for line in result.stdout.splitlines()]
+            self.assertEqual(result.returncode, 0, result.stdout[-2000:])
+            welcomes = {p["port"]: p["welcome"] for p in ports if p["type"] == "port"}
+            self.assertEqual(len(welcomes), 65535)
+            wrong = [
+                port
+                for port, welcome in welcomes.items()
+                if port != _EXCLUDED and welcome != str(port)
+            ]
+            self.assertEqual(wrong, [])
+            self.assertIsNone(welcomes[_EXCLUDED])
+            process.stop()
+            self.run_(removing[0])
+            namespace = rules[3]
+            tables = subprocess.run(
+                ["ip", "netns", "exec", namespace, "nft", "list", "tables"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            self.assertEqual(tables.strip(), "")
+        print(
+            f"\n{mode}: 65535 ports in {elapsed:.1f} s; server at most "
+            f"{sampler.descriptors} descriptors, {sampler.rssKiB / 1024:.1f} MiB "
+            f"RSS; {cpu / 65534 * 1e6:.0f} us CPU per greeting"
+        )
+
+    def test_redirect(self) -> None:
+        """
+        Under REDIRECT, all 65,535 ports answer with their own number but
+        the excluded one, which is refused; the rules go afterwards.
+        """
+        self.scan("redirect")
+
+    def test_tproxy(self) -> None:
+        """
+        Under TPROXY, likewise.
+        """
+        self.scan("tproxy")
+
+
+class DocumentedCommandsTests(TestCase):
+    """
+    The test runs what the page says.
+    """
+
+    def test_commandsRead(self) -> None:
+        """
+        The page's test block has the rules, the server, the client and the
+        removal, for either mode.
+        """
+        commands = [shlex.join(c) for c in documentedCommands("tproxy")]
+        self.assertIn(
+            "ip netns exec welcome-server contrib/nftables/every-port tproxy add "
+            "--ports 1-65535 --exclude 22 --listen 12345",
+            commands,
+        )
+        self.assertIn(
+            "ip netns exec welcome-server twistd -n welcome --listen tproxy:12345 "
+            "--message '{server_port}'",
+            commands,
+        )
+        self.assertIn(
+            "ip netns exec welcome-client welcome-client 10.200.0.1 "
+            "--ports 1-65535 --expect-closed 22",
+            commands,
+        )
