@@ -22,10 +22,12 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from twisted.trial.unittest import TestCase
@@ -36,6 +38,23 @@ _ROOT = Path(__file__).resolve().parents[1]
 _DOC = _ROOT / "docs" / "every-port.md"
 _EXCLUDED = 22
 _SCAN_SECONDS = 180.0
+_GREETINGS = 10000
+
+#: Connect to ports FIRST, FIRST+STEP, ... COUNT times, one at a time, from
+#: the client's namespace; write to stdout each port whose welcome was not
+#: its own number.
+_LOAD = """
+import socket, sys
+first, step, count = map(int, sys.argv[1:])
+for i in range(count):
+    port = first + i * step
+    with socket.create_connection(("10.200.0.1", port), timeout=10) as s:
+        data = b""
+        while chunk := s.recv(100):
+            data += chunk
+    if data != str(port).encode():
+        print(port, data)
+"""
 
 _NAMESPACE = re.compile(
     r"(netns add |netns del |exec |-n |netns )welcome-(server|client)\b"
@@ -115,6 +134,31 @@ class _Sampler:
         self._sample()
 
 
+@dataclass(frozen=True)
+class _Figures:
+    """
+    What one scan measured.
+    """
+
+    ports: int
+    startup: float
+    seconds: float
+    descriptors: int
+    rssKiB: int
+    cpuPerGreeting: float
+
+    def line(self, listener: str) -> str:
+        """
+        @return: The figures as the test prints them.
+        """
+        return (
+            f"\n{listener}: {self.ports} ports scanned in {self.seconds:.1f} s "
+            f"(server up in {self.startup:.1f} s); server at most "
+            f"{self.descriptors} descriptors, {self.rssKiB / 1024:.1f} MiB RSS; "
+            f"{self.cpuPerGreeting * 1e6:.0f} us CPU per greeting"
+        )
+
+
 def cpuSeconds(pid: int) -> float:
     """
     @return: The user and system CPU time of process C{pid} so far.
@@ -166,6 +210,49 @@ class EveryPortTests(TestCase):
             for words in teardown:
                 subprocess.run(words, capture_output=True, timeout=30)
 
+    def serveAndScan(
+        self, server: list[str], client: list[str], started: list[float]
+    ) -> tuple[dict[int, str | None], _Figures]:
+        """
+        Start the server C{server} says (C{ip netns exec NS twistd ...
+        welcome ARGS}), run the scan C{client} says with C{--json}, and
+        stop the server.
+
+        @param started: Gets the time the server was started at.
+        @return: Each port's welcome (L{None} for none), and the figures.
+        """
+        launcher, args = server[:4], server[server.index("welcome") + 1 :]
+        started.append(time.monotonic())
+        process = ServerProcess(args, launcher=launcher, logFile="server.log")
+        self.addCleanup(process.kill)
+        process.waitForLine(r"Listening on ", _SCAN_SECONDS)
+        startup = time.monotonic() - started[0]
+        client = [*client[:4], installedScript("welcome-client"), *client[5:]]
+        before = cpuSeconds(process.pid)
+        scanStarted = time.monotonic()
+        with _Sampler(process.pid) as sampler:
+            result = subprocess.run(
+                [*client, "--json"],
+                capture_output=True,
+                text=True,
+                timeout=_SCAN_SECONDS,
+            )
+        elapsed = time.monotonic() - scanStarted
+        cpu = cpuSeconds(process.pid) - before
+        process.stop()
+        self.assertEqual(result.returncode, 0, result.stdout[-2000:])
+        lines = [json.loads(line) for line in result.stdout.splitlines()]
+        welcomes = {p["port"]: p["welcome"] for p in lines if p["type"] == "port"}
+        greeted = sum(1 for w in welcomes.values() if w is not None)
+        return welcomes, _Figures(
+            len(welcomes),
+            startup,
+            elapsed,
+            sampler.descriptors,
+            sampler.rssKiB,
+            cpu / max(greeted, 1),
+        )
+
     def scan(self, mode: str) -> None:
         """
         Apply C{mode}'s rules, start the server, scan all 65,535 ports from
@@ -176,26 +263,7 @@ class EveryPortTests(TestCase):
         with self.namespaces(mode) as (serving, scanning, removing):
             rules, server = serving
             self.run_(rules)
-            launcher, args = server[:4], server[server.index("welcome") + 1 :]
-            process = ServerProcess(args, launcher=launcher, logFile="server.log")
-            self.addCleanup(process.kill)
-            process.waitForLine(r"Listening on ")
-            client = scanning[0]
-            client[4] = installedScript("welcome-client")
-            before = cpuSeconds(process.pid)
-            started = time.monotonic()
-            with _Sampler(process.pid) as sampler:
-                result = subprocess.run(
-                    [*client, "--json"],
-                    capture_output=True,
-                    text=True,
-                    timeout=_SCAN_SECONDS,
-                )
-            elapsed = time.monotonic() - started
-            cpu = cpuSeconds(process.pid) - before
-            ports = [json.loads(line) for line in result.stdout.splitlines()]
-            self.assertEqual(result.returncode, 0, result.stdout[-2000:])
-            welcomes = {p["port"]: p["welcome"] for p in ports if p["type"] == "port"}
+            welcomes, figures = self.serveAndScan(server, scanning[0], [])
             self.assertEqual(len(welcomes), 65535)
             wrong = [
                 port
@@ -204,7 +272,6 @@ class EveryPortTests(TestCase):
             ]
             self.assertEqual(wrong, [])
             self.assertIsNone(welcomes[_EXCLUDED])
-            process.stop()
             self.run_(removing[0])
             namespace = rules[3]
             tables = subprocess.run(
@@ -214,11 +281,28 @@ class EveryPortTests(TestCase):
                 check=True,
             ).stdout
             self.assertEqual(tables.strip(), "")
-        print(
-            f"\n{mode}: 65535 ports in {elapsed:.1f} s; server at most "
-            f"{sampler.descriptors} descriptors, {sampler.rssKiB / 1024:.1f} MiB "
-            f"RSS; {cpu / 65534 * 1e6:.0f} us CPU per greeting"
-        )
+        print(figures.line(f"{mode}:12345"))
+
+    def test_tcpRangeForComparison(self) -> None:
+        """
+        For the figures, a C{tcp:} range of 10,000 ports (the most one
+        description takes), a socket each, scanned the same way: each port
+        answers its own number.
+        """
+        requireRoot(self)
+        with self.namespaces("redirect") as (serving, scanning, _):
+            server = [
+                "tcp:20000-29999" if word == "redirect:12345" else word
+                for word in serving[1]
+            ]
+            client = [
+                "20000-29999" if word == "1-65535" else word for word in scanning[0]
+            ]
+            welcomes, figures = self.serveAndScan(server, client, [])
+            self.assertEqual(
+                welcomes, {port: str(port) for port in range(20000, 30000)} | {22: None}
+            )
+        print(figures.line("tcp:20000-29999"))
 
     def test_redirect(self) -> None:
         """
@@ -232,6 +316,91 @@ class EveryPortTests(TestCase):
         Under TPROXY, likewise.
         """
         self.scan("tproxy")
+
+    def test_cpuPerGreeting(self) -> None:
+        """
+        For the figures, in one server: the CPU per greeting of a plain
+        C{tcp:} listener, a C{redirect:} one and a C{tproxy:} one (both
+        rule sets applied, on ranges of their own), each phase
+        L{_GREETINGS} connections from the other namespace, one at a time,
+        after a phase that warms the server up; every welcome is the port
+        the client asked for.
+        """
+        requireRoot(self)
+        every = "contrib/nftables/every-port"
+        with self.namespaces("redirect") as (serving, _, _removing):
+            namespace = serving[0][3]
+            inside = ["ip", "netns", "exec", namespace]
+            self.run_(
+                [
+                    *inside,
+                    every,
+                    "redirect",
+                    "add",
+                    "--ports",
+                    "20000-29999",
+                    "--listen",
+                    "12345",
+                ]
+            )
+            self.run_(
+                [
+                    *inside,
+                    every,
+                    "tproxy",
+                    "add",
+                    "--ports",
+                    "30000-39999",
+                    "--listen",
+                    "12346",
+                ]
+            )
+            server = serving[1]
+            launcher = server[:4]
+            args = [
+                "--listen",
+                "tcp:12000",
+                "--listen",
+                "redirect:12345",
+                "--listen",
+                "tproxy:12346",
+                "--message",
+                "{server_port}",
+            ]
+            process = ServerProcess(args, launcher=launcher, logFile="server.log")
+            self.addCleanup(process.kill)
+            process.waitListening(3)
+            client = [*serving[0][:3], serving[0][3].replace("server", "client")]
+            figures = []
+            for name, first, step in [
+                ("warm-up", 12000, 0),
+                ("tcp:12000", 12000, 0),
+                ("redirect:12345", 20000, 1),
+                ("tproxy:12346", 30000, 1),
+            ]:
+                before = cpuSeconds(process.pid)
+                result = subprocess.run(
+                    [
+                        *client,
+                        sys.executable,
+                        "-c",
+                        _LOAD,
+                        str(first),
+                        str(step),
+                        str(_GREETINGS),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=_SCAN_SECONDS,
+                )
+                cpu = cpuSeconds(process.pid) - before
+                self.assertEqual(
+                    (result.returncode, result.stdout), (0, ""), result.stderr
+                )
+                if name != "warm-up":
+                    figures.append(f"{name} {cpu / _GREETINGS * 1e6:.0f} us")
+            process.stop()
+        print("\nCPU per greeting, one server: " + ", ".join(figures))
 
 
 class DocumentedCommandsTests(TestCase):
