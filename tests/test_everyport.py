@@ -80,6 +80,18 @@ with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
 print(json.dumps(result))
 """
 
+#: Ask the dual-stack listener over IPv6 and IPv4, redirected, and directly.
+_DUAL = """
+import socket
+asked = [("fd00:200::1", 20005), ("10.200.0.1", 20006), ("10.200.0.1", 12345)]
+for host, port in asked:
+    with socket.create_connection((host, port), timeout=10) as s:
+        data = b""
+        while chunk := s.recv(100):
+            data += chunk
+    print(data.decode())
+"""
+
 _LOAD = """
 import socket, sys
 first, step, count = map(int, sys.argv[1:])
@@ -207,6 +219,19 @@ class _Figures:
         )
 
 
+def _veth(namespace: str) -> str:
+    """
+    @return: The name of the veth link in C{namespace}.
+    """
+    shown = subprocess.run(
+        ["ip", "-n", namespace, "-o", "link", "show", "type", "veth"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return shown.split(": ", 2)[1].split("@", 1)[0]
+
+
 def cpuSeconds(pid: int) -> float:
     """
     @return: The user and system CPU time of process C{pid} so far.
@@ -330,6 +355,58 @@ class EveryPortTests(TestCase):
             ).stdout
             self.assertEqual(tables.strip(), "")
         print(figures.line(f"{mode}:12345"))
+
+    def test_redirectIPv6AndMapped(self) -> None:
+        """
+        Under REDIRECT, a dual-stack C{redirect:} listener reads the port an
+        IPv6 client asked for (C{IP6T_SO_ORIGINAL_DST}) and the port an
+        IPv4 client asked for (the IPv4 call, for its IPv4-mapped address).
+        """
+        requireRoot(self)
+        every = "contrib/nftables/every-port"
+        with self.namespaces("redirect") as (serving, scanning, _):
+            server, client = serving[0][3], scanning[0][3]
+            for namespace, address in [
+                (server, "fd00:200::1/64"),
+                (client, "fd00:200::2/64"),
+            ]:
+                command = ["ip", "-n", namespace, "addr", "add", address]
+                self.run_([*command, "dev", _veth(namespace), "nodad"])
+            inside = ["ip", "netns", "exec", server]
+            self.run_(
+                [
+                    *inside,
+                    every,
+                    "redirect",
+                    "add",
+                    "--ports",
+                    "20000-20010",
+                    "--listen",
+                    "12345",
+                ]
+            )
+            process = ServerProcess(
+                [
+                    "--listen",
+                    "redirect:12345:interface=\\:\\:",
+                    "--message",
+                    "{server_port}",
+                ],
+                launcher=inside,
+                logFile="server.log",
+            )
+            self.addCleanup(process.kill)
+            process.waitForLine(r"Listening on ")
+            result = subprocess.run(
+                ["ip", "netns", "exec", client, sys.executable, "-c", _DUAL],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            process.stop()
+        self.assertEqual(
+            result.stdout.split(), ["20005", "20006", "12345"], result.stderr
+        )
 
     def test_tcpRangeForComparison(self) -> None:
         """
@@ -455,9 +532,10 @@ class EveryPortTests(TestCase):
         Under TPROXY, with the documented rules, server and client scan, a
         UDP sample of 1,008 ports over the whole range is answered, each
         from its own port (the client's socket is connected) with its own
-        number; the excluded port is not diverted (refused); datagrams too small for the welcome
-        and from source port 7 get nothing; 3,000 datagrams at once are
-        cut by the rate limits to about their burst and refill.
+        number; the excluded port is not diverted (refused); datagrams too
+        small for the welcome and from source port 7 get nothing; 3,000
+        datagrams at once are cut by the rate limits to about their burst
+        and refill.
         """
         requireRoot(self)
         with self.namespaces("tproxy") as (serving, scanning, _):
