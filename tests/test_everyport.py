@@ -595,6 +595,35 @@ class EveryPortTests(TestCase):
         )
 
 
+class TransparentRefusedTests(TestCase):
+    """
+    Where the system will not make a socket transparent, the installed
+    server does not start, and says why in one line.
+    """
+
+    def test_oneLine(self) -> None:
+        """
+        In a user namespace of its own (root there, but without
+        C{CAP_NET_ADMIN} over the network), C{tproxy:} and
+        C{udp:...:tproxy=yes} each stop the start with one line.
+        """
+        requireRoot(self)
+        for description in ("tproxy:0:interface=127.0.0.1", "udp:0:tproxy=yes"):
+            server = ServerProcess(
+                ["--listen", description], launcher=["unshare", "-U", "-r", "--"]
+            )
+            self.addCleanup(server.kill)
+            self.assertNotEqual(server.wait(), 0)
+            errors = [line for line in server.output if "cannot listen" in line]
+            self.assertEqual(
+                errors[-1],
+                f"twistd welcome: cannot listen on {description}: tproxy needs "
+                "IP_TRANSPARENT, which needs CAP_NET_ADMIN (root, or a network "
+                "namespace of your own)",
+            )
+            self.assertNotIn("Traceback", "\n".join(server.output))
+
+
 class DocumentedCommandsTests(TestCase):
     """
     The test runs what the page says.
