@@ -49,6 +49,14 @@ def _collect(events: list[LogEvent]) -> ILogObserver:
     return cast(ILogObserver, events.append)
 
 
+class _Redirected(StringTransport):
+    """
+    A transport of a C{redirect:} or C{tproxy:} listener.
+    """
+
+    redirected = True
+
+
 def _peer(port: int) -> IPv4Address:
     """
     @return: A loopback client address with C{port}.
@@ -438,6 +446,30 @@ class FactoryAndOptionTests(TestCase):
         self.assertEqual(
             [(e["log_time"], formatEvent(e)) for e in events],
             [(3, "Welcomed 127.0.0.1:1234")],
+        )
+
+    def test_factoryRecordsPortAskedFor(self) -> None:
+        """
+        On a transport that a kernel rule redirected to (a C{redirect:} or
+        C{tproxy:} listener), the line also shows the address the client
+        asked for.
+        """
+        clock = Clock()
+        clock.advance(3)
+        events: list[LogEvent] = []
+        log = AccessLog(clock, _collect(events))
+        factory = WelcomeFactory(ServerSettings(), clock=clock, accessLog=log)
+        protocol = factory.buildProtocol(_peer(1234))
+        assert protocol is not None
+        transport = _Redirected(
+            hostAddress=IPv4Address("TCP", "192.0.2.1", 23456),
+            peerAddress=_peer(1234),
+        )
+        protocol.makeConnection(transport)
+        log.flush()
+        self.assertEqual(
+            [(e["log_time"], formatEvent(e)) for e in events],
+            [(3, "Welcomed 127.0.0.1:1234 to 192.0.2.1:23456")],
         )
 
     def test_factoryNotLogging(self) -> None:

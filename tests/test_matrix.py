@@ -104,6 +104,14 @@ PATHS = [
     ListenerPath("systemd", "tcp", systemd=True),
     ListenerPath("workers-tcp", "tcp", workers=2),
     ListenerPath("workers-tcp6", "tcp6", workers=2),
+    ListenerPath("redirect", "redirect"),
+    # IP_TRANSPARENT takes CAP_NET_ADMIN: the path runs as root, and under
+    # CI=true, where its absence must fail, not pass unseen.
+    *(
+        [ListenerPath("tproxy", "tproxy")]
+        if os.geteuid() == 0 or os.environ.get("CI") == "true"
+        else []
+    ),
 ]
 
 
@@ -145,8 +153,8 @@ class _Listener:
         @return: The C{--listen} description of this path.
         """
         kind = self.path.kind
-        if kind == "tcp":
-            inner = f"tcp:{port}:interface={self.host}"
+        if kind in ("tcp", "redirect", "tproxy"):
+            inner = f"{kind}:{port}:interface={self.host}"
         elif kind == "tcp6":
             inner = rf"tcp6:{port}:interface=\:\:1"
         elif kind == "unix":
@@ -682,6 +690,8 @@ class OneLineErrorsMixin:
         "unix": "unix:/nonexistent-directory/welcome.sock",
         "ssl": "ssl:0:privateKey=/nonexistent.pem",
         "tls": "tls:24073",
+        "redirect": "redirect:12000:bogus=1",
+        "tproxy": "tproxy:x",
     }
 
     def test_badDescriptionIsOneLine(self) -> None:

@@ -145,6 +145,7 @@ class InstalledWheelTests(TestCase):
             {
                 "twisted/plugins/welcome_plugin.py",
                 "twisted/plugins/welcome_exporter_plugin.py",
+                "twisted/plugins/welcome_endpoints.py",
             },
         )
         self.assertEqual(

@@ -71,13 +71,15 @@ class ParseUDPDescriptionTests(TestCase):
 
     def test_unknownParameter(self) -> None:
         """
-        A parameter other than C{interface=} is named in the error.
+        A parameter other than C{tproxy=} and C{interface=} is named in the
+        error.
         """
         with self.assertRaises(DescriptionError) as caught:
             parseUDPDescription("udp:1:backlog=5")
         self.assertEqual(
             str(caught.exception),
-            "unknown parameter 'backlog' (a UDP listener takes only interface=)",
+            "unknown parameter 'backlog' (a UDP listener takes only tproxy= and "
+            "interface=)",
         )
 
     def test_interfaceNotAnAddress(self) -> None:

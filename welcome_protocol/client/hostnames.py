@@ -11,6 +11,8 @@ be used.
 
 from __future__ import annotations
 
+from ipaddress import ip_network
+
 from welcome_protocol.client.target import addressFamily
 
 
@@ -37,6 +39,11 @@ def checkHostName(host: str) -> str | None:
         return None
     if not host.strip():
         return "it is empty"
+    if "/" in host and _isNetwork(host):
+        # Refused rather than expanded: the client checks the hosts it is
+        # given, and one address range times --ports could be millions of
+        # probes from a typo.
+        return "it is a network (CIDR), not a host: name each host to check"
     if host.startswith("-"):
         # No label starts with a hyphen; this is an option given after "--".
         return "it starts with '-'"
@@ -45,6 +52,14 @@ def checkHostName(host: str) -> str | None:
     except UnicodeError as e:
         return _reason(e)
     return None
+
+
+def _isNetwork(text: str) -> bool:
+    try:
+        ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def checkServerName(name: str) -> str | None:

@@ -297,8 +297,6 @@ class Options(usage.Options):
         if self["scan"] is None:
             self._checkTarget()
             self._checkConnect()
-        elif self["udp"]:
-            raise usage.UsageError("--udp checks one port; it takes no port list")
         elif self["connect"] is not None or self["count"] is not None:
             option = "--connect" if self["count"] is None else "--count"
             raise usage.UsageError(f"{option} checks one port; it takes no port list")
@@ -356,6 +354,7 @@ class Options(usage.Options):
                 self["expect-closed"],
                 thisHostName,
                 DEFAULT_PORT,
+                "udp" if self["udp"] else "tcp",
             )
         except ValueError as e:
             raise usage.UsageError(str(e)) from None

@@ -13,6 +13,7 @@ from typing import Any
 
 from twisted.python import usage
 
+from welcome_protocol.client.scan.udpscan import DEFAULT_RATE, MAX_RATE
 from welcome_protocol.client.udpprobe import DEFAULT_PAD, DEFAULT_RETRIES, MAX_PAD
 from welcome_protocol.shared.commandline import parseCount
 
@@ -35,6 +36,13 @@ PARAMETERS: list[list[Any]] = [
         str(DEFAULT_RETRIES),
         "With --udp: datagrams sent again after the first without a reply, "
         "0 to 100; --timeout is shared evenly between the tries.",
+    ],
+    [
+        "rate",
+        None,
+        str(DEFAULT_RATE),
+        f"With --udp and several ports: new probes a second at most, over the "
+        f"whole run, 1 to {MAX_RATE}.",
     ],
     [
         "pad",
@@ -65,3 +73,4 @@ def checkUDP(options: MutableMapping[str, Any]) -> None:
                 raise usage.UsageError(f"--{name} cannot be combined with --udp")
     options["retries"] = parseCount("retries", str(options["retries"]), 0, 100)
     options["pad"] = parseCount("pad", str(options["pad"]), 1, MAX_PAD)
+    options["rate"] = parseCount("rate", str(options["rate"]), 1, MAX_RATE)

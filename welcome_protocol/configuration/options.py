@@ -81,7 +81,10 @@ class Options(usage.Options):
         "sending the PROXY protocol, such as HAProxy with send-proxy), "
         "udp:12000 (datagrams, each answered with the welcome if larger than "
         "it, within the --udp-* rate limits; udp:12000:interface=\\:\\:1 "
-        "for IPv6). "
+        "for IPv6), redirect:12345 and tproxy:12345 (one socket for every "
+        "port an nftables REDIRECT or TPROXY rule sends to it, greeting with "
+        "the port the client asked for; udp:12345:tproxy=yes for UDP; see "
+        "contrib/nftables). "
         "On SIGHUP, the message file is read again."
     )
     optParameters = [

@@ -144,7 +144,11 @@ class WelcomeProtocol(Protocol):
             return
         if factory.settings.timeConnections:
             self.connectedAt = factory.clock.seconds()
-        factory.clientConnected(peer)
+        if getattr(transport, "redirected", False):
+            # A redirect: or tproxy: listener: the log says the port asked for.
+            factory.clientConnected(peer, transport.getHost())
+        else:
+            factory.clientConnected(peer)
         message = factory.welcomeFor(transport)
         if message is None:
             # Filling in the template failed; it was logged.  Counted as an
@@ -471,14 +475,23 @@ class WelcomeFactory(ServerFactory):
         """
         self.source.setMessage(message)
 
-    def clientConnected(self, peer: IAddress) -> None:
+    def clientConnected(self, peer: IAddress, askedFor: IAddress | None = None) -> None:
         """
         Record a new client in the service's log, if connections are logged.
 
         @param peer: The client's address.
+        @param askedFor: On a listener that one kernel rule sends many ports
+            to, the address the client asked for; L{None} on others, whose
+            address is the listener's.
         """
         if self.settings.logConnections:
-            if self.accessLog is not None:
+            if askedFor is not None:
+                shown = f"{describeAddress(peer)} to {describeAddress(askedFor)}"
+                if self.accessLog is not None:
+                    self.accessLog.recordAt(self.clock.seconds(), shown)
+                else:
+                    self._log.info("Welcomed {peer}", peer=shown)
+            elif self.accessLog is not None:
                 self.accessLog.record(peer)
             else:
                 self._log.info("Welcomed {peer}", peer=describeAddress(peer))

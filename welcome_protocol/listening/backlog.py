@@ -45,7 +45,7 @@ def defaultBacklog(path: Path = SOMAXCONN_PATH) -> int:
 
 
 # Endpoint types whose Twisted parsers take a backlog= parameter.
-_TAKES_BACKLOG = frozenset({"tcp", "tcp6", "ssl", "unix"})
+_TAKES_BACKLOG = frozenset({"tcp", "tcp6", "ssl", "unix", "redirect", "tproxy"})
 
 
 def withBacklog(description: str, backlog: int) -> str:

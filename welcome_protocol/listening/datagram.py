@@ -23,6 +23,7 @@ from welcome_protocol.listening.service import ListenFailed, explainListenFailur
 from welcome_protocol.shared.addresses import describeAddress
 from welcome_protocol.udp.description import UDPDescription
 from welcome_protocol.udp.port import DatagramPort
+from welcome_protocol.udp.transparent import TransparentDatagramPort
 
 
 class DatagramListeningService(Service):
@@ -103,7 +104,8 @@ class DatagramListeningService(Service):
             )
         # A real reactor: our own port, which logs its start and close only
         # when it is a listener of its own, not one port of a range.
-        port = DatagramPort(
+        kind = TransparentDatagramPort if self._parsed.tproxy else DatagramPort
+        port = kind(
             IReactorFDSet(reactor),
             reactor,
             number,

@@ -51,6 +51,9 @@ class DirectListeningReactor:
 
     It provides every interface the real reactor provides, and forwards to
     it every attribute it does not define itself.
+
+    @ivar announce: Whether the ports log their start and close (read by
+        endpoints that make their own L{DirectPort}s, such as C{redirect:}).
     """
 
     def __init__(self, reactor: object, announce: bool = True) -> None:
@@ -64,6 +67,7 @@ class DirectListeningReactor:
         """
         self._reactor = reactor
         self._announce = announce
+        self.announce = announce
         self._direct = isinstance(reactor, PosixReactorBase)
         directlyProvides(self, providedBy(reactor))
 

@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.test_udp_description -*-
 """
-C{udp:PORT[:interface=ADDRESS]}: the description of a UDP listener.
+C{udp:PORT[:tproxy=yes][:interface=ADDRESS]}: the description of a UDP
+listener.
 
 Twisted's endpoint descriptions are for streams only (C{serverFromString}
 returns an C{IStreamServerEndpoint}); a UDP port is opened with the
@@ -30,10 +31,13 @@ class UDPDescription:
     @ivar port: The port, 0 for one the kernel picks.
     @ivar interface: The address to listen on: C{""} for every IPv4
         address, C{::} for every IPv6 one (and IPv4, as the system allows).
+    @ivar tproxy: Whether the socket is transparent, for the datagrams of
+        every port a TPROXY rule sends to it (C{tproxy=yes}).
     """
 
     port: int
     interface: str = ""
+    tproxy: bool = False
 
     @property
     def ipv6(self) -> bool:
@@ -52,7 +56,7 @@ def isUDP(description: str) -> bool:
 
 def parseUDPDescription(description: str) -> UDPDescription:
     """
-    Read C{udp:PORT[:interface=ADDRESS]}.
+    Read C{udp:PORT[:tproxy=yes][:interface=ADDRESS]}.
 
     The IPv6 address may have its colons escaped (C{interface=\\:\\:1}), as
     in C{tcp6:} descriptions, or not (C{interface=::1}): the interface is
@@ -69,11 +73,18 @@ def parseUDPDescription(description: str) -> UDPDescription:
             f"the port must be an integer from 0 to 65535, not {portText!r}"
         )
     interface = ""
+    tproxy = False
+    if options.startswith("tproxy="):
+        flag, sep, options = options.partition(":")
+        if flag not in ("tproxy=yes", "tproxy=no"):
+            raise DescriptionError(f"tproxy must be yes or no, not {flag[7:]!r}")
+        tproxy = flag == "tproxy=yes"
     if sep:
         name, equals, value = options.partition("=")
         if name != "interface" or not equals:
             raise DescriptionError(
-                f"unknown parameter {name!r} (a UDP listener takes only interface=)"
+                f"unknown parameter {name!r} (a UDP listener takes only tproxy= "
+                "and interface=)"
             )
         interface = value.replace("\\:", ":")
         try:
@@ -82,4 +93,4 @@ def parseUDPDescription(description: str) -> UDPDescription:
             raise DescriptionError(
                 f"interface must be an IP address, not {interface!r}"
             ) from None
-    return UDPDescription(int(portText), interface)
+    return UDPDescription(int(portText), interface, tproxy)

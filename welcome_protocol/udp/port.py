@@ -37,11 +37,11 @@ from zope.interface import implementer
 from welcome_protocol.shared.ratelimitedlog import RateLimitedLog
 
 #: Errors of C{recvfrom} that only mean "nothing more to read now".
-_READ_AGAIN = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR})
+READ_AGAIN = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR})
 
 #: Errors of C{recvfrom} that an earlier send to an unreachable peer left
 #: behind (ICMP port unreachable): not ours to report.
-_READ_REFUSED = frozenset({errno.ECONNREFUSED})
+READ_REFUSED = frozenset({errno.ECONNREFUSED})
 
 
 @implementer(IListeningPort, IReadDescriptor)
@@ -100,13 +100,7 @@ class DatagramPort:
 
         @raise CannotListenError: If the port cannot be bound.
         """
-        skt = socket.socket(self._family, socket.SOCK_DGRAM)
-        try:
-            skt.setblocking(False)
-            skt.bind((self._interface, self._port))
-        except OSError as e:
-            skt.close()
-            raise CannotListenError(self._interface, self._port, e) from None
+        skt = self._bind()
         self._socket = skt
         self._realPort = skt.getsockname()[1]
         if self.announce:
@@ -117,6 +111,27 @@ class DatagramPort:
             )
         self.protocol.makeConnection(self)  # type: ignore[arg-type]  # this port is its transport, as Twisted's udp.Port is
         self.startReading()
+
+    def _bind(self) -> socket.socket:
+        """
+        Make the socket and bind it.
+
+        @raise CannotListenError: If the port cannot be bound.
+        """
+        skt = socket.socket(self._family, socket.SOCK_DGRAM)
+        try:
+            skt.setblocking(False)
+            self._prepare(skt)
+            skt.bind((self._interface, self._port))
+        except OSError as e:
+            skt.close()
+            raise CannotListenError(self._interface, self._port, e) from None
+        return skt
+
+    def _prepare(self, skt: socket.socket) -> None:
+        """
+        Set the options the socket needs before it is bound: none here.
+        """
 
     def startReading(self) -> None:
         """
@@ -154,7 +169,7 @@ class DatagramPort:
             try:
                 data, addr = skt.recvfrom(self._maxPacketSize)
             except OSError as e:
-                if e.errno in _READ_AGAIN or e.errno in _READ_REFUSED:
+                if e.errno in READ_AGAIN or e.errno in READ_REFUSED:
                     return
                 raise
             read += len(data)

@@ -113,6 +113,7 @@ class WelcomeDatagramProtocol(DatagramProtocol):
         self._perTurn = perTurn
         self._bound: TurnBound | None = None
         self._host: IAddress | None = None
+        self._hostPerDatagram = False
         self._smallest: tuple[Message | None, int] = (None, 0)
         self._budget = budget
         # Shared with every UDP listener of the service (the builder's), so
@@ -131,6 +132,9 @@ class WelcomeDatagramProtocol(DatagramProtocol):
         transport = self.transport
         assert transport is not None
         self._host = transport.getHost()
+        # A TPROXY port answers for many addresses: its getHost() is the
+        # current datagram's destination.
+        self._hostPerDatagram = bool(getattr(transport, "hostPerDatagram", False))
         # The transport is a UDP port whose read loop checks maxThroughput
         # (ours, or Twisted's udp.Port: a public attribute, not part of
         # IUDPTransport) and that can stop and start reading.
@@ -256,5 +260,9 @@ class WelcomeDatagramProtocol(DatagramProtocol):
         return IPv4Address("UDP", host, port)
 
     def _hostAddress(self) -> IAddress:
+        if self._hostPerDatagram:
+            transport = self.transport
+            assert transport is not None
+            return transport.getHost()
         assert self._host is not None
         return self._host

@@ -27,7 +27,7 @@ def portObject(result: PortResult, now: datetime.datetime) -> dict[str, Any]:
     The object for one port.
     """
     check = result.check
-    target = Target(label(result), check.host, check.port)
+    target = Target(label(result), check.host, check.port, check.transport)
     obj = attemptObject(target, 1, result.result, now)
     del obj["attempt"]
     obj.update(

@@ -36,12 +36,14 @@ class PortCheck:
     @ivar host: The host name or address, as given.
     @ivar port: The port.
     @ivar expectClosed: Whether the port must refuse or time out.
+    @ivar transport: C{tcp}, or C{udp} in a C{--udp} scan.
     """
 
     target: int
     host: str
     port: int
     expectClosed: bool
+    transport: str = "tcp"
 
 
 @attrs.frozen
@@ -59,9 +61,12 @@ class ScanTarget:
 class ScanPlan:
     """
     Every target of a run.
+
+    @ivar transport: C{tcp}, or C{udp} in a C{--udp} scan.
     """
 
     targets: tuple[ScanTarget, ...]
+    transport: str = "tcp"
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -79,9 +84,9 @@ class ScanPlan:
         """
         for index, target in enumerate(self.targets):
             for port in target.ports:
-                yield PortCheck(index, target.host, port, False)
+                yield PortCheck(index, target.host, port, False, self.transport)
             for port in target.closedPorts:
-                yield PortCheck(index, target.host, port, True)
+                yield PortCheck(index, target.host, port, True, self.transport)
 
 
 def wantsScan(
@@ -167,6 +172,7 @@ def makePlan(
     expectClosed: str | None,
     defaultHost: Callable[[], str],
     defaultPort: int,
+    transport: str = "tcp",
 ) -> ScanPlan:
     """
     Build the plan from the command line's values.
@@ -196,7 +202,8 @@ def makePlan(
     if not given:
         given = [(defaultHost(), "this host's name")]
     plan = ScanPlan(
-        tuple(_target(text, where, defaultPorts, closed) for text, where in given)
+        tuple(_target(text, where, defaultPorts, closed) for text, where in given),
+        transport,
     )
     if len(plan) > MAX_CHECKS:
         raise ValueError(

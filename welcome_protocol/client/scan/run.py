@@ -22,14 +22,15 @@ from welcome_protocol.client.connecting import Connector
 from welcome_protocol.client.judge import NagiosPolicy
 from welcome_protocol.client.options import EXIT_FAILED, EXIT_OK, Options
 from welcome_protocol.client.probe import ProbeResult
-from welcome_protocol.client.reactors import ConnectingReactor
+from welcome_protocol.client.reactors import ClientReactor
 from welcome_protocol.client.scan.jsonlines import ScanJSONOutput
 from welcome_protocol.client.scan.nagios import ScanNagiosOutput
 from welcome_protocol.client.scan.plan import ScanPlan
 from welcome_protocol.client.scan.resolve import resolveHost
-from welcome_protocol.client.scan.scanner import PortResult, Scanner
+from welcome_protocol.client.scan.scanner import PortResult, ProbeOne, Scanner
 from welcome_protocol.client.scan.summary import ScanSummary
 from welcome_protocol.client.scan.table import TableOutput
+from welcome_protocol.client.scan.udpscan import udpScanProbe
 from welcome_protocol.client.target import describeTarget
 
 
@@ -46,14 +47,15 @@ class ScanRun:
 
     def __init__(
         self,
-        reactor: ConnectingReactor,
+        reactor: ClientReactor,
         config: Options,
         stdout: TextIO,
         utcNow: Callable[[], datetime.datetime],
         now: Callable[[], float] = time.monotonic,
     ) -> None:
         """
-        @param reactor: Resolves each host, connects, and keeps time.
+        @param reactor: Resolves each host, connects (or sends datagrams), and
+            keeps time.
         @param config: The parsed options, with their C{scan} plan.
         """
         plan: ScanPlan = config["scan"]
@@ -62,8 +64,19 @@ class ScanRun:
         self._now = now
         self._utcNow = utcNow
         self._connector = Connector.fromOptions(reactor, config)
+        probeOne: ProbeOne = self._probeOne
+        if config["udp"]:
+            probeOne = udpScanProbe(
+                reactor,
+                self._spec,
+                config["retries"],
+                config["pad"],
+                config["rate"],
+                now,
+                utcNow,
+            )
         self._scanner = Scanner(
-            reactor, plan, self._resolve, self._probeOne, config["parallel"], now
+            reactor, plan, self._resolve, probeOne, config["parallel"], now
         )
         self._nagios: ScanNagiosOutput | None = None
         self._output: _ScanOutput
@@ -79,8 +92,11 @@ class ScanRun:
     def _resolve(self, host: str) -> Deferred[str | None]:
         return resolveHost(self._reactor, host, self._config["family"])
 
+    def _spec(self, host: str, port: int) -> CheckSpec:
+        return CheckSpec.fromOptions(self._config, describeTarget(host, port))
+
     def _probeOne(self, host: str, address: str, port: int) -> Deferred[ProbeResult]:
-        spec = CheckSpec.fromOptions(self._config, describeTarget(host, port))
+        spec = self._spec(host, port)
         endpoint = self._connector.toAddress(host, address, port)
         return checkOnce(self._reactor, endpoint, spec, self._now, self._utcNow)
 

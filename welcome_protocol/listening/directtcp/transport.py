@@ -133,6 +133,12 @@ class DirectTransport:
 
     _log = Logger()
 
+    redirected = False
+    """
+    Whether C{getHost()} is an address a kernel rule redirected from (a
+    C{redirect:} or C{tproxy:} listener), which the access log then shows.
+    """
+
     def __init__(
         self,
         skt: Socket | int,
