@@ -173,6 +173,9 @@ class WelcomeClientProtocol(Protocol):
     @ivar connectedAt: The monotonic time of the connection.
     @ivar lastByteAt: The monotonic time the last byte kept arrived.
     @ivar tls: The handshake's details, once it completed.
+    @ivar aborted: Whether the connection was aborted (L{received}
+        cancelled on a TCP transport), so that L{lost} fires soon.
+    @ivar lost: Fires once the connection is lost and its socket closed.
     """
 
     factory: WelcomeClientFactory
@@ -184,6 +187,8 @@ class WelcomeClientProtocol(Protocol):
         self.connectedAt: float | None = None
         self.lastByteAt: float | None = None
         self.tls: TLSDetails | None = None
+        self.aborted = False
+        self.lost: Deferred[None] = Deferred()
         self.received: Deferred[bytes] = Deferred(lambda _: self._abort())
 
     def connectionMade(self) -> None:
@@ -241,6 +246,8 @@ class WelcomeClientProtocol(Protocol):
         The server hung up: the welcome is whatever arrived.
         """
         self._cancelQuiet()
+        if not self.lost.called:
+            self.lost.callback(None)
         if self.received.called:
             return
         target = self.factory.target
@@ -272,6 +279,7 @@ class WelcomeClientProtocol(Protocol):
     def _abort(self) -> None:
         self._cancelQuiet()
         if ITCPTransport.providedBy(self.transport):
+            self.aborted = True
             self.transport.abortConnection()
         elif self.transport is not None:
             self.transport.loseConnection()
@@ -465,7 +473,19 @@ class Probe:
         if isinstance(outcome, Failure):
             self.result.errback(outcome)
             return
-        self.result.callback(self._measure(outcome))
+        measured = self._measure(outcome)
+        proto = self._factory.connected
+        if proto is not None and proto.aborted and not proto.lost.called:
+            # An aborted TCP connection closes its socket on the reactor's
+            # next turn: the result waits for it, so that a scan starts its
+            # next check with the descriptor free (--parallel counts them).
+            proto.lost.addCallback(lambda _: self._fire(measured))
+            return
+        self._fire(measured)
+
+    def _fire(self, measured: ProbeResult) -> None:
+        if not self.result.called and not self._cancelled:
+            self.result.callback(measured)
 
     def _measure(self, outcome: bytes | _ProbeFailed) -> ProbeResult:
         """
