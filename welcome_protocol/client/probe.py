@@ -38,6 +38,8 @@ from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from welcome_protocol.client.resolving import DOES_NOT_RESOLVE, NameNotResolved
+
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BYTES = 65536
 QUIET_PERIOD = 0.25
@@ -358,8 +360,10 @@ def classifyConnectFailure(target: str, reason: Failure) -> _ProbeFailed:
     tlsProblem = explainTLSFailure(reason)
     if tlsProblem is not None:
         kind, why = TLS, tlsProblem
+    elif isinstance(reason.value, NameNotResolved):
+        kind, why = DNS, reason.value.why
     elif reason.check(error.DNSLookupError):
-        kind, why = DNS, "host name does not resolve"
+        kind, why = DNS, DOES_NOT_RESOLVE
     elif reason.check(error.ConnectionRefusedError):
         kind, why = REFUSED, "connection refused"
     elif reason.check(error.NoRouteError):
@@ -438,6 +442,13 @@ class Probe:
             return reason.value
         # HostnameEndpoint reports its cancellation as
         # ConnectingCancelledError, naming the address: still our timeout.
+        if self._timedOut and reason.check(error.DNSLookupError):
+            # HostnameEndpoint fails a resolution cancelled by the deadline
+            # as a DNSLookupError: the name was not refused, it was late.
+            why = f"timed out after {self._timeout:g} s resolving the host name"
+            return _ProbeFailed(
+                TIMEOUT, f"cannot connect to {self._target}: {why}", why
+            )
         if reason.check(CancelledError, error.ConnectingCancelledError):
             if not self._timedOut:
                 return reason

@@ -33,8 +33,13 @@ from welcome_protocol.client.output.plain import (
     printWelcome,
 )
 from welcome_protocol.client.probe import ProbeResult
-from welcome_protocol.client.reactors import ClientReactor, UDPProbeReactor
+from welcome_protocol.client.reactors import (
+    ClientReactor,
+    RunningReactor,
+    UDPProbeReactor,
+)
 from welcome_protocol.client.repeat import Repeater, Summary
+from welcome_protocol.client.resolving import installResolver
 from welcome_protocol.client.scan.run import ScanRun
 from welcome_protocol.client.target import Target, describeTarget
 from welcome_protocol.client.udpprobe import udpProbe
@@ -328,7 +333,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if config is None:
         sys.exit(usageStatus(args))
 
-    def runAndExit(reactor: ClientReactor) -> Deferred[None]:
+    def runAndExit(reactor: RunningReactor) -> Deferred[None]:
+        installResolver(reactor)
         clientRun = start(reactor, config, sys.stdout, sys.stderr)
         if clientRun.repeating:
             # Registered once running, so after react's own trigger: the

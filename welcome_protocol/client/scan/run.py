@@ -15,7 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Protocol, TextIO
 
+from twisted.internet import defer
 from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from welcome_protocol.client.checking import CheckSpec, checkOnce
 from welcome_protocol.client.connecting import Connector
@@ -23,6 +25,7 @@ from welcome_protocol.client.judge import NagiosPolicy
 from welcome_protocol.client.options import EXIT_FAILED, EXIT_OK, Options
 from welcome_protocol.client.probe import ProbeResult
 from welcome_protocol.client.reactors import ConnectingReactor
+from welcome_protocol.client.resolving import NameNotResolved, ThreadedResolver
 from welcome_protocol.client.scan.jsonlines import ScanJSONOutput
 from welcome_protocol.client.scan.nagios import ScanNagiosOutput
 from welcome_protocol.client.scan.plan import ScanPlan
@@ -77,7 +80,33 @@ class ScanRun:
             self._output = TableOutput(stdout)
 
     def _resolve(self, host: str) -> Deferred[str | None]:
-        return resolveHost(self._reactor, host, self._config["family"])
+        """
+        Resolve C{host} within C{--timeout}, failing with
+        L{NameNotResolved} when the resolver says why it gave no address.
+        """
+        timeout: float = self._config["timeout"]
+        resolver = self._reactor.nameResolver
+
+        def explain(address: str | None) -> str | None:
+            problem = None
+            if address is None and isinstance(resolver, ThreadedResolver):
+                problem = resolver.problem(host)
+            if problem is not None:
+                raise NameNotResolved(problem)
+            return address
+
+        def late(reason: Failure) -> Failure:
+            if reason.check(defer.TimeoutError):
+                why = f"timed out after {timeout:g} s resolving the host name"
+                return Failure(NameNotResolved(why))
+            return reason
+
+        resolving = resolveHost(self._reactor, host, self._config["family"])
+        return (
+            resolving.addCallback(explain)
+            .addTimeout(timeout, self._reactor)
+            .addErrback(late)
+        )
 
     def _probeOne(self, host: str, address: str, port: int) -> Deferred[ProbeResult]:
         spec = CheckSpec.fromOptions(self._config, describeTarget(host, port))

@@ -20,8 +20,10 @@ import attrs
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import Cooperator
+from twisted.python.failure import Failure
 
 from welcome_protocol.client.probe import DNS, ProbeResult
+from welcome_protocol.client.resolving import DOES_NOT_RESOLVE, NameNotResolved
 from welcome_protocol.client.scan.plan import PortCheck, ScanPlan
 from welcome_protocol.client.scan.states import asExpected, stateOf
 from welcome_protocol.shared.defaults import SPARE_DESCRIPTORS
@@ -92,6 +94,7 @@ class Scanner:
         self._now = now
         self._cooperator = Cooperator(scheduler=lambda work: clock.callLater(0, work))
         self._addresses: dict[str, str | None] = {}
+        self._problems: dict[str, str] = {}
         self._inFlight: set[Deferred[object]] = set()
         self._done: Deferred[list[PortResult]] = Deferred()
         self.results: list[PortResult] = []
@@ -143,7 +146,13 @@ class Scanner:
             def found(address: str | None, host: str = host) -> None:
                 self._addresses[host] = address
 
-            yield self._track(self._resolve(host).addCallback(found))
+            def failed(reason: Failure, host: str = host) -> Failure | None:
+                if not isinstance(reason.value, NameNotResolved):
+                    return reason
+                self._problems[host] = reason.value.why
+                return None
+
+            yield self._track(self._resolve(host).addCallbacks(found, failed))
 
     def _probes(self) -> Iterator[Deferred[object]]:
         for check in self._plan.checks():
@@ -152,7 +161,7 @@ class Scanner:
             address = self._addresses.get(check.host)
             started = self._now()
             if address is None:
-                why = "host name does not resolve"
+                why = self._problems.get(check.host, DOES_NOT_RESOLVE)
                 self.results.append(
                     PortResult(check, None, ProbeResult(DNS, why, why), 0.0)
                 )

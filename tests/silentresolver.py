@@ -1,0 +1,86 @@
+"""
+Run an installed program with a name resolver that never answers, on
+loopback only.
+
+The program runs in its own user, network and mount namespaces
+(C{unshare}): there, C{resolv.conf} is bind-mounted to name 127.0.0.1 as
+the only name server, and a UDP socket bound to 127.0.0.1:53 takes the
+queries and never answers.  Nothing leaves the namespace's loopback, and
+the machine's own C{resolv.conf} is untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+
+from twisted.trial.unittest import SkipTest
+
+from tests.support import _environment, installedScript
+
+SILENT_NAME = "silent-resolver.example"
+"""
+A name found in no hosts file: its lookup goes to the silent name server.
+"""
+
+RESOLVER_TIMEOUT = 8
+"""
+Seconds the C library waits for the silent name server (C{timeout:8}), far
+longer than the C{-t} of the tests.
+"""
+
+_LAUNCHER = """
+import socket, subprocess, sys
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+subprocess.run(["mount", "--bind", sys.argv[1], "/etc/resolv.conf"], check=True)
+silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+silent.bind(("127.0.0.1", 53))
+sys.exit(subprocess.run(sys.argv[2:]).returncode)
+"""
+
+
+def runWithSilentResolver(
+    program: str, args: Sequence[str], seconds: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    """
+    Run the installed C{program} with C{args}, its resolver silent.
+
+    @raise SkipTest: If namespaces cannot be made here.
+    """
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        raise SkipTest("needs unshare and ip")
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as conf:
+        conf.write(
+            f"nameserver 127.0.0.1\noptions timeout:{RESOLVER_TIMEOUT} attempts:1\n"
+        )
+    try:
+        result = subprocess.run(
+            [
+                "unshare",
+                "--user",
+                "--map-root-user",
+                "--net",
+                "--mount",
+                sys.executable,
+                "-c",
+                _LAUNCHER,
+                conf.name,
+                installedScript(program),
+                *args,
+            ],
+            cwd=tempfile.gettempdir(),
+            env=_environment(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=seconds,
+        )
+    finally:
+        os.unlink(conf.name)
+    if "Traceback" in result.stderr and "unshare" in result.stderr:
+        raise SkipTest(result.stderr)
+    return result
