@@ -28,7 +28,7 @@ import attrs
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 
-from welcome_protocol.client.checks import assess
+from welcome_protocol.client.checks import assess, decodeWelcome
 from welcome_protocol.client.expectations import Expectations
 from welcome_protocol.client.probe import (
     DEFAULT_MAX_BYTES,
@@ -68,6 +68,18 @@ class CheckSpec:
     expectations: Expectations = attrs.field(factory=Expectations)
     certificateDays: CertificateDays | None = None
 
+    @property
+    def welcomeComplete(self) -> Callable[[bytes], bool] | None:
+        """
+        With expectations, a welcome is read until they are met (or the
+        server closes, the cap is reached, the timeout passes), as
+        C{check_tcp -e} reads; without, a pause ends it.
+        """
+        expectations = self.expectations
+        if not expectations.any:
+            return None
+        return lambda received: expectations.met(decodeWelcome(received))
+
     @classmethod
     def fromOptions(cls, config: Mapping[str, Any], label: str) -> CheckSpec:
         """
@@ -104,7 +116,13 @@ def checkOnce(
         welcome that passed every check.
     """
     return probe(
-        endpoint, clock, spec.label, spec.timeout, spec.maxBytes, now=now
+        endpoint,
+        clock,
+        spec.label,
+        spec.timeout,
+        spec.maxBytes,
+        now=now,
+        complete=spec.welcomeComplete,
     ).addCallback(
         lambda result: assess(
             result, spec.label, spec.expectations, spec.certificateDays, wallClock()

@@ -61,6 +61,10 @@ checks' C{mismatch} and C{certificate}).
 """
 
 Now = Callable[[], float]
+Complete = Callable[[bytes], bool]
+"""
+Whether the bytes received so far are the whole welcome.
+"""
 
 
 @attrs.frozen
@@ -184,6 +188,7 @@ class WelcomeClientProtocol(Protocol):
 
     def __init__(self) -> None:
         self._chunks: list[bytes] = []
+        self._buffer = bytearray()
         self._size = 0
         self._quiet: IDelayedCall | None = None
         self.connectedAt: float | None = None
@@ -235,6 +240,15 @@ class WelcomeClientProtocol(Protocol):
         self._size += min(len(data), room)
         if self._size >= self.factory.maxBytes:
             self.finish()
+            return
+        complete = self.factory.complete
+        if complete is not None:
+            # An expected text ends the welcome, not a pause: a banner that
+            # arrives in pieces is read until it matches, the server closes,
+            # the cap is reached or the deadline passes (check_tcp -e).
+            self._buffer += data[:room]
+            if complete(bytes(self._buffer)):
+                self.finish()
             return
         if self._quiet is not None and self._quiet.active():
             self._quiet.reset(self.factory.quietPeriod)
@@ -301,6 +315,9 @@ class WelcomeClientFactory(ClientFactory):
     @ivar now: The monotonic clock that times the probe.
     @ivar maxBytes: The most bytes of welcome accepted.
     @ivar quietPeriod: Seconds of silence that end a welcome.
+    @ivar complete: Whether the bytes so far are the whole welcome (what
+        was expected has arrived), or L{None} to end it after
+        C{quietPeriod} of silence.
     @ivar connected: The protocol, once connected.
     """
 
@@ -315,10 +332,12 @@ class WelcomeClientFactory(ClientFactory):
         maxBytes: int = DEFAULT_MAX_BYTES,
         quietPeriod: float = QUIET_PERIOD,
         now: Now = time.monotonic,
+        complete: Complete | None = None,
     ) -> None:
         self.target = target
         self.clock = clock
         self.now = now
+        self.complete = complete
         self.maxBytes = maxBytes
         self.quietPeriod = quietPeriod
         self.connected: WelcomeClientProtocol | None = None
@@ -396,13 +415,16 @@ class Probe:
         maxBytes: int = DEFAULT_MAX_BYTES,
         quietPeriod: float = QUIET_PERIOD,
         now: Now = time.monotonic,
+        complete: Complete | None = None,
     ) -> None:
         """
         Start connecting now; see L{probe} for the parameters.
         """
         self._target = target
         self._timeout = timeout
-        self._factory = WelcomeClientFactory(target, clock, maxBytes, quietPeriod, now)
+        self._factory = WelcomeClientFactory(
+            target, clock, maxBytes, quietPeriod, now, complete
+        )
         self._started = now()
         self._timedOut = False
         self._cancelled = False
@@ -541,6 +563,7 @@ def probe(
     maxBytes: int = DEFAULT_MAX_BYTES,
     quietPeriod: float = QUIET_PERIOD,
     now: Now = time.monotonic,
+    complete: Complete | None = None,
 ) -> Deferred[ProbeResult]:
     """
     Connect with C{endpoint}, collect the welcome, and time both.
@@ -554,8 +577,12 @@ def probe(
     @param quietPeriod: Seconds of silence that end a welcome.
     @param now: The monotonic clock that times the phases (the reactor's
         C{seconds()} is wall-clock time, which can jump).
+    @param complete: Says when the bytes so far are the whole welcome
+        (what was expected has arrived); then silence does not end it.
     @return: A L{Deferred} that fires with a L{ProbeResult} however the
         probe ends on its own.  Cancelling it aborts the probe, and it
         errbacks with L{CancelledError}.
     """
-    return Probe(endpoint, clock, target, timeout, maxBytes, quietPeriod, now).result
+    return Probe(
+        endpoint, clock, target, timeout, maxBytes, quietPeriod, now, complete
+    ).result
