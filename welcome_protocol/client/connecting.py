@@ -200,6 +200,11 @@ class Connector:
         Connect to C{host}'s C{port}, trying each address its name has (of
         the family, if one was chosen).
         """
+        if "%" in host and addressFamily(host) == 6:
+            # An IPv6 literal with a zone (fe80::1%eth0): HostnameEndpoint
+            # would connect to what the resolver gives without its zone
+            # (EINVAL); the address endpoint resolves the zone itself.
+            return self.toAddress(host, host, port)
         reactor: object = self._reactor
         if self._family is not None:
             reactor = _OneFamilyReactor(self._reactor, FAMILIES[self._family])

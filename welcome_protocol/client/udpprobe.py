@@ -32,7 +32,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
@@ -178,6 +178,7 @@ class UDPProbeProtocol(DatagramProtocol):
         self._sentAt = 0.0
         self._timer: IDelayedCall | None = None
         self._udpPort: object = None
+        self._sendTo: tuple[Any, ...] | None = None
         self.tries = 0
         self.outcome: Deferred[ProbeResult] = Deferred()
 
@@ -189,7 +190,30 @@ class UDPProbeProtocol(DatagramProtocol):
         assert self.transport is not None
         # Twisted clears self.transport before stopProtocol; keep the port.
         self._udpPort = self.transport
-        self.transport.connect(self._address, self._port)
+        if "%" in self._address and ISystemHandle.providedBy(self.transport):
+            # A zoned IPv6 literal (fe80::1%eth0): Twisted's connect() drops
+            # the zone (EINVAL), so the socket is connected to the address
+            # with its scope, and each datagram is sent to it by name.
+            handle = cast(socket.socket, self.transport.getHandle())
+            try:
+                found = socket.getaddrinfo(
+                    self._address,
+                    self._port,
+                    socket.AF_INET6,
+                    socket.SOCK_DGRAM,
+                    0,
+                    socket.AI_NUMERICHOST,
+                )
+                handle.connect(found[0][4])
+            except OSError as e:
+                why = (e.strerror or str(e)).lower()
+                self._finish(
+                    ProbeResult(UNREACHABLE, f"cannot probe {self._target}: {why}", why)
+                )
+                return
+            self._sendTo = found[0][4]
+        else:
+            self.transport.connect(self._address, self._port)
         self._send()
 
     def _send(self) -> None:
@@ -215,7 +239,7 @@ class UDPProbeProtocol(DatagramProtocol):
         self._sentAt = self._now()
         assert self.transport is not None
         try:
-            self.transport.write(self._datagram, None)
+            self.transport.write(self._datagram, self._sendTo)
         except OSError as e:
             why = (e.strerror or str(e)).lower()
             self._finish(
