@@ -51,6 +51,7 @@ from twisted.internet.protocol import DatagramProtocol
 from zope.interface import implementer
 
 from welcome_protocol.client.probe import (
+    CLOSED_WITHOUT_WELCOME,
     DNS,
     REFUSED,
     TIMEOUT,
@@ -259,6 +260,19 @@ class UDPProbeProtocol(DatagramProtocol):
         The reply: the welcome, timed from the last try sent.
         """
         if self.outcome.called:
+            return
+        if not datagram:
+            # The path works both ways, but nothing was said: no welcome.
+            why = "replied with an empty datagram: no welcome"
+            self._finish(
+                ProbeResult(
+                    CLOSED_WITHOUT_WELCOME,
+                    f"{self._target} {why}",
+                    why,
+                    address=self._address,
+                    tries=self.tries,
+                )
+            )
             return
         self._finish(
             ProbeResult(
