@@ -131,10 +131,11 @@ class ClientRunTests(TestCase):
 
     def test_nagiosStates(self) -> None:
         """
-        C{--nagios}: the status is the plugin's state.
+        C{--nagios}: the status is the plugin's state.  (A welcome that
+        does not match is read until the timeout, as C{check_tcp -e} reads.)
         """
-        _, done, out, _ = self.start("--nagios", "-e", "Nope", "-M", "crit")
-        self.elapse(1)
+        _, done, out, _ = self.start("--nagios", "-e", "Nope", "-M", "crit", "-t", "2")
+        self.elapse(2)
         self.assertEqual(self.successResultOf(done), 2)
         self.assertTrue(
             out.getvalue().startswith("WELCOME CRITICAL - unexpected welcome")

@@ -259,6 +259,10 @@ class ClientRun:
             return self._nagios.state
         if self._lines is not None:
             self._lines.summary(summary)
+        if summary.interrupted:
+            # As a scan does: a run cut short did not show that the server
+            # welcomes, whatever the attempts it made.
+            return EXIT_FAILED
         return EXIT_OK if summary.allWelcomed else EXIT_FAILED
 
 

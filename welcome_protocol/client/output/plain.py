@@ -76,7 +76,8 @@ def summaryLines(target: Target, summary: Summary) -> list[str]:
     """
     lines = [
         f"--- {target.label} welcome statistics ---",
-        f"{summary.attempts} attempts, {summary.welcomed} welcomed, "
+        f"{summary.attempts} attempt{'' if summary.attempts == 1 else 's'}, "
+        f"{summary.welcomed} welcomed, "
         f"{summary.failedPercent:.1f}% failed",
     ]
     stats = summary.statistics()
