@@ -14,6 +14,7 @@ from welcome_protocol.client.checktcp.script import parseCheckArguments
 from welcome_protocol.client.judge import CRITICAL, OK, WARNING
 from welcome_protocol.client.thresholds import Range
 from welcome_protocol.client.tls import CertificateDays
+from welcome_protocol.shared.hostinfo import thisHostName
 
 
 def parse(*argv: str) -> CheckTCPOptions:
@@ -174,12 +175,18 @@ class CheckTCPOptionsTests(TestCase):
         self.assertTrue(parse("-H", "/run/welcome.sock")["unix"])
         self.assertIn("-S cannot be used with a UNIX socket", fails("-H", "/s", "-S"))
 
+    def test_noHostIsThisHost(self) -> None:
+        """
+        Without C{-H}, this host is checked (C{check_tcp} checks the local
+        host), by its name, as C{welcome-client} does.
+        """
+        self.assertEqual(parse("-p", "12000")["hostname"], thisHostName())
+
     def test_mistakesAreUnknown(self) -> None:
         """
         Each mistake is one UNKNOWN line naming it.
         """
         for argv, message in [
-            ([], "You must provide a server address (-H)"),
             (["-H", "h", "-p", "0"], "--port must be an integer from 1 to 65535"),
             (["-H", "h", "-t", "0"], "--timeout must be"),
             (

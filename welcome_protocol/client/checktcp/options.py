@@ -35,6 +35,7 @@ from welcome_protocol.client.thresholds import Range
 from welcome_protocol.client.tls import CertificateDays, loadTrustRoots
 from welcome_protocol.shared.commandline import parseCount, parsePositive, versionText
 from welcome_protocol.shared.defaults import DEFAULT_PORT
+from welcome_protocol.shared.hostinfo import thisHostName
 
 PROGRAM = "check_welcome"
 STATE_PREFIXES = (("ok", OK), ("warn", WARNING), ("crit", CRITICAL))
@@ -61,7 +62,7 @@ class CheckTCPOptions(usage.Options):
     """
 
     synopsis = (
-        "Usage: check_welcome -H host [-p port] [-w <warning time>] "
+        "Usage: check_welcome [-H host] [-p port] [-w <warning time>] "
         "[-c <critical time>] [-s <send string>] [-e <expect string>] "
         "[-q <quit string>] [-m <maximum bytes>] [-d <delay>] "
         "[-t <timeout seconds>] [-r <refuse state>] [-M <mismatch state>] "
@@ -214,7 +215,11 @@ class CheckTCPOptions(usage.Options):
         """
         host = self["hostname"]
         if host is None:
-            raise usage.UsageError("You must provide a server address (-H)")
+            # check_tcp without -H checks the local host, and its line names
+            # only the port; the welcome's default host is this host's name
+            # (welcome-client's too).
+            host = self["hostname"] = thisHostName()
+            self["positional"] = True
         self["unix"] = host.startswith("/")
         if not self["unix"]:
             problem = hostNameProblem("-H", host)
