@@ -23,7 +23,11 @@ from welcome_protocol.client.scan.scanner import (
 )
 from welcome_protocol.client.target import addressFamily, splitHostPort
 from welcome_protocol.client.thresholds import Range
-from welcome_protocol.client.tls import CertificateDays, loadTrustRoots
+from welcome_protocol.client.tls import (
+    CertificateDays,
+    badTrustRootFile,
+    loadTrustRoots,
+)
 from welcome_protocol.client.udpoptions import FLAGS as UDP_FLAGS
 from welcome_protocol.client.udpoptions import PARAMETERS as UDP_PARAMETERS
 from welcome_protocol.client.udpoptions import checkUDP
@@ -416,7 +420,9 @@ class Options(usage.Options):
         try:
             checkClientDescription(description)
         except DescriptionError as e:
-            raise usage.UsageError(f"--connect {description!r}: {e}") from None
+            badFile = badTrustRootFile(description)
+            why = f"trustRoots: {badFile}" if badFile is not None else str(e)
+            raise usage.UsageError(f"--connect {description!r}: {why}") from None
 
     def _checkFamily(self) -> None:
         if self["ipv4"] and self["ipv6"]:
