@@ -23,6 +23,7 @@ from welcome_protocol.client.judge import (
 from welcome_protocol.client.output.jsonlines import JSONLinesOutput
 from welcome_protocol.client.output.nagios import judge
 from welcome_protocol.client.output.plain import attemptLine, summaryLines
+from welcome_protocol.client.output.timestamps import rfc3339
 from welcome_protocol.client.probe import (
     DNS,
     REFUSED,
@@ -139,6 +140,7 @@ class JSONLinesTests(TestCase):
         "certificate_days_left",
         "transport",
         "tries",
+        "timestamp",
     }
 
     def write(self, *results: ProbeResult) -> list[dict[str, object]]:
@@ -182,6 +184,7 @@ class JSONLinesTests(TestCase):
                 "certificate_days_left": None,
                 "transport": "tcp",
                 "tries": None,
+                "timestamp": rfc3339(NOW),
             },
         )
         self.assertEqual(

@@ -44,6 +44,12 @@ class Welcome:
     template: Message | None = None
 
 
+STAMP = r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] "
+"""
+The time that starts each C{--count} line.
+"""
+
+
 class FakeConnectedUDP:
     """
     A connected UDP transport that records what is sent.
@@ -419,7 +425,7 @@ class ModesTests(TestCase):
         self.assertEqual(status, 0)
         self.assertRegex(
             lines[0],
-            rf"^Welcome from 127\.0\.0\.1:{port}/udp: 9 bytes, "
+            rf"^{STAMP}Welcome from 127\.0\.0\.1:{port}/udp: 9 bytes, "
             r"reply [0-9.]+ ms, try 1$",
         )
         self.assertEqual(lines[-2], "2 attempts, 2 welcomed, 0.0% failed")

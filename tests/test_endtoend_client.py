@@ -55,6 +55,12 @@ def jsonLines(output: str) -> list[dict[str, object]]:
     return objects
 
 
+STAMP = r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] "
+"""
+The time that starts each C{--count} line (RFC 3339, UTC, milliseconds).
+"""
+
+
 def interrupted(
     test: TestCase, args: list[str], sig: int = signal.SIGINT
 ) -> tuple[list[str], int]:
@@ -122,7 +128,7 @@ class ProjectServerTests(TestCase):
         for line in lines[:3]:
             self.assertRegex(
                 line,
-                rf"^Welcome from {re.escape(self.target)}: 8 bytes, "
+                rf"^{STAMP}Welcome from {re.escape(self.target)}: 8 bytes, "
                 r"connect \d+\.\d\d ms, welcome \d+\.\d\d ms$",
             )
         self.assertEqual(
@@ -169,11 +175,10 @@ class ProjectServerTests(TestCase):
         """
         result = runClient(["-4", "-n", "1", f"localhost:{self.port}"])
         self.assertEqual(result.returncode, 0, result.stdout)
-        self.assertTrue(
-            result.stdout.startswith(
-                f"Welcome from localhost:{self.port} (127.0.0.1:{self.port}): "
-            ),
+        self.assertRegex(
             result.stdout,
+            rf"^{STAMP}Welcome from localhost:{self.port} "
+            rf"\(127\.0\.0\.1:{self.port}\): ",
         )
 
     def test_mismatch(self) -> None:
@@ -197,7 +202,8 @@ class ProjectServerTests(TestCase):
         """
         lines, status = interrupted(self, ["-n", "0", "-i", "0.1", self.target])
         self.assertEqual(status, 1, lines)
-        self.assertTrue(all(line.startswith("Welcome from ") for line in lines[:2]))
+        for line in lines[:2]:
+            self.assertRegex(line, rf"^{STAMP}Welcome from ")
         self.assertIn(f"--- {self.target} welcome statistics ---", lines)
         counts = [line for line in lines if " attempts, " in line]
         self.assertRegex(counts[0], r"^\d+ attempts, \d+ welcomed, 0\.0% failed$")
@@ -243,7 +249,7 @@ class MisbehavingServerTests(TestCase):
         result = runClient(["-n", "2", "-i", "0.1", f"127.0.0.1:{port}"])
         self.assertEqual(result.returncode, 1)
         self.assertEqual(
-            result.stdout.splitlines(),
+            [re.sub(f"^{STAMP}", "", line) for line in result.stdout.splitlines()],
             [
                 f"No welcome from 127.0.0.1:{port}: connection refused",
                 f"No welcome from 127.0.0.1:{port}: connection refused",

@@ -221,7 +221,7 @@ class ClientRun:
             self._lines = JSONLinesOutput(target, self._stdout, wallClock)
             return self._lines
         if config["count"] is not None:
-            self._lines = PlainRepeatOutput(target, self._stdout)
+            self._lines = PlainRepeatOutput(target, self._stdout, wallClock)
             return self._lines
         return self
 

@@ -5,14 +5,21 @@ Plain text: the welcome itself, or tcping-like lines with C{--count}.
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Callable
 from typing import TextIO
 
 from welcome_protocol.client.checks import decodeWelcome
+from welcome_protocol.client.output.timestamps import rfc3339
 from welcome_protocol.client.probe import ProbeResult
 from welcome_protocol.client.repeat import Summary
 from welcome_protocol.client.target import Target, describeTarget
 
 PROGRAM = "welcome-client"
+
+
+def _utcNow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def printWelcome(result: ProbeResult, stdout: TextIO, stderr: TextIO) -> None:
@@ -89,18 +96,30 @@ def summaryLines(target: Target, summary: Summary) -> list[str]:
 
 class PlainRepeatOutput:
     """
-    C{--count}: a line per attempt and the summary, on stdout.
+    C{--count}: a line per attempt and the summary, on stdout.  Each
+    attempt's line starts with its time in brackets, as C{ping -D}'s do:
+    C{[2026-12-08T00:58:46.123Z] Welcome from ...}.
     """
 
-    def __init__(self, target: Target, stdout: TextIO) -> None:
+    def __init__(
+        self,
+        target: Target,
+        stdout: TextIO,
+        utcNow: Callable[[], datetime.datetime] = _utcNow,
+    ) -> None:
+        """
+        @param utcNow: The clock of the lines' times.
+        """
         self._target = target
         self._stdout = stdout
+        self._utcNow = utcNow
 
     def attempt(self, number: int, result: ProbeResult) -> None:
         """
         Print one attempt's line.
         """
-        self._stdout.write(attemptLine(self._target, result) + "\n")
+        stamp = rfc3339(self._utcNow())
+        self._stdout.write(f"[{stamp}] {attemptLine(self._target, result)}\n")
         self._stdout.flush()
 
     def summary(self, summary: Summary) -> None:

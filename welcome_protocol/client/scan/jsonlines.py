@@ -25,10 +25,12 @@ from welcome_protocol.client.target import Target
 def portObject(result: PortResult, now: datetime.datetime) -> dict[str, Any]:
     """
     The object for one port.
+
+    @param now: The time of the report, for a result without its own.
     """
     check = result.check
     target = Target(label(result), check.host, check.port)
-    obj = attemptObject(target, 1, result.result, now)
+    obj = attemptObject(target, 1, result.result, result.at or now)
     del obj["attempt"]
     obj.update(
         type="port",

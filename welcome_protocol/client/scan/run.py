@@ -66,7 +66,13 @@ class ScanRun:
         self._utcNow = utcNow
         self._connector = Connector.fromOptions(reactor, config)
         self._scanner = Scanner(
-            reactor, plan, self._resolve, self._probeOne, config["parallel"], now
+            reactor,
+            plan,
+            self._resolve,
+            self._probeOne,
+            config["parallel"],
+            now,
+            utcNow,
         )
         self._nagios: ScanNagiosOutput | None = None
         self._output: _ScanOutput

@@ -12,6 +12,7 @@ waiting in memory.
 
 from __future__ import annotations
 
+import datetime
 import resource
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +30,12 @@ from welcome_protocol.client.scan.states import asExpected, stateOf
 from welcome_protocol.shared.defaults import SPARE_DESCRIPTORS
 
 DEFAULT_PARALLEL = 100
+
+
+def _utcNow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
 MAX_PARALLEL = 10_000
 
 
@@ -41,12 +48,14 @@ class PortResult:
         not resolve.
     @ivar seconds: From the start of the check to its result (for a
         welcome, to its last byte).
+    @ivar at: When the result came (UTC), for its record's timestamp.
     """
 
     check: PortCheck
     address: str | None
     result: ProbeResult
     seconds: float
+    at: datetime.datetime | None = None
 
     @property
     def state(self) -> str:
@@ -86,7 +95,12 @@ class Scanner:
         probeOne: ProbeOne,
         parallel: int = DEFAULT_PARALLEL,
         now: Callable[[], float] = time.monotonic,
+        wallClock: Callable[[], datetime.datetime] = _utcNow,
     ) -> None:
+        """
+        @param wallClock: The UTC clock of each result's C{at}.
+        """
+        self._wallClock = wallClock
         self._plan = plan
         self._resolve = resolve
         self._probeOne = probeOne
@@ -163,7 +177,9 @@ class Scanner:
             if address is None:
                 why = self._problems.get(check.host, DOES_NOT_RESOLVE)
                 self.results.append(
-                    PortResult(check, None, ProbeResult(DNS, why, why), 0.0)
+                    PortResult(
+                        check, None, ProbeResult(DNS, why, why), 0.0, self._wallClock()
+                    )
                 )
                 continue
 
@@ -174,7 +190,13 @@ class Scanner:
                 started: float = started,
             ) -> None:
                 self.results.append(
-                    PortResult(check, address, result, self._now() - started)
+                    PortResult(
+                        check,
+                        address,
+                        result,
+                        self._now() - started,
+                        self._wallClock(),
+                    )
                 )
 
             yield self._track(
