@@ -84,7 +84,9 @@ class PlainTests(TestCase):
                 "Welcome from localhost:12000 (127.0.0.1:12000): "
             )
         )
-        v6 = ProbeResult(None, address="::1", connectSeconds=0, welcomeSeconds=0)
+        v6 = ProbeResult(
+            None, address="::1", connectSeconds=0, welcomeSeconds=0, welcome=b"W"
+        )
         self.assertTrue(
             attemptLine(named, v6).startswith(
                 "Welcome from localhost:12000 ([::1]:12000)"

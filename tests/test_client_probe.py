@@ -204,6 +204,22 @@ class FetchWelcomeTests(TestCase):
         self.clock.advance(3)
         self.assertEqual(self.successResultOf(d).welcome, b"W")
 
+    def test_connectOnly(self) -> None:
+        """
+        With C{connectOnly}, the connection is the answer: ok, no welcome,
+        and the connection is closed.
+        """
+        d = probe(
+            self.endpoint,
+            self.clock,
+            "127.0.0.1:12000",
+            now=self.clock.seconds,
+            connectOnly=True,
+        )
+        result = self.successResultOf(d)
+        self.assertEqual((result.ok, result.welcome), (True, b""))
+        self.assertTrue(self.endpoint.transport.disconnecting)
+
     def test_quietServerEndsWelcome(self) -> None:
         """
         A server that greets and keeps the connection open: after the quiet

@@ -34,9 +34,10 @@ from welcome_protocol.client.probe import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,
     ProbeResult,
+    TLSDetails,
     probe,
 )
-from welcome_protocol.client.tls import CertificateDays
+from welcome_protocol.client.tls import CertificateDays, daysLeft
 
 __all__ = ["CancelledError", "CheckSpec", "checkOnce", "utcNow"]
 
@@ -60,6 +61,8 @@ class CheckSpec:
     @ivar expectations: What the welcome must contain.
     @ivar certificateDays: How soon a certificate's expiry is a problem, or
         L{None} not to judge it.
+    @ivar connectOnly: Whether a port that accepts (and completes the TLS
+        handshake) is the answer, without waiting for a welcome.
     """
 
     label: str
@@ -67,6 +70,7 @@ class CheckSpec:
     maxBytes: int = DEFAULT_MAX_BYTES
     expectations: Expectations = attrs.field(factory=Expectations)
     certificateDays: CertificateDays | None = None
+    connectOnly: bool = False
 
     @property
     def welcomeComplete(self) -> Callable[[bytes], bool] | None:
@@ -94,7 +98,29 @@ class CheckSpec:
             maxBytes=config["max-bytes"],
             expectations=config["expectations"],
             certificateDays=config["certificate-days"],
+            connectOnly=bool(config.get("connect-only")),
         )
+
+
+def _certificateJudge(
+    days: CertificateDays | None, wallClock: Callable[[], datetime.datetime]
+) -> Callable[[TLSDetails], bool] | None:
+    """
+    With C{--certificate-days}, judge the certificate as soon as the TLS
+    handshake ends (check_tcp C{-D}, blackbox's
+    C{probe_ssl_earliest_cert_expiry}), so a TLS service that never greets
+    is judged too.
+    """
+    if days is None:
+        return None
+
+    def failing(tls: TLSDetails) -> bool:
+        notAfter = tls.notAfter
+        if notAfter is None:
+            return False
+        return days.level(daysLeft(notAfter, wallClock())) is not None
+
+    return failing
 
 
 def checkOnce(
@@ -123,6 +149,8 @@ def checkOnce(
         spec.maxBytes,
         now=now,
         complete=spec.welcomeComplete,
+        connectOnly=spec.connectOnly,
+        handshakeEnds=_certificateJudge(spec.certificateDays, wallClock),
     ).addCallback(
         lambda result: assess(
             result, spec.label, spec.expectations, spec.certificateDays, wallClock()

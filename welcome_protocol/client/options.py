@@ -103,6 +103,13 @@ class Options(usage.Options):
             "Behave as a Nagios/Icinga plugin: one line with performance data, "
             "exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for bad options).",
         ],
+        [
+            "connect-only",
+            None,
+            "Report a port that accepts (and completes the TLS handshake, "
+            "with --tls) as open, without waiting for a welcome (tcping, "
+            "check_tcp without -e).",
+        ],
         *UDP_FLAGS,
     ]
     optParameters = [
@@ -462,6 +469,17 @@ class Options(usage.Options):
                 raise usage.UsageError(f"--certificate-days {e}") from None
 
     def _checkExpectations(self) -> None:
+        if self["connect-only"]:
+            if self["udp"]:
+                raise usage.UsageError(
+                    "--connect-only cannot be combined with --udp (UDP has "
+                    "no connection; a reply is the answer)"
+                )
+            if self["expect"] or self["expect-regex"]:
+                raise usage.UsageError(
+                    "--connect-only waits for no welcome; it cannot be "
+                    "combined with --expect or --expect-regex"
+                )
         try:
             self["expectations"] = Expectations.fromOptions(
                 self["expect"], self["expect-regex"]

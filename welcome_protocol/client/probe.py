@@ -31,6 +31,7 @@ from twisted.internet.interfaces import (
     IHandshakeListener,
     IProtocol,
     IReactorTime,
+    ISSLTransport,
     IStreamClientEndpoint,
     ITCPTransport,
 )
@@ -205,6 +206,10 @@ class WelcomeClientProtocol(Protocol):
         """
         self.connectedAt = self.factory.now()
         self.factory.connected = self
+        if self.factory.connectOnly and not ISSLTransport.providedBy(self.transport):
+            # --connect-only over plain TCP: the connection is the answer
+            # (over TLS, the handshake is: handshakeCompleted).
+            self.finish()
 
     def handshakeCompleted(self) -> None:
         """
@@ -220,6 +225,11 @@ class WelcomeClientProtocol(Protocol):
         if peer is not None:
             notAfter = peer.to_cryptography().not_valid_after_utc
         self.tls = TLSDetails(version, notAfter)
+        judge = self.factory.handshakeEnds
+        if self.factory.connectOnly or (judge is not None and judge(self.tls)):
+            # The handshake is what was asked for (--connect-only), or the
+            # certificate already fails: no welcome needs to follow.
+            self.finish()
 
     @property
     def gotAnything(self) -> bool:
@@ -319,6 +329,11 @@ class WelcomeClientFactory(ClientFactory):
         was expected has arrived), or L{None} to end it after
         C{quietPeriod} of silence.
     @ivar connected: The protocol, once connected.
+    @ivar connectOnly: Whether a connection (and TLS handshake) is the
+        whole answer, without waiting for a welcome (C{--connect-only}).
+    @ivar handshakeEnds: Judges the TLS handshake's details as soon as it
+        ends: returns C{True} when the certificate already fails, so the
+        probe ends without waiting for a welcome.
     """
 
     # Twisted types Factory.protocol with a type variable of Factory that
@@ -333,11 +348,15 @@ class WelcomeClientFactory(ClientFactory):
         quietPeriod: float = QUIET_PERIOD,
         now: Now = time.monotonic,
         complete: Complete | None = None,
+        connectOnly: bool = False,
+        handshakeEnds: Callable[[TLSDetails], bool] | None = None,
     ) -> None:
         self.target = target
         self.clock = clock
         self.now = now
         self.complete = complete
+        self.connectOnly = connectOnly
+        self.handshakeEnds = handshakeEnds
         self.maxBytes = maxBytes
         self.quietPeriod = quietPeriod
         self.connected: WelcomeClientProtocol | None = None
@@ -416,6 +435,8 @@ class Probe:
         quietPeriod: float = QUIET_PERIOD,
         now: Now = time.monotonic,
         complete: Complete | None = None,
+        connectOnly: bool = False,
+        handshakeEnds: Callable[[TLSDetails], bool] | None = None,
     ) -> None:
         """
         Start connecting now; see L{probe} for the parameters.
@@ -423,7 +444,14 @@ class Probe:
         self._target = target
         self._timeout = timeout
         self._factory = WelcomeClientFactory(
-            target, clock, maxBytes, quietPeriod, now, complete
+            target,
+            clock,
+            maxBytes,
+            quietPeriod,
+            now,
+            complete,
+            connectOnly,
+            handshakeEnds,
         )
         self._started = now()
         self._timedOut = False
@@ -536,6 +564,11 @@ class Probe:
             tls = proto.tls
             if proto.lastByteAt is not None:
                 welcomeSeconds = proto.lastByteAt - proto.connectedAt
+            elif outcome == b"":
+                # Ended without a byte (--connect-only, or a certificate
+                # judged at the handshake): the time after connecting is
+                # the TLS handshake's, if any.
+                welcomeSeconds = self._factory.now() - proto.connectedAt
         if isinstance(outcome, _ProbeFailed):
             return ProbeResult(
                 outcome.kind,
@@ -564,6 +597,8 @@ def probe(
     quietPeriod: float = QUIET_PERIOD,
     now: Now = time.monotonic,
     complete: Complete | None = None,
+    connectOnly: bool = False,
+    handshakeEnds: Callable[[TLSDetails], bool] | None = None,
 ) -> Deferred[ProbeResult]:
     """
     Connect with C{endpoint}, collect the welcome, and time both.
@@ -579,10 +614,23 @@ def probe(
         C{seconds()} is wall-clock time, which can jump).
     @param complete: Says when the bytes so far are the whole welcome
         (what was expected has arrived); then silence does not end it.
+    @param connectOnly: End at the connection (over TLS, the handshake):
+        a port that accepts is the answer, with no welcome.
+    @param handshakeEnds: Judges a TLS handshake as soon as it ends; when
+        it returns C{True}, the probe ends then, with no welcome.
     @return: A L{Deferred} that fires with a L{ProbeResult} however the
         probe ends on its own.  Cancelling it aborts the probe, and it
         errbacks with L{CancelledError}.
     """
     return Probe(
-        endpoint, clock, target, timeout, maxBytes, quietPeriod, now, complete
+        endpoint,
+        clock,
+        target,
+        timeout,
+        maxBytes,
+        quietPeriod,
+        now,
+        complete,
+        connectOnly,
+        handshakeEnds,
     ).result

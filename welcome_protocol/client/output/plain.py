@@ -27,7 +27,11 @@ def printWelcome(result: ProbeResult, stdout: TextIO, stderr: TextIO) -> None:
     The default mode: the decoded welcome on stdout (with a final newline),
     or one line on stderr saying why not.
     """
-    if result.ok:
+    if result.ok and not result.welcome:
+        # --connect-only: the port accepted, and that was the question.
+        stdout.write("open: the port accepts connections\n")
+        stdout.flush()
+    elif result.ok:
         text = decodeWelcome(result.welcome)
         stdout.write(text if text.endswith("\n") else text + "\n")
         stdout.flush()
@@ -63,6 +67,12 @@ def attemptLine(target: Target, result: ProbeResult) -> str:
     bytes, reply 0.12 ms, try 1}.
     """
     where = answered(target, result)
+    if result.ok and not result.welcome:
+        return f"Open {where}: connect {_milliseconds(result.connectSeconds)} ms" + (
+            f", handshake {_milliseconds(result.welcomeSeconds)} ms"
+            if result.tls is not None
+            else ""
+        )
     if result.ok and result.tries is not None:
         return (
             f"Welcome from {where}: {len(result.welcome)} bytes, "
