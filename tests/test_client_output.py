@@ -143,6 +143,7 @@ class JSONLinesTests(TestCase):
         "transport",
         "tries",
         "timestamp",
+        "truncated",
     }
 
     def write(self, *results: ProbeResult) -> list[dict[str, object]]:
@@ -187,6 +188,7 @@ class JSONLinesTests(TestCase):
                 "transport": "tcp",
                 "tries": None,
                 "timestamp": rfc3339(NOW),
+                "truncated": False,
             },
         )
         self.assertEqual(

@@ -102,6 +102,8 @@ class ProbeResult:
     @ivar tls: The handshake's details, for TLS connections that completed it.
     @ivar certificateLevel: C{"warning"} or C{"critical"} when the checks
         found the certificate expiring soon (kind C{certificate}).
+    @ivar truncated: Whether the welcome reached C{--max-bytes}, and the
+        rest (if any) was not read.
     @ivar tries: For a UDP probe, the datagrams sent (its C{welcomeSeconds}
         is the time from the last one to the reply, and there is no
         connection to time); L{None} for TCP.
@@ -117,6 +119,7 @@ class ProbeResult:
     tls: TLSDetails | None = None
     certificateLevel: str | None = None
     tries: int | None = None
+    truncated: bool = False
 
     @property
     def ok(self) -> bool:
@@ -189,6 +192,7 @@ class WelcomeClientProtocol(Protocol):
 
     def __init__(self) -> None:
         self._chunks: list[bytes] = []
+        self.truncated = False
         self._buffer = bytearray()
         self._size = 0
         self._quiet: IDelayedCall | None = None
@@ -249,6 +253,7 @@ class WelcomeClientProtocol(Protocol):
         self._chunks.append(data[:room])
         self._size += min(len(data), room)
         if self._size >= self.factory.maxBytes:
+            self.truncated = True
             self.finish()
             return
         complete = self.factory.complete
@@ -585,6 +590,7 @@ class Probe:
             welcomeSeconds=welcomeSeconds,
             welcome=outcome,
             tls=tls,
+            truncated=proto is not None and proto.truncated,
         )
 
 

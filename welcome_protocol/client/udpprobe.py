@@ -281,6 +281,7 @@ class UDPProbeProtocol(DatagramProtocol):
                 welcomeSeconds=self._now() - self._sentAt,
                 welcome=datagram[: self._maxBytes],
                 tries=self.tries,
+                truncated=len(datagram) > self._maxBytes,
             )
         )
 

@@ -61,6 +61,7 @@ def attemptObject(
         "transport": target.transport,
         "tries": result.tries,
         "timestamp": rfc3339(now),
+        "truncated": result.truncated,
     }
 
 

@@ -35,9 +35,16 @@ def printWelcome(result: ProbeResult, stdout: TextIO, stderr: TextIO) -> None:
         text = decodeWelcome(result.welcome)
         stdout.write(text if text.endswith("\n") else text + "\n")
         stdout.flush()
+        if result.truncated:
+            stderr.write(f"{PROGRAM}: {_cut(result)}\n")
+            stderr.flush()
     else:
         stderr.write(f"{PROGRAM}: {result.message}\n")
         stderr.flush()
+
+
+def _cut(result: ProbeResult) -> str:
+    return f"the welcome was cut at {len(result.welcome)} bytes (--max-bytes)"
 
 
 def _milliseconds(seconds: float | None) -> str:
@@ -83,6 +90,7 @@ def attemptLine(target: Target, result: ProbeResult) -> str:
             f"Welcome from {where}: {len(result.welcome)} bytes, "
             f"connect {_milliseconds(result.connectSeconds)} ms, "
             f"welcome {_milliseconds(result.welcomeSeconds)} ms"
+            + (f"; {_cut(result)}" if result.truncated else "")
         )
     return f"No welcome from {where}: {result.reason}"
 
