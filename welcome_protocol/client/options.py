@@ -104,6 +104,12 @@ class Options(usage.Options):
             "exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for bad options).",
         ],
         [
+            "sorted",
+            None,
+            "With --json in the many-ports mode: write the port objects "
+            "sorted, at the end, rather than each as its check ends.",
+        ],
+        [
             "connect-only",
             None,
             "Report a port that accepts (and completes the TLS handshake, "
@@ -313,6 +319,11 @@ class Options(usage.Options):
         elif self["connect"] is not None or self["count"] is not None:
             option = "--connect" if self["count"] is None else "--count"
             raise usage.UsageError(f"{option} checks one port; it takes no port list")
+        if self["sorted"] and (self["scan"] is None or not self["json"]):
+            raise usage.UsageError(
+                "--sorted orders the --json objects of several ports; it "
+                "needs --json and several ports"
+            )
         if self["scan"] is None:
             self._checkHost()
         self["timeout"] = parsePositive(

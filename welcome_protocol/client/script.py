@@ -40,6 +40,7 @@ from welcome_protocol.client.reactors import (
 )
 from welcome_protocol.client.repeat import Repeater, Summary
 from welcome_protocol.client.resolving import installResolver
+from welcome_protocol.client.scan.progress import Progress
 from welcome_protocol.client.scan.run import ScanRun
 from welcome_protocol.client.target import Target, describeTarget
 from welcome_protocol.client.udpprobe import udpProbe
@@ -273,7 +274,8 @@ def start(
     Make the run C{config} asks for: a scan, or one target's attempts.
     """
     if config["scan"] is not None:
-        return ScanRun(reactor, config, stdout, utcNow)
+        progress = Progress.onTerminal(stderr, len(config["scan"]))
+        return ScanRun(reactor, config, stdout, utcNow, progress=progress)
     return ClientRun.fromOptions(reactor, config, stdout, stderr)
 
 

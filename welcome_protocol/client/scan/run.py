@@ -29,6 +29,7 @@ from welcome_protocol.client.resolving import NameNotResolved, ThreadedResolver
 from welcome_protocol.client.scan.jsonlines import ScanJSONOutput
 from welcome_protocol.client.scan.nagios import ScanNagiosOutput
 from welcome_protocol.client.scan.plan import ScanPlan
+from welcome_protocol.client.scan.progress import Progress
 from welcome_protocol.client.scan.resolve import resolveHost
 from welcome_protocol.client.scan.scanner import PortResult, Scanner
 from welcome_protocol.client.scan.summary import ScanSummary
@@ -54,10 +55,13 @@ class ScanRun:
         stdout: TextIO,
         utcNow: Callable[[], datetime.datetime],
         now: Callable[[], float] = time.monotonic,
+        progress: Progress | None = None,
     ) -> None:
         """
         @param reactor: Resolves each host, connects, and keeps time.
         @param config: The parsed options, with their C{scan} plan.
+        @param progress: Told of each port's result (on a terminal, the
+            progress line on stderr).
         """
         plan: ScanPlan = config["scan"]
         self._reactor = reactor
@@ -73,17 +77,27 @@ class ScanRun:
             config["parallel"],
             now,
             utcNow,
+            self._portDone,
         )
         self._nagios: ScanNagiosOutput | None = None
+        self._json: ScanJSONOutput | None = None
+        self._progress = progress
         self._output: _ScanOutput
         if config["nagios"]:
             self._output = self._nagios = ScanNagiosOutput(
                 stdout, NagiosPolicy.fromOptions(config)
             )
         elif config["json"]:
-            self._output = ScanJSONOutput(stdout, utcNow)
+            self._json = ScanJSONOutput(stdout, utcNow, streamed=not config["sorted"])
+            self._output = self._json
         else:
             self._output = TableOutput(stdout)
+
+    def _portDone(self, result: PortResult) -> None:
+        if self._json is not None:
+            self._json.port(result)
+        if self._progress is not None:
+            self._progress.port(result)
 
     def _resolve(self, host: str) -> Deferred[str | None]:
         """
@@ -131,6 +145,8 @@ class ScanRun:
             summary = ScanSummary.of(
                 results, self._now() - started, self._scanner.interrupted
             )
+            if self._progress is not None:
+                self._progress.close()
             self._output.report(results, summary)
             if self._nagios is not None:
                 return self._nagios.state

@@ -96,11 +96,15 @@ class Scanner:
         parallel: int = DEFAULT_PARALLEL,
         now: Callable[[], float] = time.monotonic,
         wallClock: Callable[[], datetime.datetime] = _utcNow,
+        onResult: Callable[[PortResult], None] | None = None,
     ) -> None:
         """
         @param wallClock: The UTC clock of each result's C{at}.
+        @param onResult: Told of each result as it comes (the streamed
+            C{--json} lines, the progress line).
         """
         self._wallClock = wallClock
+        self._onResult = onResult
         self._plan = plan
         self._resolve = resolve
         self._probeOne = probeOne
@@ -176,7 +180,7 @@ class Scanner:
             started = self._now()
             if address is None:
                 why = self._problems.get(check.host, DOES_NOT_RESOLVE)
-                self.results.append(
+                self._add(
                     PortResult(
                         check, None, ProbeResult(DNS, why, why), 0.0, self._wallClock()
                     )
@@ -189,7 +193,7 @@ class Scanner:
                 address: str = address,
                 started: float = started,
             ) -> None:
-                self.results.append(
+                self._add(
                     PortResult(
                         check,
                         address,
@@ -202,6 +206,11 @@ class Scanner:
             yield self._track(
                 self._probeOne(check.host, address, check.port).addCallback(measured)
             )
+
+    def _add(self, result: PortResult) -> None:
+        self.results.append(result)
+        if self._onResult is not None:
+            self._onResult(result)
 
     def _finish(self, _: object) -> None:
         if not self._done.called:
