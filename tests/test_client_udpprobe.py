@@ -149,7 +149,9 @@ class UDPProbeProtocolTests(TestCase):
         self.assertEqual(
             result.message,
             "no reply from 127.0.0.1:12000/udp within 3 s (3 tries): "
-            "the port is open or filtered",
+            "the port is open or filtered, or a welcome server dropped the "
+            "100-byte probe as no larger than its welcome: pad the probe "
+            "(--pad 1200)",
         )
         self.assertEqual(len(transport.sent), 3)
 

@@ -224,13 +224,14 @@ class UDPProbeProtocol(DatagramProtocol):
         if self.tries == self._tries:
             why = (
                 f"no reply within {self._timeout:g} s ({self.tries} tries): "
-                "the port is open or filtered"
+                f"the port is open or filtered{self._padHint()}"
             )
             self._finish(
                 ProbeResult(
                     TIMEOUT,
                     f"no reply from {self._target} within {self._timeout:g} s "
-                    f"({self.tries} tries): the port is open or filtered",
+                    f"({self.tries} tries): the port is open or filtered"
+                    f"{self._padHint()}",
                     why,
                     tries=self.tries,
                 )
@@ -254,6 +255,21 @@ class UDPProbeProtocol(DatagramProtocol):
             return
         if not self.outcome.called:
             self._timer = self._clock.callLater(self._wait, self._send)
+
+    def _padHint(self) -> str:
+        """
+        A welcome server drops, without a word, a datagram no larger than
+        its welcome (its size rule against amplification): silence to a
+        probe smaller than the default may be that rule, which the client
+        cannot tell apart from a filter, so it says what to try.
+        """
+        size = len(self._datagram)
+        if size >= DEFAULT_PAD:
+            return ""
+        return (
+            f", or a welcome server dropped the {size}-byte probe as no "
+            f"larger than its welcome: pad the probe (--pad {DEFAULT_PAD})"
+        )
 
     def datagramReceived(self, datagram: bytes, addr: object) -> None:
         """
