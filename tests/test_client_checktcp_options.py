@@ -6,9 +6,12 @@ command line with C{check_tcp}'s meanings.
 from __future__ import annotations
 
 import io
+import re
+import subprocess
 
 from twisted.trial.unittest import TestCase
 
+from tests.support import _environment, installedScript
 from welcome_protocol.client.checktcp.options import CheckTCPOptions
 from welcome_protocol.client.checktcp.script import parseCheckArguments
 from welcome_protocol.client.judge import CRITICAL, OK, WARNING
@@ -207,3 +210,28 @@ class CheckTCPOptionsTests(TestCase):
             self.assertTrue(line.startswith("WELCOME UNKNOWN - "), line)
             self.assertIn(message, line)
             self.assertEqual(line.count("\n"), 1)
+
+
+class HelpTests(TestCase):
+    """
+    C{check_welcome --help}, as the installed program prints it.
+    """
+
+    def test_tidy(self) -> None:
+        """
+        No line is longer than 80 characters (the usage line was about
+        330), and no text has runs of spaces inside it.
+        """
+        result = subprocess.run(
+            [installedScript("check_welcome"), "--help"],
+            env=_environment(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        lines = result.stdout.splitlines()
+        self.assertTrue(lines[0].startswith("Usage: check_welcome [-H host]"))
+        self.assertEqual([line for line in lines if len(line) > 80], [])
+        self.assertEqual(
+            [line for line in lines if re.search(r"\S {2,}\S", line[22:])], []
+        )

@@ -80,9 +80,14 @@ class Options(usage.Options):
         "Connect to a welcome server, print the welcome it sends and exit 0. "
         "Exit 1, with one line on stderr, if it cannot connect, times out, "
         "the server sends nothing, or a check fails; exit 2 for bad options. "
-        "--count repeats the probe with a line per attempt and a summary; "
-        "--json writes JSON Lines; --nagios follows the Nagios plugin "
-        "conventions (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)."
+        "--count repeats the probe with a line per attempt and a summary "
+        "(exit 1 if one failed, or when interrupted); --json writes JSON "
+        "Lines; --nagios follows the Nagios plugin conventions (exit 0 OK, "
+        "1 WARNING, 2 CRITICAL, 3 UNKNOWN). Many ports (--ports, HOST:PORTS, "
+        "several targets, --targets-file, --expect-closed) print a port "
+        "table and exit 0 only when every port was as expected (a welcome, "
+        "or refused or timed out with --expect-closed), 1 otherwise or when "
+        "interrupted."
     )
     optFlags = [
         [

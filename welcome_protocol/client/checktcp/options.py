@@ -62,11 +62,11 @@ class CheckTCPOptions(usage.Options):
     """
 
     synopsis = (
-        "Usage: check_welcome [-H host] [-p port] [-w <warning time>] "
-        "[-c <critical time>] [-s <send string>] [-e <expect string>] "
-        "[-q <quit string>] [-m <maximum bytes>] [-d <delay>] "
-        "[-t <timeout seconds>] [-r <refuse state>] [-M <mismatch state>] "
-        "[-v] [-4|-6] [-j] [-D <warn days>[,<crit days>]] [-S] [--sni NAME]"
+        "Usage: check_welcome [-H host] [-p port] [-w <warning time>]\n"
+        "         [-c <critical time>] [-s <send string>] [-e <expect string>]\n"
+        "         [-q <quit string>] [-m <maximum bytes>] [-d <delay>]\n"
+        "         [-t <timeout seconds>] [-r <refuse state>] [-M <mismatch state>]\n"
+        "         [-v] [-4|-6] [-j] [-D <warn days>[,<crit days>]] [-S] [--sni NAME]"
     )
     longdesc = (
         "A Nagios/Icinga plugin that checks a welcome server, taking "
@@ -130,6 +130,12 @@ class CheckTCPOptions(usage.Options):
     def __init__(self) -> None:
         # Twisted's usage.Options is unannotated.
         super().__init__()  # type: ignore[no-untyped-call]
+        # Twisted keeps a handler's docstring as written, its line breaks
+        # and indentation included: --help showed runs of spaces.
+        self.docs = {
+            name: " ".join(doc.split()) if doc else doc
+            for name, doc in self.docs.items()
+        }
         self["expect"] = []
         self["send"] = None
         self["quit"] = None
