@@ -37,17 +37,29 @@ _LAUNCHER = """
 import socket, subprocess, sys
 subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 subprocess.run(["mount", "--bind", sys.argv[1], "/etc/resolv.conf"], check=True)
-silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-silent.bind(("127.0.0.1", 53))
-sys.exit(subprocess.run(sys.argv[2:]).returncode)
+if sys.argv[2]:
+    subprocess.run(["mount", "--bind", sys.argv[2], "/etc/hosts"], check=True)
+if sys.argv[3] == "silent":
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 53))
+sys.exit(subprocess.run(sys.argv[4:]).returncode)
 """
 
 
 def runWithSilentResolver(
-    program: str, args: Sequence[str], seconds: float = 60.0
+    program: str,
+    args: Sequence[str],
+    seconds: float = 60.0,
+    hosts: str = "",
+    silent: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     """
     Run the installed C{program} with C{args}, its resolver silent.
+
+    @param hosts: If given, the C{/etc/hosts} the program sees.
+    @param silent: Whether the name server takes the queries and never
+        answers; otherwise nothing listens there, and each query is
+        refused at once.
 
     @raise SkipTest: If namespaces cannot be made here.
     """
@@ -57,6 +69,11 @@ def runWithSilentResolver(
         conf.write(
             f"nameserver 127.0.0.1\noptions timeout:{RESOLVER_TIMEOUT} attempts:1\n"
         )
+    hostsPath = ""
+    if hosts:
+        with tempfile.NamedTemporaryFile("w", suffix=".hosts", delete=False) as f:
+            f.write(hosts)
+        hostsPath = f.name
     try:
         result = subprocess.run(
             [
@@ -69,6 +86,8 @@ def runWithSilentResolver(
                 "-c",
                 _LAUNCHER,
                 conf.name,
+                hostsPath,
+                "silent" if silent else "refused",
                 installedScript(program),
                 *args,
             ],
@@ -81,6 +100,8 @@ def runWithSilentResolver(
         )
     finally:
         os.unlink(conf.name)
+        if hostsPath:
+            os.unlink(hostsPath)
     if "Traceback" in result.stderr and "unshare" in result.stderr:
         raise SkipTest(result.stderr)
     return result

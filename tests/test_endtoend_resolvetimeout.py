@@ -115,3 +115,30 @@ class ResolverTimeoutTests(TestCase):
         )
         self.assertEqual(status, 2, out)
         self.assertEqual(out.count("\n"), 1)
+
+
+class FamilyTests(TestCase):
+    """
+    A name that resolves, but not to the family asked for.
+    """
+
+    def test_noIPv6Address(self) -> None:
+        """
+        C{-6} with a name that has only an IPv4 address (in the hosts file)
+        says so, at once; it does not say "does not resolve".
+        """
+        result = runWithSilentResolver(
+            "welcome-client",
+            ["-6", "-t", "5", "v4only.test:12000"],
+            hosts="127.0.0.1 localhost\n127.0.0.1 v4only.test\n",
+            silent=False,
+        )
+        self.assertEqual(
+            (result.returncode, result.stdout, result.stderr),
+            (
+                1,
+                "",
+                "welcome-client: cannot connect to v4only.test:12000: "
+                "host name has no IPv6 address\n",
+            ),
+        )

@@ -110,15 +110,18 @@ def _explain(
     Say why C{name} gave no address of C{family}; runs in the lookup's
     thread, as it may ask again for any family.
     """
-    if error.errno == socket.EAI_AGAIN:
-        return "the name resolver did not answer (temporary failure)"
     if family != socket.AF_UNSPEC:
+        # Asked first: a name found in the hosts file for one family only
+        # may still send the other family's question to a name server.
         try:
             getaddrinfo(name, 0, socket.AF_UNSPEC, socket.SOCK_STREAM)
         except (OSError, UnicodeError):
-            return DOES_NOT_RESOLVE
-        version = 4 if family == socket.AF_INET else 6
-        return f"host name has no IPv{version} address"
+            pass
+        else:
+            version = 4 if family == socket.AF_INET else 6
+            return f"host name has no IPv{version} address"
+    if error.errno == socket.EAI_AGAIN:
+        return "the name resolver did not answer (temporary failure)"
     return DOES_NOT_RESOLVE
 
 
