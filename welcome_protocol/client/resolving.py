@@ -85,6 +85,10 @@ class DaemonThreadPool(ThreadPool):
 
 @implementer(IHostResolution)
 class _Resolution:
+    """
+    One lookup in progress, as its receiver is told of it.
+    """
+
     def __init__(self, name: str) -> None:
         self.name = name
 
