@@ -11,7 +11,6 @@ server and a UDP server there answer C{Welcome!}.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ from collections.abc import Sequence
 
 from twisted.trial.unittest import SkipTest
 
+from tests.silentresolver import requireNamespaces
 from tests.support import _environment, installedScript
 
 ADDRESS = "fe80::1"
@@ -70,8 +70,7 @@ def runAgainstLinkLocal(
     @return: Each command's status, stdout and stderr.
     @raise SkipTest: If namespaces cannot be made here.
     """
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        raise SkipTest("needs unshare and ip")
+    requireNamespaces()
     full = [[installedScript(c[0]), *c[1:]] for c in commands]
     done = subprocess.run(
         [
