@@ -142,3 +142,22 @@ class FamilyTests(TestCase):
                 "host name has no IPv6 address\n",
             ),
         )
+
+    def test_noIPv6AddressUDP(self) -> None:
+        """
+        The same over C{--udp}.
+        """
+        result = runWithSilentResolver(
+            "welcome-client",
+            ["--udp", "-6", "-t", "5", "v4only.test:12000"],
+            hosts="127.0.0.1 localhost\n127.0.0.1 v4only.test\n",
+            silent=False,
+        )
+        self.assertEqual(
+            (result.returncode, result.stderr),
+            (
+                1,
+                "welcome-client: cannot probe v4only.test:12000/udp: "
+                "host name has no IPv6 address\n",
+            ),
+        )

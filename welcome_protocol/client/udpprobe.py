@@ -59,6 +59,7 @@ from welcome_protocol.client.probe import (
     ProbeResult,
 )
 from welcome_protocol.client.reactors import UDPProbeReactor
+from welcome_protocol.client.resolving import DOES_NOT_RESOLVE, ThreadedResolver
 from welcome_protocol.client.target import FAMILIES, addressFamily
 
 DEFAULT_PAD = 1200
@@ -393,17 +394,27 @@ class _UDPProbe:
         self._deadline = reactor.callLater(timeout, self._resolvingTimedOut)
 
     def resolved(
-        self, address: str | None, port: int, retries: int, pad: int, maxBytes: int
+        self,
+        address: str | None,
+        port: int,
+        retries: int,
+        pad: int,
+        maxBytes: int,
+        host: str | None = None,
     ) -> None:
         """
-        Start sending to C{address}, or report that the name has none.
+        Start sending to C{address}, or report that the name has none (and
+        why, as the resolver noted it for C{host}).
         """
         if self.result.called:
             return
         if self._deadline.active():
             self._deadline.cancel()
         if address is None:
-            why = "host name does not resolve"
+            why = DOES_NOT_RESOLVE
+            resolver = self._reactor.nameResolver
+            if isinstance(resolver, ThreadedResolver) and host is not None:
+                why = resolver.problem(host.encode("idna").decode("ascii")) or why
             self._deliver(
                 ProbeResult(DNS, f"cannot probe {self._target}: {why}", why, tries=0)
             )
@@ -485,6 +496,6 @@ def udpProbe(
     """
     probe = _UDPProbe(reactor, target, timeout, now)
     resolveForUDP(reactor, host, port, family).addCallback(
-        probe.resolved, port, retries, pad, maxBytes
+        probe.resolved, port, retries, pad, maxBytes, host
     )
     return probe.result
