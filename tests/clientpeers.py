@@ -36,6 +36,8 @@ class ThreadedServer:
       - C{wrong}: send C{Service Unavailable\\n} and close;
       - C{silent}: accept and say nothing;
       - C{hangup}: close at once, without a word;
+      - C{pieces}: send C{W}, then another C{W} half a second later (more
+        than the client's quiet period), and keep the connection open;
       - C{echo}: read what the client sends (until it stops for a moment)
         and send it back, keeping everything read in C{received}.
 
@@ -66,6 +68,10 @@ class ThreadedServer:
             if self._mode == "echo":
                 self._echo(conn)
                 continue
+            if self._mode == "pieces":
+                self._open.append(conn)
+                threading.Thread(target=self._pieces, args=(conn,), daemon=True).start()
+                continue
             if self._mode in ("welcome", "keep-open"):
                 conn.sendall(b"Welcome!")
             elif self._mode == "wrong":
@@ -74,6 +80,12 @@ class ThreadedServer:
                 conn.close()
             else:
                 self._open.append(conn)
+
+    def _pieces(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            conn.sendall(b"W")
+            time.sleep(0.5)
+            conn.sendall(b"W")
 
     def _echo(self, conn: socket.socket) -> None:
         conn.settimeout(2)

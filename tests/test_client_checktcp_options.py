@@ -6,14 +6,18 @@ command line with C{check_tcp}'s meanings.
 from __future__ import annotations
 
 import io
+import re
+import subprocess
 
 from twisted.trial.unittest import TestCase
 
+from tests.support import _environment, installedScript
 from welcome_protocol.client.checktcp.options import CheckTCPOptions
 from welcome_protocol.client.checktcp.script import parseCheckArguments
 from welcome_protocol.client.judge import CRITICAL, OK, WARNING
 from welcome_protocol.client.thresholds import Range
 from welcome_protocol.client.tls import CertificateDays
+from welcome_protocol.shared.hostinfo import thisHostName
 
 
 def parse(*argv: str) -> CheckTCPOptions:
@@ -174,12 +178,18 @@ class CheckTCPOptionsTests(TestCase):
         self.assertTrue(parse("-H", "/run/welcome.sock")["unix"])
         self.assertIn("-S cannot be used with a UNIX socket", fails("-H", "/s", "-S"))
 
+    def test_noHostIsThisHost(self) -> None:
+        """
+        Without C{-H}, this host is checked (C{check_tcp} checks the local
+        host), by its name, as C{welcome-client} does.
+        """
+        self.assertEqual(parse("-p", "12000")["hostname"], thisHostName())
+
     def test_mistakesAreUnknown(self) -> None:
         """
         Each mistake is one UNKNOWN line naming it.
         """
         for argv, message in [
-            ([], "You must provide a server address (-H)"),
             (["-H", "h", "-p", "0"], "--port must be an integer from 1 to 65535"),
             (["-H", "h", "-t", "0"], "--timeout must be"),
             (
@@ -200,3 +210,28 @@ class CheckTCPOptionsTests(TestCase):
             self.assertTrue(line.startswith("WELCOME UNKNOWN - "), line)
             self.assertIn(message, line)
             self.assertEqual(line.count("\n"), 1)
+
+
+class HelpTests(TestCase):
+    """
+    C{check_welcome --help}, as the installed program prints it.
+    """
+
+    def test_tidy(self) -> None:
+        """
+        No line is longer than 80 characters (the usage line was about
+        330), and no text has runs of spaces inside it.
+        """
+        result = subprocess.run(
+            [installedScript("check_welcome"), "--help"],
+            env=_environment(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        lines = result.stdout.splitlines()
+        self.assertTrue(lines[0].startswith("Usage: check_welcome [-H host]"))
+        self.assertEqual([line for line in lines if len(line) > 80], [])
+        self.assertEqual(
+            [line for line in lines if re.search(r"\S {2,}\S", line[22:])], []
+        )

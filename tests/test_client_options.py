@@ -236,3 +236,18 @@ class CheckTCPCriticalTests(TestCase):
             "which takes check_tcp's options (see --help)\n",
         )
         self.assertEqual(usageStatus(argv), 3)
+
+
+class EpilogTests(TestCase):
+    """
+    The help's closing text names every mode and its exit statuses.
+    """
+
+    def test_manyPortsAndStatuses(self) -> None:
+        """
+        The many-ports mode and the interrupted runs' status are described.
+        """
+        text = " ".join(Options.longdesc.split())
+        self.assertIn("Many ports (--ports, HOST:PORTS", text)
+        self.assertIn("exit 0 only when every port was as expected", text)
+        self.assertIn("exit 1 if one failed, or when interrupted", text)

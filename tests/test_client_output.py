@@ -23,6 +23,7 @@ from welcome_protocol.client.judge import (
 from welcome_protocol.client.output.jsonlines import JSONLinesOutput
 from welcome_protocol.client.output.nagios import judge
 from welcome_protocol.client.output.plain import attemptLine, summaryLines
+from welcome_protocol.client.output.timestamps import rfc3339
 from welcome_protocol.client.probe import (
     DNS,
     REFUSED,
@@ -83,7 +84,9 @@ class PlainTests(TestCase):
                 "Welcome from localhost:12000 (127.0.0.1:12000): "
             )
         )
-        v6 = ProbeResult(None, address="::1", connectSeconds=0, welcomeSeconds=0)
+        v6 = ProbeResult(
+            None, address="::1", connectSeconds=0, welcomeSeconds=0, welcome=b"W"
+        )
         self.assertTrue(
             attemptLine(named, v6).startswith(
                 "Welcome from localhost:12000 ([::1]:12000)"
@@ -139,6 +142,8 @@ class JSONLinesTests(TestCase):
         "certificate_days_left",
         "transport",
         "tries",
+        "timestamp",
+        "truncated",
     }
 
     def write(self, *results: ProbeResult) -> list[dict[str, object]]:
@@ -182,6 +187,8 @@ class JSONLinesTests(TestCase):
                 "certificate_days_left": None,
                 "transport": "tcp",
                 "tries": None,
+                "timestamp": rfc3339(NOW),
+                "truncated": False,
             },
         )
         self.assertEqual(

@@ -170,6 +170,56 @@ class FetchWelcomeTests(TestCase):
         self.protocol().connectionLost(Failure(ConnectionDone()))
         self.assertEqual(self.successResultOf(d).welcome, b"Welcome!")
 
+    def test_expectedTextEndsWelcome(self) -> None:
+        """
+        With C{complete}, a pause does not end the welcome: the bytes are
+        read until they are complete.
+        """
+        d = probe(
+            self.endpoint,
+            self.clock,
+            "127.0.0.1:12000",
+            now=self.clock.seconds,
+            complete=lambda received: b"WW" in received,
+        )
+        self.protocol().dataReceived(b"W")
+        self.clock.advance(5)
+        self.assertNoResult(d)
+        self.protocol().dataReceived(b"W")
+        self.assertEqual(self.successResultOf(d).welcome, b"WW")
+
+    def test_incompleteWelcomeAtDeadline(self) -> None:
+        """
+        A welcome never complete is taken as it is at the deadline.
+        """
+        d = probe(
+            self.endpoint,
+            self.clock,
+            "127.0.0.1:12000",
+            timeout=3,
+            now=self.clock.seconds,
+            complete=lambda received: False,
+        )
+        self.protocol().dataReceived(b"W")
+        self.clock.advance(3)
+        self.assertEqual(self.successResultOf(d).welcome, b"W")
+
+    def test_connectOnly(self) -> None:
+        """
+        With C{connectOnly}, the connection is the answer: ok, no welcome,
+        and the connection is closed.
+        """
+        d = probe(
+            self.endpoint,
+            self.clock,
+            "127.0.0.1:12000",
+            now=self.clock.seconds,
+            connectOnly=True,
+        )
+        result = self.successResultOf(d)
+        self.assertEqual((result.ok, result.welcome), (True, b""))
+        self.assertTrue(self.endpoint.transport.disconnecting)
+
     def test_quietServerEndsWelcome(self) -> None:
         """
         A server that greets and keeps the connection open: after the quiet

@@ -26,6 +26,10 @@ WELCOME = 1 / 256
 The fake server's delays: powers of two, so the fake clock adds them exactly.
 """
 LINE = "Welcome from 127.0.0.1:12000"
+STAMP = "2030-01-01T00:00:00.000Z"
+"""
+The time on each C{--count} line, by the tests' wall clock.
+"""
 NOW = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
 
 
@@ -91,8 +95,8 @@ class ClientRunTests(TestCase):
         self.assertEqual(
             out.getvalue().splitlines(),
             [
-                f"{LINE}: 8 bytes, connect 1.95 ms, welcome 3.91 ms",
-                f"{LINE}: 8 bytes, connect 1.95 ms, welcome 3.91 ms",
+                f"[{STAMP}] {LINE}: 8 bytes, connect 1.95 ms, welcome 3.91 ms",
+                f"[{STAMP}] {LINE}: 8 bytes, connect 1.95 ms, welcome 3.91 ms",
                 "",
                 "--- 127.0.0.1:12000 welcome statistics ---",
                 "2 attempts, 2 welcomed, 0.0% failed",
@@ -112,7 +116,8 @@ class ClientRunTests(TestCase):
         lines = out.getvalue().splitlines()
         self.assertEqual(lines[-1], "3 attempts, 0 welcomed, 100.0% failed")
         self.assertEqual(
-            lines[0], "No welcome from 127.0.0.1:12000: connection refused"
+            lines[0],
+            f"[{STAMP}] No welcome from 127.0.0.1:12000: connection refused",
         )
 
     def test_jsonOneAttempt(self) -> None:
@@ -131,10 +136,11 @@ class ClientRunTests(TestCase):
 
     def test_nagiosStates(self) -> None:
         """
-        C{--nagios}: the status is the plugin's state.
+        C{--nagios}: the status is the plugin's state.  (A welcome that
+        does not match is read until the timeout, as C{check_tcp -e} reads.)
         """
-        _, done, out, _ = self.start("--nagios", "-e", "Nope", "-M", "crit")
-        self.elapse(1)
+        _, done, out, _ = self.start("--nagios", "-e", "Nope", "-M", "crit", "-t", "2")
+        self.elapse(2)
         self.assertEqual(self.successResultOf(done), 2)
         self.assertTrue(
             out.getvalue().startswith("WELCOME CRITICAL - unexpected welcome")

@@ -11,8 +11,13 @@ from pathlib import Path
 from twisted.trial.unittest import TestCase
 
 from tests.certificates import makeCertificate
-from tests.support import temporaryPath
-from welcome_protocol.client.tls import CertificateDays, daysLeft, loadTrustRoots
+from tests.support import runClient, temporaryPath
+from welcome_protocol.client.tls import (
+    CertificateDays,
+    badTrustRootFile,
+    daysLeft,
+    loadTrustRoots,
+)
 
 
 class CertificateDaysTests(TestCase):
@@ -103,3 +108,40 @@ class LoadTrustRootsTests(TestCase):
         )
         e = self.assertRaises(ValueError, loadTrustRoots, str(path))
         self.assertEqual(str(e), f"{path}: not a valid PEM certificate")
+
+
+class BadTrustRootFileTests(TestCase):
+    """
+    L{badTrustRootFile} names the file that spoils a C{trustRoots=}
+    directory, and the installed client says it.
+    """
+
+    def test_namesTheFile(self) -> None:
+        """
+        A C{.pem} file without a certificate is named; other files are not
+        read.
+        """
+        directory = Path(self.mktemp())
+        directory.mkdir()
+        (directory / "notes.txt").write_text("not read")
+        (directory / "bad.pem").write_text("garbage")
+        self.assertEqual(
+            badTrustRootFile(f"tls:host=h:port=1:trustRoots={directory}"),
+            f"{directory}/bad.pem: no PEM certificate in it",
+        )
+        self.assertIsNone(badTrustRootFile("tls:host=h:port=1"))
+
+    def test_fromOutside(self) -> None:
+        """
+        C{welcome-client --connect tls:...:trustRoots=DIR}: one line on
+        stderr naming the file, status 2.
+        """
+        directory = Path(self.mktemp()).absolute()
+        directory.mkdir()
+        (directory / "bad.pem").write_text("garbage")
+        result = runClient(
+            ["--connect", f"tls:host=localhost:port=1:trustRoots={directory}"]
+        )
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
+        self.assertIn(f"trustRoots: {directory}/bad.pem: no PEM", result.stderr)

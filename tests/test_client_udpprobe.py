@@ -44,6 +44,12 @@ class Welcome:
     template: Message | None = None
 
 
+STAMP = r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] "
+"""
+The time that starts each C{--count} line.
+"""
+
+
 class FakeConnectedUDP:
     """
     A connected UDP transport that records what is sent.
@@ -143,7 +149,9 @@ class UDPProbeProtocolTests(TestCase):
         self.assertEqual(
             result.message,
             "no reply from 127.0.0.1:12000/udp within 3 s (3 tries): "
-            "the port is open or filtered",
+            "the port is open or filtered, or a welcome server dropped the "
+            "100-byte probe as no larger than its welcome: pad the probe "
+            "(--pad 1200)",
         )
         self.assertEqual(len(transport.sent), 3)
 
@@ -419,7 +427,7 @@ class ModesTests(TestCase):
         self.assertEqual(status, 0)
         self.assertRegex(
             lines[0],
-            rf"^Welcome from 127\.0\.0\.1:{port}/udp: 9 bytes, "
+            rf"^{STAMP}Welcome from 127\.0\.0\.1:{port}/udp: 9 bytes, "
             r"reply [0-9.]+ ms, try 1$",
         )
         self.assertEqual(lines[-2], "2 attempts, 2 welcomed, 0.0% failed")

@@ -106,6 +106,17 @@ class BesideCheckTCPTests(TestCase):
         )
         self.assertSameLine(0, "-H", "127.0.0.1", "-p", port, "-e", "Wel", "-4")
 
+    def test_withoutHost(self) -> None:
+        """
+        Without C{-H}, this host is checked, as C{check_tcp -p} checks the
+        local host: both OK against a server on every interface.
+        """
+        server = ServerProcess(["--listen", "tcp:0"])
+        self.addCleanup(server.kill)
+        port = str(server.tcpPort())
+        line = self.assertSameLine(0, "-p", port, "-e", "Welcome")
+        self.assertTrue(line.startswith("WELCOME OK - "), line)
+
     def test_warning(self) -> None:
         """
         WARNING: slower than C{-w}; a mismatch (also with C{-A}, and with

@@ -55,9 +55,17 @@ def jsonLines(output: str) -> list[dict[str, object]]:
     return objects
 
 
-def interrupted(test: TestCase, args: list[str]) -> tuple[list[str], int]:
+STAMP = r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] "
+"""
+The time that starts each C{--count} line (RFC 3339, UTC, milliseconds).
+"""
+
+
+def interrupted(
+    test: TestCase, args: list[str], sig: int = signal.SIGINT
+) -> tuple[list[str], int]:
     """
-    Run the client until it printed two lines, then send SIGINT.
+    Run the client until it printed two lines, then send C{sig}.
 
     @param test: Kills the process at its cleanup, if it is still running.
     @return: Its output lines and exit status.
@@ -74,7 +82,7 @@ def interrupted(test: TestCase, args: list[str]) -> tuple[list[str], int]:
     test.addCleanup(process.kill)
     assert process.stdout is not None
     got = [process.stdout.readline(), process.stdout.readline()]
-    process.send_signal(signal.SIGINT)
+    process.send_signal(sig)
     rest, _ = process.communicate(timeout=15)
     return "".join([*got, rest]).splitlines(), process.returncode
 
@@ -120,7 +128,7 @@ class ProjectServerTests(TestCase):
         for line in lines[:3]:
             self.assertRegex(
                 line,
-                rf"^Welcome from {re.escape(self.target)}: 8 bytes, "
+                rf"^{STAMP}Welcome from {re.escape(self.target)}: 8 bytes, "
                 r"connect \d+\.\d\d ms, welcome \d+\.\d\d ms$",
             )
         self.assertEqual(
@@ -167,11 +175,10 @@ class ProjectServerTests(TestCase):
         """
         result = runClient(["-4", "-n", "1", f"localhost:{self.port}"])
         self.assertEqual(result.returncode, 0, result.stdout)
-        self.assertTrue(
-            result.stdout.startswith(
-                f"Welcome from localhost:{self.port} (127.0.0.1:{self.port}): "
-            ),
+        self.assertRegex(
             result.stdout,
+            rf"^{STAMP}Welcome from localhost:{self.port} "
+            rf"\(127\.0\.0\.1:{self.port}\): ",
         )
 
     def test_mismatch(self) -> None:
@@ -189,15 +196,35 @@ class ProjectServerTests(TestCase):
 
     def test_sigintPrintsSummary(self) -> None:
         """
-        C{--count 0} runs until SIGINT, then prints the summary and exits 0
-        when every attempt was welcomed.
+        C{--count 0} runs until SIGINT, then prints the summary and exits 1
+        (as documented, and as a scan does), even when every attempt was
+        welcomed.
         """
         lines, status = interrupted(self, ["-n", "0", "-i", "0.1", self.target])
-        self.assertEqual(status, 0, lines)
-        self.assertTrue(all(line.startswith("Welcome from ") for line in lines[:2]))
+        self.assertEqual(status, 1, lines)
+        for line in lines[:2]:
+            self.assertRegex(line, rf"^{STAMP}Welcome from ")
         self.assertIn(f"--- {self.target} welcome statistics ---", lines)
         counts = [line for line in lines if " attempts, " in line]
         self.assertRegex(counts[0], r"^\d+ attempts, \d+ welcomed, 0\.0% failed$")
+
+    def test_sigtermJSON(self) -> None:
+        """
+        C{--json --count 0} stopped by SIGTERM: the summary says
+        C{"interrupted": true}, and the status is 1.
+        """
+        lines, status = interrupted(
+            self, ["--json", "-n", "0", "-i", "0.1", self.target], signal.SIGTERM
+        )
+        summary = json.loads(lines[-1])
+        self.assertEqual((status, summary["interrupted"]), (1, True), lines)
+
+    def test_oneAttempt(self) -> None:
+        """
+        One attempt is written "1 attempt".
+        """
+        result = runClient(["-n", "1", self.target])
+        self.assertIn("1 attempt, 1 welcomed, 0.0% failed", result.stdout)
 
 
 class MisbehavingServerTests(TestCase):
@@ -222,7 +249,7 @@ class MisbehavingServerTests(TestCase):
         result = runClient(["-n", "2", "-i", "0.1", f"127.0.0.1:{port}"])
         self.assertEqual(result.returncode, 1)
         self.assertEqual(
-            result.stdout.splitlines(),
+            [re.sub(f"^{STAMP}", "", line) for line in result.stdout.splitlines()],
             [
                 f"No welcome from 127.0.0.1:{port}: connection refused",
                 f"No welcome from 127.0.0.1:{port}: connection refused",

@@ -190,13 +190,19 @@ class ScanTests(TestCase):
 
     def test_json(self) -> None:
         """
-        C{--json}: an object per port, sorted, then the summary object.
+        C{--json}: an object per port as each ends (with C{--sorted},
+        sorted), then the summary object.
         """
         ports = self.open + self.closed
         result = runClient(["--json", "127.0.0.1", "--ports", portList(ports)])
         self.assertEqual(result.returncode, 1)
         objects = jsonObjects(result.stdout)
         self.assertEqual([o["type"] for o in objects], ["port"] * 5 + ["scan_summary"])
+        self.assertEqual(sorted(o["port"] for o in objects[:5]), sorted(ports))
+        ordered = runClient(
+            ["--json", "--sorted", "127.0.0.1", "--ports", portList(ports)]
+        )
+        objects = jsonObjects(ordered.stdout)
         self.assertEqual([o["port"] for o in objects[:5]], sorted(ports))
         for o in objects[:5]:
             welcomed = o["port"] in self.open
@@ -244,7 +250,13 @@ class ScanTests(TestCase):
             f"127.0.0.1:{self.closed[0]}   # closed\n"
         )
         result = runClient(
-            ["--json", f"127.0.0.1:{self.open[0]}", "--targets-file", str(path)]
+            [
+                "--json",
+                "--sorted",
+                f"127.0.0.1:{self.open[0]}",
+                "--targets-file",
+                str(path),
+            ]
         )
         objects = jsonObjects(result.stdout)
         seen = [(o["host"], o["port"], o["state"]) for o in objects[:-1]]
@@ -487,7 +499,7 @@ class ServerRangeTests(TestCase):
         self.addCleanup(server.kill)
         server.waitListening()
         self.assertEqual(server.addresses, [f"127.0.0.1:{first}-{first + 49}"])
-        result = runClient(["--json", f"127.0.0.1:{first}-{first + 49}"])
+        result = runClient(["--json", "--sorted", f"127.0.0.1:{first}-{first + 49}"])
         self.assertEqual(result.returncode, 0, result.stdout)
         objects = jsonObjects(result.stdout)
         self.assertEqual(

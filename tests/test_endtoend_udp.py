@@ -8,6 +8,7 @@ Floods here are loopback only and bounded in count and time.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import selectors
@@ -423,6 +424,30 @@ class ClientTests(TestCase):
         result = runClient(["--udp", f"127.0.0.1:{server.udpPort}"])
         self.assertEqual(
             (result.returncode, result.stdout, result.stderr), (0, "Welcome!\n", "")
+        )
+
+    def test_probeTooSmall(self) -> None:
+        """
+        Against our server, a probe no larger than the welcome is dropped
+        by its size rule: the silence comes with the hint to pad the
+        probe, in every mode.
+        """
+        server = UDPServer(self)
+        target = f"127.0.0.1:{server.udpPort}"
+        args = ["--udp", "--pad", "4", "--timeout", "0.6", "--retries", "1", target]
+        result = runClient(args)
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stderr.count("\n"), 1)
+        self.assertIn(
+            "or a welcome server dropped the 4-byte probe as no larger than "
+            "its welcome: pad the probe (--pad 1200)",
+            result.stderr,
+        )
+        nagios = runClient(["--nagios", *args])
+        self.assertIn("pad the probe", nagios.stdout)
+        lines = runClient(["--json", *args])
+        self.assertIn(
+            "pad the probe", json.loads(lines.stdout.splitlines()[0])["reason"]
         )
 
     def test_closedPort(self) -> None:

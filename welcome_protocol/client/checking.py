@@ -28,15 +28,16 @@ import attrs
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 
-from welcome_protocol.client.checks import assess
+from welcome_protocol.client.checks import assess, decodeWelcome
 from welcome_protocol.client.expectations import Expectations
 from welcome_protocol.client.probe import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,
     ProbeResult,
+    TLSDetails,
     probe,
 )
-from welcome_protocol.client.tls import CertificateDays
+from welcome_protocol.client.tls import CertificateDays, daysLeft
 
 __all__ = ["CancelledError", "CheckSpec", "checkOnce", "utcNow"]
 
@@ -60,6 +61,8 @@ class CheckSpec:
     @ivar expectations: What the welcome must contain.
     @ivar certificateDays: How soon a certificate's expiry is a problem, or
         L{None} not to judge it.
+    @ivar connectOnly: Whether a port that accepts (and completes the TLS
+        handshake) is the answer, without waiting for a welcome.
     """
 
     label: str
@@ -67,6 +70,19 @@ class CheckSpec:
     maxBytes: int = DEFAULT_MAX_BYTES
     expectations: Expectations = attrs.field(factory=Expectations)
     certificateDays: CertificateDays | None = None
+    connectOnly: bool = False
+
+    @property
+    def welcomeComplete(self) -> Callable[[bytes], bool] | None:
+        """
+        With expectations, a welcome is read until they are met (or the
+        server closes, the cap is reached, the timeout passes), as
+        C{check_tcp -e} reads; without, a pause ends it.
+        """
+        expectations = self.expectations
+        if not expectations.any:
+            return None
+        return lambda received: expectations.met(decodeWelcome(received))
 
     @classmethod
     def fromOptions(cls, config: Mapping[str, Any], label: str) -> CheckSpec:
@@ -82,7 +98,29 @@ class CheckSpec:
             maxBytes=config["max-bytes"],
             expectations=config["expectations"],
             certificateDays=config["certificate-days"],
+            connectOnly=bool(config.get("connect-only")),
         )
+
+
+def _certificateJudge(
+    days: CertificateDays | None, wallClock: Callable[[], datetime.datetime]
+) -> Callable[[TLSDetails], bool] | None:
+    """
+    With C{--certificate-days}, judge the certificate as soon as the TLS
+    handshake ends (check_tcp C{-D}, blackbox's
+    C{probe_ssl_earliest_cert_expiry}), so a TLS service that never greets
+    is judged too.
+    """
+    if days is None:
+        return None
+
+    def failing(tls: TLSDetails) -> bool:
+        notAfter = tls.notAfter
+        if notAfter is None:
+            return False
+        return days.level(daysLeft(notAfter, wallClock())) is not None
+
+    return failing
 
 
 def checkOnce(
@@ -104,7 +142,15 @@ def checkOnce(
         welcome that passed every check.
     """
     return probe(
-        endpoint, clock, spec.label, spec.timeout, spec.maxBytes, now=now
+        endpoint,
+        clock,
+        spec.label,
+        spec.timeout,
+        spec.maxBytes,
+        now=now,
+        complete=spec.welcomeComplete,
+        connectOnly=spec.connectOnly,
+        handshakeEnds=_certificateJudge(spec.certificateDays, wallClock),
     ).addCallback(
         lambda result: assess(
             result, spec.label, spec.expectations, spec.certificateDays, wallClock()

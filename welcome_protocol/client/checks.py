@@ -40,9 +40,18 @@ def assess(
     @param target: How to name the server in the message.
     @param now: The wall-clock time (UTC) to count days left from.
     """
+    certificate = _certificateProblem(result, target, certificateDays, now)
     if not result.ok:
-        return result
+        # A handshake that ended before the failure (no welcome followed)
+        # still had its certificate judged.
+        return certificate or result
+    if not result.welcome and certificate is not None:
+        # Judged at the handshake, which ended the probe.
+        return certificate
     text = decodeWelcome(result.welcome)
+    if result.welcome == b"" and not expectations.any:
+        # --connect-only: the port accepted; nothing more was asked.
+        return certificate or result
     if not expectations.met(text):
         return attrs.evolve(
             result,
@@ -50,20 +59,31 @@ def assess(
             message=f"unexpected welcome from {target}: {excerpt(text)}",
             reason=f"unexpected welcome: {excerpt(text)}",
         )
+    return certificate or result
+
+
+def _certificateProblem(
+    result: ProbeResult,
+    target: str,
+    certificateDays: CertificateDays | None,
+    now: datetime.datetime,
+) -> ProbeResult | None:
+    """
+    @return: C{result} as a certificate failure, if the handshake showed a
+        certificate expiring within C{certificateDays}; else L{None}.
+    """
     notAfter = result.tls.notAfter if result.tls is not None else None
-    if certificateDays is not None and notAfter is not None:
-        left = daysLeft(notAfter, now)
-        level = certificateDays.level(left)
-        if level is not None:
-            why = (
-                f"certificate expires in {left:.1f} days "
-                f"({notAfter:%Y-%m-%d %H:%M} UTC)"
-            )
-            return attrs.evolve(
-                result,
-                kind=CERTIFICATE,
-                message=f"{target}: {why}",
-                reason=why,
-                certificateLevel=level,
-            )
-    return result
+    if certificateDays is None or notAfter is None:
+        return None
+    left = daysLeft(notAfter, now)
+    level = certificateDays.level(left)
+    if level is None:
+        return None
+    why = f"certificate expires in {left:.1f} days ({notAfter:%Y-%m-%d %H:%M} UTC)"
+    return attrs.evolve(
+        result,
+        kind=CERTIFICATE,
+        message=f"{target}: {why}",
+        reason=why,
+        certificateLevel=level,
+    )

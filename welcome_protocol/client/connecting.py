@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import (
     HostnameEndpoint,
     TCP4ClientEndpoint,
@@ -26,18 +27,23 @@ from twisted.internet.endpoints import (
     UNIXClientEndpoint,
     wrapClientTLS,
 )
+from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import (
     IAddress,
     IHostnameResolver,
     IHostResolution,
     IOpenSSLClientConnectionCreator,
+    IProtocol,
+    IProtocolFactory,
     IReactorPluggableNameResolver,
     IResolutionReceiver,
     IStreamClientEndpoint,
 )
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from welcome_protocol.client.reactors import ConnectingReactor
+from welcome_protocol.client.resolving import NameNotResolved, ThreadedResolver
 from welcome_protocol.client.target import FAMILIES, addressFamily
 from welcome_protocol.client.tls import clientTLSOptions
 from welcome_protocol.shared.descriptions import clientEndpoint
@@ -110,6 +116,45 @@ class _OneFamilyReactor:
         return getattr(self._reactor, name)
 
 
+@implementer(IStreamClientEndpoint)
+class _ExplainedEndpoint:
+    """
+    A L{HostnameEndpoint} whose failure to resolve says why, as the
+    resolver noted it (a resolver that did not answer, no address of the
+    family asked for), rather than L{HostnameEndpoint}'s "no address".
+    """
+
+    def __init__(
+        self,
+        endpoint: HostnameEndpoint,
+        resolver: ThreadedResolver,
+        names: tuple[str, ...],
+    ) -> None:
+        """
+        @param names: The forms of the host name the endpoint may ask the
+            resolver for (as given, and IDNA-encoded).
+        """
+        self._endpoint = endpoint
+        self._resolver = resolver
+        self._names = names
+
+    def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
+        """
+        Connect as the endpoint does, explaining a failed lookup.
+        """
+
+        def explain(reason: Failure) -> Failure:
+            if not reason.check(DNSLookupError):
+                return reason
+            for name in self._names:
+                problem = self._resolver.problem(name)
+                if problem is not None:
+                    return Failure(NameNotResolved(problem))
+            return reason
+
+        return self._endpoint.connect(protocolFactory).addErrback(explain)
+
+
 class Connector:
     """
     Make the endpoints of one run, all with the same timeout, address
@@ -155,12 +200,21 @@ class Connector:
         Connect to C{host}'s C{port}, trying each address its name has (of
         the family, if one was chosen).
         """
+        if "%" in host and addressFamily(host) == 6:
+            # An IPv6 literal with a zone (fe80::1%eth0): HostnameEndpoint
+            # would connect to what the resolver gives without its zone
+            # (EINVAL); the address endpoint resolves the zone itself.
+            return self.toAddress(host, host, port)
         reactor: object = self._reactor
         if self._family is not None:
             reactor = _OneFamilyReactor(self._reactor, FAMILIES[self._family])
-        endpoint = HostnameEndpoint(
-            reactor, host.encode("idna"), port, timeout=self.timeout
-        )
+        name = host.encode("idna")
+        endpoint = HostnameEndpoint(reactor, name, port, timeout=self.timeout)
+        resolver = self._reactor.nameResolver
+        if isinstance(resolver, ThreadedResolver):
+            names = (host, name.decode("ascii"))
+            explained = _ExplainedEndpoint(endpoint, resolver, names)
+            return self._secured(host, explained)
         return self._secured(host, endpoint)
 
     def toAddress(self, host: str, address: str, port: int) -> IStreamClientEndpoint:

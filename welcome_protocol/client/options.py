@@ -23,7 +23,11 @@ from welcome_protocol.client.scan.scanner import (
 )
 from welcome_protocol.client.target import addressFamily, splitHostPort
 from welcome_protocol.client.thresholds import Range
-from welcome_protocol.client.tls import CertificateDays, loadTrustRoots
+from welcome_protocol.client.tls import (
+    CertificateDays,
+    badTrustRootFile,
+    loadTrustRoots,
+)
 from welcome_protocol.client.udpoptions import FLAGS as UDP_FLAGS
 from welcome_protocol.client.udpoptions import PARAMETERS as UDP_PARAMETERS
 from welcome_protocol.client.udpoptions import checkUDP
@@ -76,9 +80,14 @@ class Options(usage.Options):
         "Connect to a welcome server, print the welcome it sends and exit 0. "
         "Exit 1, with one line on stderr, if it cannot connect, times out, "
         "the server sends nothing, or a check fails; exit 2 for bad options. "
-        "--count repeats the probe with a line per attempt and a summary; "
-        "--json writes JSON Lines; --nagios follows the Nagios plugin "
-        "conventions (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)."
+        "--count repeats the probe with a line per attempt and a summary "
+        "(exit 1 if one failed, or when interrupted); --json writes JSON "
+        "Lines; --nagios follows the Nagios plugin conventions (exit 0 OK, "
+        "1 WARNING, 2 CRITICAL, 3 UNKNOWN). Many ports (--ports, HOST:PORTS, "
+        "several targets, --targets-file, --expect-closed) print a port "
+        "table and exit 0 only when every port was as expected (a welcome, "
+        "or refused or timed out with --expect-closed), 1 otherwise or when "
+        "interrupted."
     )
     optFlags = [
         [
@@ -98,6 +107,19 @@ class Options(usage.Options):
             None,
             "Behave as a Nagios/Icinga plugin: one line with performance data, "
             "exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for bad options).",
+        ],
+        [
+            "sorted",
+            None,
+            "With --json in the many-ports mode: write the port objects "
+            "sorted, at the end, rather than each as its check ends.",
+        ],
+        [
+            "connect-only",
+            None,
+            "Report a port that accepts (and completes the TLS handshake, "
+            "with --tls) as open, without waiting for a welcome (tcping, "
+            "check_tcp without -e).",
         ],
         *UDP_FLAGS,
     ]
@@ -300,6 +322,11 @@ class Options(usage.Options):
         elif self["connect"] is not None or self["count"] is not None:
             option = "--connect" if self["count"] is None else "--count"
             raise usage.UsageError(f"{option} checks one port; it takes no port list")
+        if self["sorted"] and (self["scan"] is None or not self["json"]):
+            raise usage.UsageError(
+                "--sorted orders the --json objects of several ports; it "
+                "needs --json and several ports"
+            )
         if self["scan"] is None:
             self._checkHost()
         self["timeout"] = parsePositive(
@@ -415,7 +442,9 @@ class Options(usage.Options):
         try:
             checkClientDescription(description)
         except DescriptionError as e:
-            raise usage.UsageError(f"--connect {description!r}: {e}") from None
+            badFile = badTrustRootFile(description)
+            why = f"trustRoots: {badFile}" if badFile is not None else str(e)
+            raise usage.UsageError(f"--connect {description!r}: {why}") from None
 
     def _checkFamily(self) -> None:
         if self["ipv4"] and self["ipv6"]:
@@ -455,6 +484,17 @@ class Options(usage.Options):
                 raise usage.UsageError(f"--certificate-days {e}") from None
 
     def _checkExpectations(self) -> None:
+        if self["connect-only"]:
+            if self["udp"]:
+                raise usage.UsageError(
+                    "--connect-only cannot be combined with --udp (UDP has "
+                    "no connection; a reply is the answer)"
+                )
+            if self["expect"] or self["expect-regex"]:
+                raise usage.UsageError(
+                    "--connect-only waits for no welcome; it cannot be "
+                    "combined with --expect or --expect-regex"
+                )
         try:
             self["expectations"] = Expectations.fromOptions(
                 self["expect"], self["expect-regex"]

@@ -31,12 +31,15 @@ from twisted.internet.interfaces import (
     IHandshakeListener,
     IProtocol,
     IReactorTime,
+    ISSLTransport,
     IStreamClientEndpoint,
     ITCPTransport,
 )
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
+
+from welcome_protocol.client.resolving import DOES_NOT_RESOLVE, NameNotResolved
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BYTES = 65536
@@ -59,6 +62,10 @@ checks' C{mismatch} and C{certificate}).
 """
 
 Now = Callable[[], float]
+Complete = Callable[[bytes], bool]
+"""
+Whether the bytes received so far are the whole welcome.
+"""
 
 
 @attrs.frozen
@@ -95,6 +102,8 @@ class ProbeResult:
     @ivar tls: The handshake's details, for TLS connections that completed it.
     @ivar certificateLevel: C{"warning"} or C{"critical"} when the checks
         found the certificate expiring soon (kind C{certificate}).
+    @ivar truncated: Whether the welcome reached C{--max-bytes}, and the
+        rest (if any) was not read.
     @ivar tries: For a UDP probe, the datagrams sent (its C{welcomeSeconds}
         is the time from the last one to the reply, and there is no
         connection to time); L{None} for TCP.
@@ -110,6 +119,7 @@ class ProbeResult:
     tls: TLSDetails | None = None
     certificateLevel: str | None = None
     tries: int | None = None
+    truncated: bool = False
 
     @property
     def ok(self) -> bool:
@@ -173,17 +183,24 @@ class WelcomeClientProtocol(Protocol):
     @ivar connectedAt: The monotonic time of the connection.
     @ivar lastByteAt: The monotonic time the last byte kept arrived.
     @ivar tls: The handshake's details, once it completed.
+    @ivar aborted: Whether the connection was aborted (L{received}
+        cancelled on a TCP transport), so that L{lost} fires soon.
+    @ivar lost: Fires once the connection is lost and its socket closed.
     """
 
     factory: WelcomeClientFactory
 
     def __init__(self) -> None:
         self._chunks: list[bytes] = []
+        self.truncated = False
+        self._buffer = bytearray()
         self._size = 0
         self._quiet: IDelayedCall | None = None
         self.connectedAt: float | None = None
         self.lastByteAt: float | None = None
         self.tls: TLSDetails | None = None
+        self.aborted = False
+        self.lost: Deferred[None] = Deferred()
         self.received: Deferred[bytes] = Deferred(lambda _: self._abort())
 
     def connectionMade(self) -> None:
@@ -193,6 +210,10 @@ class WelcomeClientProtocol(Protocol):
         """
         self.connectedAt = self.factory.now()
         self.factory.connected = self
+        if self.factory.connectOnly and not ISSLTransport.providedBy(self.transport):
+            # --connect-only over plain TCP: the connection is the answer
+            # (over TLS, the handshake is: handshakeCompleted).
+            self.finish()
 
     def handshakeCompleted(self) -> None:
         """
@@ -208,6 +229,11 @@ class WelcomeClientProtocol(Protocol):
         if peer is not None:
             notAfter = peer.to_cryptography().not_valid_after_utc
         self.tls = TLSDetails(version, notAfter)
+        judge = self.factory.handshakeEnds
+        if self.factory.connectOnly or (judge is not None and judge(self.tls)):
+            # The handshake is what was asked for (--connect-only), or the
+            # certificate already fails: no welcome needs to follow.
+            self.finish()
 
     @property
     def gotAnything(self) -> bool:
@@ -227,7 +253,17 @@ class WelcomeClientProtocol(Protocol):
         self._chunks.append(data[:room])
         self._size += min(len(data), room)
         if self._size >= self.factory.maxBytes:
+            self.truncated = True
             self.finish()
+            return
+        complete = self.factory.complete
+        if complete is not None:
+            # An expected text ends the welcome, not a pause: a banner that
+            # arrives in pieces is read until it matches, the server closes,
+            # the cap is reached or the deadline passes (check_tcp -e).
+            self._buffer += data[:room]
+            if complete(bytes(self._buffer)):
+                self.finish()
             return
         if self._quiet is not None and self._quiet.active():
             self._quiet.reset(self.factory.quietPeriod)
@@ -241,6 +277,8 @@ class WelcomeClientProtocol(Protocol):
         The server hung up: the welcome is whatever arrived.
         """
         self._cancelQuiet()
+        if not self.lost.called:
+            self.lost.callback(None)
         if self.received.called:
             return
         target = self.factory.target
@@ -272,6 +310,7 @@ class WelcomeClientProtocol(Protocol):
     def _abort(self) -> None:
         self._cancelQuiet()
         if ITCPTransport.providedBy(self.transport):
+            self.aborted = True
             self.transport.abortConnection()
         elif self.transport is not None:
             self.transport.loseConnection()
@@ -291,7 +330,15 @@ class WelcomeClientFactory(ClientFactory):
     @ivar now: The monotonic clock that times the probe.
     @ivar maxBytes: The most bytes of welcome accepted.
     @ivar quietPeriod: Seconds of silence that end a welcome.
+    @ivar complete: Whether the bytes so far are the whole welcome (what
+        was expected has arrived), or L{None} to end it after
+        C{quietPeriod} of silence.
     @ivar connected: The protocol, once connected.
+    @ivar connectOnly: Whether a connection (and TLS handshake) is the
+        whole answer, without waiting for a welcome (C{--connect-only}).
+    @ivar handshakeEnds: Judges the TLS handshake's details as soon as it
+        ends: returns C{True} when the certificate already fails, so the
+        probe ends without waiting for a welcome.
     """
 
     # Twisted types Factory.protocol with a type variable of Factory that
@@ -305,10 +352,16 @@ class WelcomeClientFactory(ClientFactory):
         maxBytes: int = DEFAULT_MAX_BYTES,
         quietPeriod: float = QUIET_PERIOD,
         now: Now = time.monotonic,
+        complete: Complete | None = None,
+        connectOnly: bool = False,
+        handshakeEnds: Callable[[TLSDetails], bool] | None = None,
     ) -> None:
         self.target = target
         self.clock = clock
         self.now = now
+        self.complete = complete
+        self.connectOnly = connectOnly
+        self.handshakeEnds = handshakeEnds
         self.maxBytes = maxBytes
         self.quietPeriod = quietPeriod
         self.connected: WelcomeClientProtocol | None = None
@@ -350,8 +403,10 @@ def classifyConnectFailure(target: str, reason: Failure) -> _ProbeFailed:
     tlsProblem = explainTLSFailure(reason)
     if tlsProblem is not None:
         kind, why = TLS, tlsProblem
+    elif isinstance(reason.value, NameNotResolved):
+        kind, why = DNS, reason.value.why
     elif reason.check(error.DNSLookupError):
-        kind, why = DNS, "host name does not resolve"
+        kind, why = DNS, DOES_NOT_RESOLVE
     elif reason.check(error.ConnectionRefusedError):
         kind, why = REFUSED, "connection refused"
     elif reason.check(error.NoRouteError):
@@ -384,13 +439,25 @@ class Probe:
         maxBytes: int = DEFAULT_MAX_BYTES,
         quietPeriod: float = QUIET_PERIOD,
         now: Now = time.monotonic,
+        complete: Complete | None = None,
+        connectOnly: bool = False,
+        handshakeEnds: Callable[[TLSDetails], bool] | None = None,
     ) -> None:
         """
         Start connecting now; see L{probe} for the parameters.
         """
         self._target = target
         self._timeout = timeout
-        self._factory = WelcomeClientFactory(target, clock, maxBytes, quietPeriod, now)
+        self._factory = WelcomeClientFactory(
+            target,
+            clock,
+            maxBytes,
+            quietPeriod,
+            now,
+            complete,
+            connectOnly,
+            handshakeEnds,
+        )
         self._started = now()
         self._timedOut = False
         self._cancelled = False
@@ -430,6 +497,13 @@ class Probe:
             return reason.value
         # HostnameEndpoint reports its cancellation as
         # ConnectingCancelledError, naming the address: still our timeout.
+        if self._timedOut and reason.check(error.DNSLookupError):
+            # HostnameEndpoint fails a resolution cancelled by the deadline
+            # as a DNSLookupError: the name was not refused, it was late.
+            why = f"timed out after {self._timeout:g} s resolving the host name"
+            return _ProbeFailed(
+                TIMEOUT, f"cannot connect to {self._target}: {why}", why
+            )
         if reason.check(CancelledError, error.ConnectingCancelledError):
             if not self._timedOut:
                 return reason
@@ -465,7 +539,19 @@ class Probe:
         if isinstance(outcome, Failure):
             self.result.errback(outcome)
             return
-        self.result.callback(self._measure(outcome))
+        measured = self._measure(outcome)
+        proto = self._factory.connected
+        if proto is not None and proto.aborted and not proto.lost.called:
+            # An aborted TCP connection closes its socket on the reactor's
+            # next turn: the result waits for it, so that a scan starts its
+            # next check with the descriptor free (--parallel counts them).
+            proto.lost.addCallback(lambda _: self._fire(measured))
+            return
+        self._fire(measured)
+
+    def _fire(self, measured: ProbeResult) -> None:
+        if not self.result.called and not self._cancelled:
+            self.result.callback(measured)
 
     def _measure(self, outcome: bytes | _ProbeFailed) -> ProbeResult:
         """
@@ -483,6 +569,11 @@ class Probe:
             tls = proto.tls
             if proto.lastByteAt is not None:
                 welcomeSeconds = proto.lastByteAt - proto.connectedAt
+            elif outcome == b"":
+                # Ended without a byte (--connect-only, or a certificate
+                # judged at the handshake): the time after connecting is
+                # the TLS handshake's, if any.
+                welcomeSeconds = self._factory.now() - proto.connectedAt
         if isinstance(outcome, _ProbeFailed):
             return ProbeResult(
                 outcome.kind,
@@ -499,6 +590,7 @@ class Probe:
             welcomeSeconds=welcomeSeconds,
             welcome=outcome,
             tls=tls,
+            truncated=proto is not None and proto.truncated,
         )
 
 
@@ -510,6 +602,9 @@ def probe(
     maxBytes: int = DEFAULT_MAX_BYTES,
     quietPeriod: float = QUIET_PERIOD,
     now: Now = time.monotonic,
+    complete: Complete | None = None,
+    connectOnly: bool = False,
+    handshakeEnds: Callable[[TLSDetails], bool] | None = None,
 ) -> Deferred[ProbeResult]:
     """
     Connect with C{endpoint}, collect the welcome, and time both.
@@ -523,8 +618,25 @@ def probe(
     @param quietPeriod: Seconds of silence that end a welcome.
     @param now: The monotonic clock that times the phases (the reactor's
         C{seconds()} is wall-clock time, which can jump).
+    @param complete: Says when the bytes so far are the whole welcome
+        (what was expected has arrived); then silence does not end it.
+    @param connectOnly: End at the connection (over TLS, the handshake):
+        a port that accepts is the answer, with no welcome.
+    @param handshakeEnds: Judges a TLS handshake as soon as it ends; when
+        it returns C{True}, the probe ends then, with no welcome.
     @return: A L{Deferred} that fires with a L{ProbeResult} however the
         probe ends on its own.  Cancelling it aborts the probe, and it
         errbacks with L{CancelledError}.
     """
-    return Probe(endpoint, clock, target, timeout, maxBytes, quietPeriod, now).result
+    return Probe(
+        endpoint,
+        clock,
+        target,
+        timeout,
+        maxBytes,
+        quietPeriod,
+        now,
+        complete,
+        connectOnly,
+        handshakeEnds,
+    ).result

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from twisted.internet.interfaces import (
     IReactorCore,
+    IReactorFromThreads,
     IReactorPluggableNameResolver,
     IReactorTCP,
     IReactorTime,
@@ -37,4 +38,12 @@ class ClientReactor(ConnectingReactor, UDPProbeReactor, IReactorCore):
     What a whole run of C{welcome-client} or C{check_welcome} needs: to
     connect, to probe UDP, and to run (its shutdown trigger prints the
     summary on Ctrl-C).
+    """
+
+
+class RunningReactor(ClientReactor, IReactorFromThreads):
+    """
+    The reactor a command runs on: a L{ClientReactor} that also takes calls
+    from threads, as the name resolver's lookups answer
+    (L{welcome_protocol.client.resolving}).
     """

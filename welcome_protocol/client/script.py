@@ -33,8 +33,14 @@ from welcome_protocol.client.output.plain import (
     printWelcome,
 )
 from welcome_protocol.client.probe import ProbeResult
-from welcome_protocol.client.reactors import ClientReactor, UDPProbeReactor
+from welcome_protocol.client.reactors import (
+    ClientReactor,
+    RunningReactor,
+    UDPProbeReactor,
+)
 from welcome_protocol.client.repeat import Repeater, Summary
+from welcome_protocol.client.resolving import installResolver
+from welcome_protocol.client.scan.progress import Progress
 from welcome_protocol.client.scan.run import ScanRun
 from welcome_protocol.client.target import Target, describeTarget
 from welcome_protocol.client.udpprobe import udpProbe
@@ -216,7 +222,7 @@ class ClientRun:
             self._lines = JSONLinesOutput(target, self._stdout, wallClock)
             return self._lines
         if config["count"] is not None:
-            self._lines = PlainRepeatOutput(target, self._stdout)
+            self._lines = PlainRepeatOutput(target, self._stdout, wallClock)
             return self._lines
         return self
 
@@ -254,6 +260,10 @@ class ClientRun:
             return self._nagios.state
         if self._lines is not None:
             self._lines.summary(summary)
+        if summary.interrupted:
+            # As a scan does: a run cut short did not show that the server
+            # welcomes, whatever the attempts it made.
+            return EXIT_FAILED
         return EXIT_OK if summary.allWelcomed else EXIT_FAILED
 
 
@@ -264,7 +274,8 @@ def start(
     Make the run C{config} asks for: a scan, or one target's attempts.
     """
     if config["scan"] is not None:
-        return ScanRun(reactor, config, stdout, utcNow)
+        progress = Progress.onTerminal(stderr, len(config["scan"]))
+        return ScanRun(reactor, config, stdout, utcNow, progress=progress)
     return ClientRun.fromOptions(reactor, config, stdout, stderr)
 
 
@@ -328,7 +339,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if config is None:
         sys.exit(usageStatus(args))
 
-    def runAndExit(reactor: ClientReactor) -> Deferred[None]:
+    def runAndExit(reactor: RunningReactor) -> Deferred[None]:
+        installResolver(reactor)
         clientRun = start(reactor, config, sys.stdout, sys.stderr)
         if clientRun.repeating:
             # Registered once running, so after react's own trigger: the

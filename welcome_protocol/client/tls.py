@@ -99,6 +99,36 @@ def loadTrustRoots(path: str) -> Any:
     return trustRootFromCertificates(certificates)
 
 
+_TRUST_ROOTS = re.compile(r"(?:^|:)trustRoots=([^:]*)")
+
+
+def badTrustRootFile(description: str) -> str | None:
+    """
+    Find the file that spoils a C{tls:} description's C{trustRoots=}
+    directory: Twisted reads every C{.pem} file in it, and its error names
+    no file.
+
+    @return: C{DIR/FILE: why}, or L{None} if every file holds a
+        certificate (or there is no such directory).
+    """
+    found = _TRUST_ROOTS.search(description)
+    if found is None:
+        return None
+    directory = Path(found.group(1))
+    try:
+        children = sorted(directory.iterdir())
+    except OSError:
+        return None
+    for child in children:
+        if child.suffix.lower() != ".pem" or not child.is_file():
+            continue
+        try:
+            loadTrustRoots(str(child))
+        except ValueError as e:
+            return str(e)
+    return None
+
+
 def clientTLSOptions(name: str, caFile: str | None) -> IOpenSSLClientConnectionCreator:
     """
     The connection creator for C{--tls}: verify the certificate against

@@ -32,7 +32,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
@@ -51,6 +51,7 @@ from twisted.internet.protocol import DatagramProtocol
 from zope.interface import implementer
 
 from welcome_protocol.client.probe import (
+    CLOSED_WITHOUT_WELCOME,
     DNS,
     REFUSED,
     TIMEOUT,
@@ -58,6 +59,7 @@ from welcome_protocol.client.probe import (
     ProbeResult,
 )
 from welcome_protocol.client.reactors import UDPProbeReactor
+from welcome_protocol.client.resolving import DOES_NOT_RESOLVE, ThreadedResolver
 from welcome_protocol.client.target import FAMILIES, addressFamily
 
 DEFAULT_PAD = 1200
@@ -178,6 +180,7 @@ class UDPProbeProtocol(DatagramProtocol):
         self._sentAt = 0.0
         self._timer: IDelayedCall | None = None
         self._udpPort: object = None
+        self._sendTo: tuple[Any, ...] | None = None
         self.tries = 0
         self.outcome: Deferred[ProbeResult] = Deferred()
 
@@ -189,7 +192,30 @@ class UDPProbeProtocol(DatagramProtocol):
         assert self.transport is not None
         # Twisted clears self.transport before stopProtocol; keep the port.
         self._udpPort = self.transport
-        self.transport.connect(self._address, self._port)
+        if "%" in self._address and ISystemHandle.providedBy(self.transport):
+            # A zoned IPv6 literal (fe80::1%eth0): Twisted's connect() drops
+            # the zone (EINVAL), so the socket is connected to the address
+            # with its scope, and each datagram is sent to it by name.
+            handle = cast(socket.socket, self.transport.getHandle())
+            try:
+                found = socket.getaddrinfo(
+                    self._address,
+                    self._port,
+                    socket.AF_INET6,
+                    socket.SOCK_DGRAM,
+                    0,
+                    socket.AI_NUMERICHOST,
+                )
+                handle.connect(found[0][4])
+            except OSError as e:
+                why = (e.strerror or str(e)).lower()
+                self._finish(
+                    ProbeResult(UNREACHABLE, f"cannot probe {self._target}: {why}", why)
+                )
+                return
+            self._sendTo = found[0][4]
+        else:
+            self.transport.connect(self._address, self._port)
         self._send()
 
     def _send(self) -> None:
@@ -199,13 +225,14 @@ class UDPProbeProtocol(DatagramProtocol):
         if self.tries == self._tries:
             why = (
                 f"no reply within {self._timeout:g} s ({self.tries} tries): "
-                "the port is open or filtered"
+                f"the port is open or filtered{self._padHint()}"
             )
             self._finish(
                 ProbeResult(
                     TIMEOUT,
                     f"no reply from {self._target} within {self._timeout:g} s "
-                    f"({self.tries} tries): the port is open or filtered",
+                    f"({self.tries} tries): the port is open or filtered"
+                    f"{self._padHint()}",
                     why,
                     tries=self.tries,
                 )
@@ -215,7 +242,7 @@ class UDPProbeProtocol(DatagramProtocol):
         self._sentAt = self._now()
         assert self.transport is not None
         try:
-            self.transport.write(self._datagram, None)
+            self.transport.write(self._datagram, self._sendTo)
         except OSError as e:
             why = (e.strerror or str(e)).lower()
             self._finish(
@@ -230,11 +257,39 @@ class UDPProbeProtocol(DatagramProtocol):
         if not self.outcome.called:
             self._timer = self._clock.callLater(self._wait, self._send)
 
+    def _padHint(self) -> str:
+        """
+        A welcome server drops, without a word, a datagram no larger than
+        its welcome (its size rule against amplification): silence to a
+        probe smaller than the default may be that rule, which the client
+        cannot tell apart from a filter, so it says what to try.
+        """
+        size = len(self._datagram)
+        if size >= DEFAULT_PAD:
+            return ""
+        return (
+            f", or a welcome server dropped the {size}-byte probe as no "
+            f"larger than its welcome: pad the probe (--pad {DEFAULT_PAD})"
+        )
+
     def datagramReceived(self, datagram: bytes, addr: object) -> None:
         """
         The reply: the welcome, timed from the last try sent.
         """
         if self.outcome.called:
+            return
+        if not datagram:
+            # The path works both ways, but nothing was said: no welcome.
+            why = "replied with an empty datagram: no welcome"
+            self._finish(
+                ProbeResult(
+                    CLOSED_WITHOUT_WELCOME,
+                    f"{self._target} {why}",
+                    why,
+                    address=self._address,
+                    tries=self.tries,
+                )
+            )
             return
         self._finish(
             ProbeResult(
@@ -243,6 +298,7 @@ class UDPProbeProtocol(DatagramProtocol):
                 welcomeSeconds=self._now() - self._sentAt,
                 welcome=datagram[: self._maxBytes],
                 tries=self.tries,
+                truncated=len(datagram) > self._maxBytes,
             )
         )
 
@@ -338,17 +394,27 @@ class _UDPProbe:
         self._deadline = reactor.callLater(timeout, self._resolvingTimedOut)
 
     def resolved(
-        self, address: str | None, port: int, retries: int, pad: int, maxBytes: int
+        self,
+        address: str | None,
+        port: int,
+        retries: int,
+        pad: int,
+        maxBytes: int,
+        host: str | None = None,
     ) -> None:
         """
-        Start sending to C{address}, or report that the name has none.
+        Start sending to C{address}, or report that the name has none (and
+        why, as the resolver noted it for C{host}).
         """
         if self.result.called:
             return
         if self._deadline.active():
             self._deadline.cancel()
         if address is None:
-            why = "host name does not resolve"
+            why = DOES_NOT_RESOLVE
+            resolver = self._reactor.nameResolver
+            if isinstance(resolver, ThreadedResolver) and host is not None:
+                why = resolver.problem(host.encode("idna").decode("ascii")) or why
             self._deliver(
                 ProbeResult(DNS, f"cannot probe {self._target}: {why}", why, tries=0)
             )
@@ -430,6 +496,6 @@ def udpProbe(
     """
     probe = _UDPProbe(reactor, target, timeout, now)
     resolveForUDP(reactor, host, port, family).addCallback(
-        probe.resolved, port, retries, pad, maxBytes
+        probe.resolved, port, retries, pad, maxBytes, host
     )
     return probe.result

@@ -35,6 +35,7 @@ from welcome_protocol.client.thresholds import Range
 from welcome_protocol.client.tls import CertificateDays, loadTrustRoots
 from welcome_protocol.shared.commandline import parseCount, parsePositive, versionText
 from welcome_protocol.shared.defaults import DEFAULT_PORT
+from welcome_protocol.shared.hostinfo import thisHostName
 
 PROGRAM = "check_welcome"
 STATE_PREFIXES = (("ok", OK), ("warn", WARNING), ("crit", CRITICAL))
@@ -61,11 +62,11 @@ class CheckTCPOptions(usage.Options):
     """
 
     synopsis = (
-        "Usage: check_welcome -H host [-p port] [-w <warning time>] "
-        "[-c <critical time>] [-s <send string>] [-e <expect string>] "
-        "[-q <quit string>] [-m <maximum bytes>] [-d <delay>] "
-        "[-t <timeout seconds>] [-r <refuse state>] [-M <mismatch state>] "
-        "[-v] [-4|-6] [-j] [-D <warn days>[,<crit days>]] [-S] [--sni NAME]"
+        "Usage: check_welcome [-H host] [-p port] [-w <warning time>]\n"
+        "         [-c <critical time>] [-s <send string>] [-e <expect string>]\n"
+        "         [-q <quit string>] [-m <maximum bytes>] [-d <delay>]\n"
+        "         [-t <timeout seconds>] [-r <refuse state>] [-M <mismatch state>]\n"
+        "         [-v] [-4|-6] [-j] [-D <warn days>[,<crit days>]] [-S] [--sni NAME]"
     )
     longdesc = (
         "A Nagios/Icinga plugin that checks a welcome server, taking "
@@ -129,6 +130,12 @@ class CheckTCPOptions(usage.Options):
     def __init__(self) -> None:
         # Twisted's usage.Options is unannotated.
         super().__init__()  # type: ignore[no-untyped-call]
+        # Twisted keeps a handler's docstring as written, its line breaks
+        # and indentation included: --help showed runs of spaces.
+        self.docs = {
+            name: " ".join(doc.split()) if doc else doc
+            for name, doc in self.docs.items()
+        }
         self["expect"] = []
         self["send"] = None
         self["quit"] = None
@@ -214,7 +221,11 @@ class CheckTCPOptions(usage.Options):
         """
         host = self["hostname"]
         if host is None:
-            raise usage.UsageError("You must provide a server address (-H)")
+            # check_tcp without -H checks the local host, and its line names
+            # only the port; the welcome's default host is this host's name
+            # (welcome-client's too).
+            host = self["hostname"] = thisHostName()
+            self["positional"] = True
         self["unix"] = host.startswith("/")
         if not self["unix"]:
             problem = hostNameProblem("-H", host)

@@ -21,7 +21,8 @@ from welcome_protocol.client.checktcp.output import Where, checkLine, verboseLin
 from welcome_protocol.client.connecting import Connector
 from welcome_protocol.client.judge import UNKNOWN, NagiosPolicy, usageLine
 from welcome_protocol.client.probe import ProbeResult
-from welcome_protocol.client.reactors import ConnectingReactor
+from welcome_protocol.client.reactors import ConnectingReactor, RunningReactor
+from welcome_protocol.client.resolving import installResolver
 from welcome_protocol.client.target import describeTarget
 
 
@@ -123,7 +124,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if config is None:
         sys.exit(UNKNOWN)
 
-    def runAndExit(reactor: ConnectingReactor) -> Deferred[None]:
+    def runAndExit(reactor: RunningReactor) -> Deferred[None]:
+        installResolver(reactor)
+
         def exitWith(state: int) -> None:
             if state:
                 raise SystemExit(state)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from welcome_protocol.client.checks import decodeWelcome
+from welcome_protocol.client.output.timestamps import rfc3339
 from welcome_protocol.client.probe import ProbeResult
 from welcome_protocol.client.repeat import Summary
 from welcome_protocol.client.target import Target
@@ -31,7 +32,8 @@ def attemptObject(
     """
     The object for one attempt.
 
-    @param now: The wall-clock time (UTC) the days left are counted from.
+    @param now: The wall-clock time (UTC) of the record, which the days
+        left are counted from; its C{timestamp}.
     """
     tls = result.tls
     notAfter = tls.notAfter if tls is not None else None
@@ -58,6 +60,8 @@ def attemptObject(
         ),
         "transport": target.transport,
         "tries": result.tries,
+        "timestamp": rfc3339(now),
+        "truncated": result.truncated,
     }
 
 

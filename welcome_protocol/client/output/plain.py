@@ -5,9 +5,12 @@ Plain text: the welcome itself, or tcping-like lines with C{--count}.
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Callable
 from typing import TextIO
 
 from welcome_protocol.client.checks import decodeWelcome
+from welcome_protocol.client.output.timestamps import rfc3339
 from welcome_protocol.client.probe import ProbeResult
 from welcome_protocol.client.repeat import Summary
 from welcome_protocol.client.target import Target, describeTarget
@@ -15,18 +18,33 @@ from welcome_protocol.client.target import Target, describeTarget
 PROGRAM = "welcome-client"
 
 
+def _utcNow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
 def printWelcome(result: ProbeResult, stdout: TextIO, stderr: TextIO) -> None:
     """
     The default mode: the decoded welcome on stdout (with a final newline),
     or one line on stderr saying why not.
     """
-    if result.ok:
+    if result.ok and not result.welcome:
+        # --connect-only: the port accepted, and that was the question.
+        stdout.write("open: the port accepts connections\n")
+        stdout.flush()
+    elif result.ok:
         text = decodeWelcome(result.welcome)
         stdout.write(text if text.endswith("\n") else text + "\n")
         stdout.flush()
+        if result.truncated:
+            stderr.write(f"{PROGRAM}: {_cut(result)}\n")
+            stderr.flush()
     else:
         stderr.write(f"{PROGRAM}: {result.message}\n")
         stderr.flush()
+
+
+def _cut(result: ProbeResult) -> str:
+    return f"the welcome was cut at {len(result.welcome)} bytes (--max-bytes)"
 
 
 def _milliseconds(seconds: float | None) -> str:
@@ -56,6 +74,12 @@ def attemptLine(target: Target, result: ProbeResult) -> str:
     bytes, reply 0.12 ms, try 1}.
     """
     where = answered(target, result)
+    if result.ok and not result.welcome:
+        return f"Open {where}: connect {_milliseconds(result.connectSeconds)} ms" + (
+            f", handshake {_milliseconds(result.welcomeSeconds)} ms"
+            if result.tls is not None
+            else ""
+        )
     if result.ok and result.tries is not None:
         return (
             f"Welcome from {where}: {len(result.welcome)} bytes, "
@@ -66,6 +90,7 @@ def attemptLine(target: Target, result: ProbeResult) -> str:
             f"Welcome from {where}: {len(result.welcome)} bytes, "
             f"connect {_milliseconds(result.connectSeconds)} ms, "
             f"welcome {_milliseconds(result.welcomeSeconds)} ms"
+            + (f"; {_cut(result)}" if result.truncated else "")
         )
     return f"No welcome from {where}: {result.reason}"
 
@@ -76,7 +101,8 @@ def summaryLines(target: Target, summary: Summary) -> list[str]:
     """
     lines = [
         f"--- {target.label} welcome statistics ---",
-        f"{summary.attempts} attempts, {summary.welcomed} welcomed, "
+        f"{summary.attempts} attempt{'' if summary.attempts == 1 else 's'}, "
+        f"{summary.welcomed} welcomed, "
         f"{summary.failedPercent:.1f}% failed",
     ]
     stats = summary.statistics()
@@ -88,18 +114,30 @@ def summaryLines(target: Target, summary: Summary) -> list[str]:
 
 class PlainRepeatOutput:
     """
-    C{--count}: a line per attempt and the summary, on stdout.
+    C{--count}: a line per attempt and the summary, on stdout.  Each
+    attempt's line starts with its time in brackets, as C{ping -D}'s do:
+    C{[2026-12-08T00:58:46.123Z] Welcome from ...}.
     """
 
-    def __init__(self, target: Target, stdout: TextIO) -> None:
+    def __init__(
+        self,
+        target: Target,
+        stdout: TextIO,
+        utcNow: Callable[[], datetime.datetime] = _utcNow,
+    ) -> None:
+        """
+        @param utcNow: The clock of the lines' times.
+        """
         self._target = target
         self._stdout = stdout
+        self._utcNow = utcNow
 
     def attempt(self, number: int, result: ProbeResult) -> None:
         """
         Print one attempt's line.
         """
-        self._stdout.write(attemptLine(self._target, result) + "\n")
+        stamp = rfc3339(self._utcNow())
+        self._stdout.write(f"[{stamp}] {attemptLine(self._target, result)}\n")
         self._stdout.flush()
 
     def summary(self, summary: Summary) -> None:

@@ -13,11 +13,11 @@ out.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 
 import attrs
 
 from welcome_protocol.client.hostnames import checkHostName
+from welcome_protocol.client.scan.targetsfile import readTargetsFile
 from welcome_protocol.client.target import splitHostPort
 from welcome_protocol.shared.portlists import isPortList, parsePorts
 
@@ -112,30 +112,6 @@ def wantsScan(
     return False
 
 
-def readTargetsFile(path: str) -> list[tuple[str, str]]:
-    """
-    Read C{--targets-file}: one target per line; blank lines and text after
-    C{#} are ignored.
-
-    @return: Each target, with where it was found (C{FILE, line N}).
-    @raise ValueError: If the file cannot be read, saying why.
-    """
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="surrogateescape")
-    except OSError as e:
-        raise ValueError(
-            f"--targets-file {path}: {(e.strerror or str(e)).lower()}"
-        ) from None
-    found = []
-    for number, line in enumerate(text.splitlines(), 1):
-        entry = line.partition("#")[0].strip()
-        if entry:
-            found.append((entry, f"--targets-file {path}, line {number}"))
-    if not found:
-        raise ValueError(f"--targets-file {path}: no target in it")
-    return found
-
-
 def _ports(option: str, text: str) -> tuple[int, ...]:
     try:
         return parsePorts(text)
@@ -198,7 +174,7 @@ def makePlan(
     if host is not None:
         given.append((host if ":" not in host else f"[{host}]", "--host"))
     if targetsFile is not None:
-        given += readTargetsFile(targetsFile)
+        given += readTargetsFile(targetsFile, MAX_CHECKS)
     if not given:
         given = [(defaultHost(), "this host's name")]
     plan = ScanPlan(

@@ -12,6 +12,7 @@ waiting in memory.
 
 from __future__ import annotations
 
+import datetime
 import resource
 import time
 from collections.abc import Callable, Iterator
@@ -20,13 +21,21 @@ import attrs
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import Cooperator
+from twisted.python.failure import Failure
 
 from welcome_protocol.client.probe import DNS, ProbeResult
+from welcome_protocol.client.resolving import DOES_NOT_RESOLVE, NameNotResolved
 from welcome_protocol.client.scan.plan import PortCheck, ScanPlan
 from welcome_protocol.client.scan.states import asExpected, stateOf
 from welcome_protocol.shared.defaults import SPARE_DESCRIPTORS
 
 DEFAULT_PARALLEL = 100
+
+
+def _utcNow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
 MAX_PARALLEL = 10_000
 
 
@@ -39,12 +48,14 @@ class PortResult:
         not resolve.
     @ivar seconds: From the start of the check to its result (for a
         welcome, to its last byte).
+    @ivar at: When the result came (UTC), for its record's timestamp.
     """
 
     check: PortCheck
     address: str | None
     result: ProbeResult
     seconds: float
+    at: datetime.datetime | None = None
 
     @property
     def state(self) -> str:
@@ -84,7 +95,16 @@ class Scanner:
         probeOne: ProbeOne,
         parallel: int = DEFAULT_PARALLEL,
         now: Callable[[], float] = time.monotonic,
+        wallClock: Callable[[], datetime.datetime] = _utcNow,
+        onResult: Callable[[PortResult], None] | None = None,
     ) -> None:
+        """
+        @param wallClock: The UTC clock of each result's C{at}.
+        @param onResult: Told of each result as it comes (the streamed
+            C{--json} lines, the progress line).
+        """
+        self._wallClock = wallClock
+        self._onResult = onResult
         self._plan = plan
         self._resolve = resolve
         self._probeOne = probeOne
@@ -92,6 +112,7 @@ class Scanner:
         self._now = now
         self._cooperator = Cooperator(scheduler=lambda work: clock.callLater(0, work))
         self._addresses: dict[str, str | None] = {}
+        self._problems: dict[str, str] = {}
         self._inFlight: set[Deferred[object]] = set()
         self._done: Deferred[list[PortResult]] = Deferred()
         self.results: list[PortResult] = []
@@ -143,7 +164,13 @@ class Scanner:
             def found(address: str | None, host: str = host) -> None:
                 self._addresses[host] = address
 
-            yield self._track(self._resolve(host).addCallback(found))
+            def failed(reason: Failure, host: str = host) -> Failure | None:
+                if not isinstance(reason.value, NameNotResolved):
+                    return reason
+                self._problems[host] = reason.value.why
+                return None
+
+            yield self._track(self._resolve(host).addCallbacks(found, failed))
 
     def _probes(self) -> Iterator[Deferred[object]]:
         for check in self._plan.checks():
@@ -152,9 +179,11 @@ class Scanner:
             address = self._addresses.get(check.host)
             started = self._now()
             if address is None:
-                why = "host name does not resolve"
-                self.results.append(
-                    PortResult(check, None, ProbeResult(DNS, why, why), 0.0)
+                why = self._problems.get(check.host, DOES_NOT_RESOLVE)
+                self._add(
+                    PortResult(
+                        check, None, ProbeResult(DNS, why, why), 0.0, self._wallClock()
+                    )
                 )
                 continue
 
@@ -164,13 +193,24 @@ class Scanner:
                 address: str = address,
                 started: float = started,
             ) -> None:
-                self.results.append(
-                    PortResult(check, address, result, self._now() - started)
+                self._add(
+                    PortResult(
+                        check,
+                        address,
+                        result,
+                        self._now() - started,
+                        self._wallClock(),
+                    )
                 )
 
             yield self._track(
                 self._probeOne(check.host, address, check.port).addCallback(measured)
             )
+
+    def _add(self, result: PortResult) -> None:
+        self.results.append(result)
+        if self._onResult is not None:
+            self._onResult(result)
 
     def _finish(self, _: object) -> None:
         if not self._done.called:

@@ -21,6 +21,7 @@ from welcome_protocol.client.probe import (
 )
 
 WELCOMED = "welcomed"
+OPEN = "open"
 REFUSED_STATE = "refused"
 TIMEOUT_STATE = "timeout"
 MISMATCH_STATE = "mismatch"
@@ -42,7 +43,8 @@ def stateOf(result: ProbeResult) -> str:
     @return: The port's state, one of L{STATES} or the probe's failure kind.
     """
     if result.kind is None:
-        return WELCOMED
+        # Only --connect-only ends a probe that succeeded without a byte.
+        return WELCOMED if result.welcome else OPEN
     if result.kind == TIMEOUT:
         return TIMEOUT_STATE if result.connectSeconds is None else SILENT
     if result.kind == CLOSED_WITHOUT_WELCOME:
@@ -61,4 +63,6 @@ def asExpected(state: str, expectClosed: bool) -> bool:
         passes every check, or, for a port expected closed, a refusal or a
         timeout.
     """
-    return state in CLOSED_STATES if expectClosed else state == WELCOMED
+    if expectClosed:
+        return state in CLOSED_STATES
+    return state in (WELCOMED, OPEN)
