@@ -59,6 +59,13 @@ class Options(usage.Options):
         """
         self["listen"].append(description)
 
+    # usage.Options shows a docstring's line breaks as they are: the help
+    # is set here, in one line, to say what a range makes.
+    opt_listen.__doc__ = (
+        "Listen on this Twisted server endpoint description (repeatable); a "
+        "range of ports makes a socket per port, at most 10000: "
+        "tcp:20000-20099."
+    )
     opt_l = opt_listen
 
     def opt_proxy_from(self, network: str) -> None:
@@ -89,9 +96,10 @@ class Options(usage.Options):
             "port",
             "p",
             None,
-            "TCP port to listen on, 0 to 65535, on all IPv4 interfaces (0 picks "
-            "a free port), "
-            f"when there is no --listen [default: {DEFAULT_PORT}].",
+            "TCP port to listen on, 0 to 65535 (0 picks a free port), on all "
+            "IPv4 interfaces, when there is no --listen; a range of ports, "
+            "e.g. 20000-20099, makes a socket per port, at most 10000 "
+            f"[default: {DEFAULT_PORT}].",
         ],
         [
             "message",
