@@ -52,6 +52,13 @@ class Options(usage.Options):
         super().__init__()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         self["listen"] = []
         self["proxy-from"] = []
+        # usage.Options shows a docstring's line breaks and indentation as
+        # they are: the longer help of --listen is given here, in one line.
+        self.docs["listen"] = (
+            "Listen on this Twisted server endpoint description (repeatable); "
+            "a range of ports makes a socket per port, at most 10000: "
+            "tcp:20000-20099."
+        )
 
     def opt_listen(self, description: str) -> None:
         """
@@ -59,13 +66,6 @@ class Options(usage.Options):
         """
         self["listen"].append(description)
 
-    # usage.Options shows a docstring's line breaks as they are: the help
-    # is set here, in one line, to say what a range makes.
-    opt_listen.__doc__ = (
-        "Listen on this Twisted server endpoint description (repeatable); a "
-        "range of ports makes a socket per port, at most 10000: "
-        "tcp:20000-20099."
-    )
     opt_l = opt_listen
 
     def opt_proxy_from(self, network: str) -> None:
