@@ -15,18 +15,32 @@ above a block's fence say how to run it; they are hidden in the built page:
  - C{<!-- example: file PATH WORD -->}: the file PATH holds WORD's bytes
    (a shell word, such as C{$'Caf\\xe9\\n'}); PATH is made in the example's
    scratch directory, and written as the guide writes it in the output.
+ - C{<!-- example: interrupt LINES -->}: a command that runs until Ctrl-C
+   (the guide shows C{^C}) gets SIGINT once it has printed LINES lines.
+
+A command goes on over the lines that start with C{> } after it, as in the
+shell.
 
 The normalisation rule: what must differ between the guide and a run is
 written in one form on both sides before they are compared.
 
- - Ports from 10000 to 29999 in the commands and marks are moved, together,
-   onto free loopback ports, and written back as the guide's in the output.
+ - Ports from 10000 to 29999 in the commands and marks are moved onto free
+   loopback ports (those within 100 of each other together, so that ranges
+   stay ranges), and written back as the guide's in the output.
  - The directory of the installed programs is dropped (C{twistd -n:}, not
    C{/path/to/bin/twistd -n:}); C{.venv/bin/PROGRAM} runs the installed
    program, and C{. .venv/bin/activate} is what the run's C{PATH} already
    is.
  - This host's name is written C{vm}, as the guide writes it.
- - Durations (C{1.2 ms}, C{2.00 s}) and UTC times are written C{<time>}.
+ - Durations (C{1.2 ms}, C{2.00 s}) and UTC times are written C{<time>},
+   and every other number with a decimal point or an exponent (a JSON
+   C{"seconds"}, a
+   perfdata C{time=0.0018s}, C{0.0%}) C{<n>}: their shape is compared, not
+   their value.
+ - C{^C} in the guide's output is where the user pressed Ctrl-C: the
+   terminal shows it on the empty line the program starts its summary with.
+ - Spaces that align columns are compared as two: the widths of the
+   columns follow the durations in them.
  - A line of the guide's output that starts and ends with C{...} (such as
    C{...twistd's usage text...}) stands for any lines, or none.
 """
@@ -44,6 +58,8 @@ _DURATION = re.compile(r"\b\d+(?:\.\d+)? ?(?:ms|s)\b")
 _TIMESTAMP = re.compile(
     r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"
 )
+_DECIMAL = re.compile(r"(?<![\w.])\d+(?:\.\d+(?:e[-+]?\d+)?|e[-+]?\d+)(?![\w.])")
+_COLUMNS = re.compile(r"(?<=\S) {2,}")
 _DOC_PORT = re.compile(r"(?<![\d.])([12]\d{4})(?![\d.])")
 HOSTNAME = "vm"
 """
@@ -128,6 +144,12 @@ def examples(path: Path, root: Path) -> list[Example]:
         for line in block.group(1).splitlines():
             if line.startswith("$ "):
                 steps.append(Step(line[2:], ()))
+            elif line.startswith("> ") and steps and not steps[-1].output:
+                steps[-1] = Step(f"{steps[-1].command}\n{line[2:]}", ())
+            elif line == "^C" and steps:
+                # The terminal shows ^C on the line the program ends.
+                last = steps[-1]
+                steps[-1] = Step(last.command, (*last.output, ""))
             elif steps:
                 last = steps[-1]
                 steps[-1] = Step(last.command, (*last.output, line))
@@ -144,11 +166,18 @@ def examples(path: Path, root: Path) -> list[Example]:
     return found
 
 
-def docPorts(texts: list[str]) -> list[int]:
+def docPorts(texts: list[str]) -> list[list[int]]:
     """
-    @return: The ports from 10000 to 29999 named in C{texts}, sorted.
+    @return: The ports from 10000 to 29999 named in C{texts}, sorted, in
+        groups of ports within 100 of the one before.
     """
-    return sorted({int(p) for t in texts for p in _DOC_PORT.findall(t)})
+    groups: list[list[int]] = []
+    for port in sorted({int(p) for t in texts for p in _DOC_PORT.findall(t)}):
+        if groups and port - groups[-1][-1] <= 100:
+            groups[-1].append(port)
+        else:
+            groups.append([port])
+    return groups
 
 
 def movePorts(text: str, moves: dict[int, int]) -> str:
@@ -174,7 +203,8 @@ def normalise(text: str, bindir: str, hostname: str) -> str:
     if hostname and hostname != HOSTNAME:
         text = re.sub(rf"\b{re.escape(hostname)}\b", HOSTNAME, text)
     text = _TIMESTAMP.sub("<time>", text)
-    return _DURATION.sub("<time>", text)
+    text = _DECIMAL.sub("<n>", _DURATION.sub("<time>", text))
+    return _COLUMNS.sub("  ", text)
 
 
 def matches(shown: tuple[str, ...], printed: list[str]) -> bool:

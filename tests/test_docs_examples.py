@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from twisted.trial.unittest import TestCase
@@ -34,10 +36,21 @@ NOT_IN_CI = {
     "docs/getting-started.md": 1,
     "docs/server.md": 0,
     "docs/messages.md": 0,
+    "docs/client.md": 1,
+    "docs/deadlines.md": 1,
+    "docs/deployments.md": 1,
+    "docs/udp.md": 1,
+    "docs/firewall-testing.md": 1,
 }
 """
 How many examples of each page are marked C{not-in-ci}: a new mark fails
 here until it is counted, so that no example stops being run unnoticed.
+"""
+
+COMMAND_SECONDS = 30.0
+"""
+How long a command may run: none of the guide's takes a second; a command
+still running then is killed, and fails on what it printed.
 """
 
 _ACTIVATE = {". .venv/bin/activate", "source .venv/bin/activate"}
@@ -68,11 +81,12 @@ class _Run:
         self.scratch = tempfile.mkdtemp(prefix="welcome-doc-")
         case.addCleanup(shutil.rmtree, self.scratch, True)
         texts = [s.command for s in example.steps] + [rest for _, rest in example.marks]
-        ports = docPorts(texts)
         self.moves: dict[int, int] = {}
-        if ports:
+        for ports in docPorts(texts):
             base = freePortRange(ports[-1] - ports[0] + 1)
-            self.moves = {p: base + p - ports[0] for p in ports}
+            # The whole span: a range names the ports between its ends.
+            span = range(ports[0], ports[-1] + 1)
+            self.moves.update({p: base + p - ports[0] for p in span})
         self.paths: dict[str, str] = {}
         for rest in example.mark("file"):
             shown, _, word = rest.partition(" ")
@@ -84,7 +98,7 @@ class _Run:
             args = _shellWords(self.rewrite(rest), self.scratch)
             server = ServerProcess([os.fsdecode(a) for a in args])
             case.addCleanup(server.kill)
-            server.tcpPort()
+            server.waitListening()
 
     def rewrite(self, command: str) -> str:
         """
@@ -108,21 +122,36 @@ class _Run:
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)
         env["PATH"] = f"{self.bindir}{os.pathsep}{env.get('PATH', '')}"
-        result = subprocess.run(
+        process = subprocess.Popen(
             ["bash", "-c", f"(exit {status}); {self.rewrite(step.command)}"],
             cwd=self.scratch,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            timeout=60,
+            start_new_session=True,
         )
-        text = result.stdout.decode("utf-8", "replace")
+        assert process.stdout is not None
+        lines: list[bytes] = []
+        interrupt = [int(n) for n in self.example.mark("interrupt")]
+        timer = threading.Timer(
+            COMMAND_SECONDS, os.killpg, (process.pid, signal.SIGKILL)
+        )
+        timer.start()
+        try:
+            for line in process.stdout:
+                lines.append(line)
+                if interrupt and len(lines) == interrupt[0]:
+                    os.killpg(process.pid, signal.SIGINT)
+            returncode = process.wait()
+        finally:
+            timer.cancel()
+        text = b"".join(lines).decode("utf-8", "replace")
         text = movePorts(text, {real: shown for shown, real in self.moves.items()})
         for shown, real in self.paths.items():
             text = text.replace(real, shown)
         text = normalise(text, self.bindir, socket.gethostname())
-        return text.splitlines(), result.returncode
+        return text.splitlines(), returncode
 
 
 class ExamplesTests(TestCase):
@@ -181,6 +210,36 @@ class ExamplesTests(TestCase):
         """
         self.runPage("docs/messages.md")
 
+    def test_client(self) -> None:
+        """
+        docs/client.md's examples.
+        """
+        self.runPage("docs/client.md")
+
+    def test_deadlines(self) -> None:
+        """
+        docs/deadlines.md's examples.
+        """
+        self.runPage("docs/deadlines.md")
+
+    def test_deployments(self) -> None:
+        """
+        docs/deployments.md's examples.
+        """
+        self.runPage("docs/deployments.md")
+
+    def test_udp(self) -> None:
+        """
+        docs/udp.md's examples.
+        """
+        self.runPage("docs/udp.md")
+
+    def test_firewallTesting(self) -> None:
+        """
+        docs/firewall-testing.md's examples.
+        """
+        self.runPage("docs/firewall-testing.md")
+
 
 class RuleTests(TestCase):
     """
@@ -214,8 +273,8 @@ class RuleTests(TestCase):
         Ports keep their distances when moved, and only those from 10000
         to 29999 move.
         """
-        ports = docPorts(["--port 12000", "127.0.0.1:12001 and 22, 8080"])
-        self.assertEqual(ports, [12000, 12001])
+        ports = docPorts(["--port 12000", "127.0.0.1:12001 and 22, 8080 20003"])
+        self.assertEqual(ports, [[12000, 12001], [20003]])
         self.assertEqual(
             movePorts("tcp:12001 port 22", {12000: 40000, 12001: 40001}),
             "tcp:40001 port 22",
@@ -233,6 +292,14 @@ class RuleTests(TestCase):
                 "box",
             ),
             "twistd -n: on vm in <time> at <time>",
+        )
+        self.assertEqual(
+            normalise('{"seconds": 0.004326, "port": 22} 0.0% 1.4/2.1 ms', "/x", ""),
+            '{"seconds": <n>, "port": 22} <n>% <n>/<time>',
+        )
+        self.assertEqual(
+            normalise("22     refused   6.3 ms   5e-06", "/x", ""),
+            "22  refused  <time>  <n>",
         )
 
     def test_wildcardLines(self) -> None:
