@@ -37,6 +37,7 @@ extensions = [
     "layersdiagram",
     "connectionpath",
     "moduletable",
+    "dashboardpicture",
 ]
 source_suffix = {".md": "markdown"}
 exclude_patterns = ["_build"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import re
 import shlex
 import shutil
@@ -833,3 +834,44 @@ class ModuleTableTests(TestCase):
             if not module.summary()
         ]
         self.assertEqual(empty, [])
+
+
+class DashboardPictureTests(TestCase):
+    """
+    The monitoring page's picture of the dashboard is drawn from
+    C{contrib/grafana/welcome.json} (C{docs/_ext/graphs.py}).
+    """
+
+    def test_everyPanelInItsRow(self) -> None:
+        """
+        Every panel of the shipped dashboard is in the picture, in the row
+        of its C{gridPos.y}, left to right, as wide as its share of the
+        grid, with its queries' legends.
+        """
+        dashboard = json.loads(
+            (ROOT / "contrib" / "grafana" / "welcome.json").read_text()
+        )
+        rows = graphs.dashboardPanels(dashboard)
+        self.assertEqual(sum(len(row) for row in rows), len(dashboard["panels"]))
+        for row in rows:
+            self.assertEqual(len({p["gridPos"]["y"] for p in row}), 1)
+            xs = [p["gridPos"]["x"] for p in row]
+            self.assertEqual(xs, sorted(xs))
+        dot = graphs.dashboardDot(dashboard)
+        for panel in dashboard["panels"]:
+            self.assertIn(
+                f'<TD COLSPAN="{panel["gridPos"]["w"]}" BORDER="1" STYLE="rounded" '
+                f'BGCOLOR="#f2f2f2"><B>{panel["title"]}</B>',
+                dot,
+            )
+        self.assertIn("per instance", dot)
+        self.assertNotIn("{{", dot)
+
+    def test_pageDrawsIt(self) -> None:
+        """
+        docs/monitoring.md draws the shipped dashboard.
+        """
+        self.assertIn(
+            "```{dashboard-picture} ../contrib/grafana/welcome.json",
+            (DOCS / "monitoring.md").read_text(),
+        )

@@ -1,6 +1,8 @@
 """
-The Graphviz sources of the architecture page's two diagrams: the layers
-with the imports between them, and the stages of a connection's path.
+The Graphviz sources of the guide's diagrams made from the source tree: the
+architecture page's layers with the imports between them, the stages of a
+connection's path, and the monitoring page's picture of the Grafana
+dashboard (C{dashboardpicture}).
 
 Plain functions of the source tree (L{sourcetree}) and of the stages table,
 with no Sphinx in them, so that C{tests/test_docs.py} checks what the
@@ -12,9 +14,11 @@ from __future__ import annotations
 
 import html
 import itertools
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sourcetree import PACKAGE, ForbiddenContract, LayersContract
 
@@ -303,3 +307,67 @@ def pathDot(stages: list[Stage]) -> str:
             lines.append(f"  {{ rank=same; {'; '.join(same)}; }}")
     lines.append("}")
     return "\n".join(lines)
+
+
+GRID_COLUMNS = 24
+"""
+Grafana's grid is 24 columns wide.
+"""
+
+_TEMPLATE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def _legend(target: dict[str, Any]) -> str:
+    """
+    @return: A query's legend as a reader says it: C{{{instance}}} is
+        "per instance".
+    """
+    legend = str(target.get("legendFormat") or "")
+    shown = _TEMPLATE.sub(lambda m: f"per {m.group(1)}", legend).strip()
+    return shown or "series"
+
+
+def dashboardPanels(dashboard: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """
+    @return: The dashboard's panels in rows: those starting at the same
+        C{gridPos.y}, left to right.
+    """
+    rows: dict[int, list[dict[str, Any]]] = {}
+    for panel in dashboard.get("panels", []):
+        rows.setdefault(int(panel["gridPos"]["y"]), []).append(panel)
+    return [sorted(rows[y], key=lambda p: int(p["gridPos"]["x"])) for y in sorted(rows)]
+
+
+def dashboardDot(dashboard: dict[str, Any]) -> str:
+    """
+    @return: Graphviz source of one node whose HTML-like table is the
+        dashboard: a cell per panel, as wide as its share of the grid.
+    """
+    lines = ['<TABLE BORDER="0" CELLSPACING="6" CELLPADDING="6">']
+    title = html.escape(str(dashboard.get("title", "dashboard")))
+    lines.append(
+        f'<TR><TD COLSPAN="{GRID_COLUMNS}" ALIGN="LEFT"><B>{title}</B></TD></TR>'
+    )
+    for row in dashboardPanels(dashboard):
+        lines.append("<TR>")
+        for panel in row:
+            width = int(panel["gridPos"]["w"])
+            name = html.escape(str(panel.get("title", "")))
+            legends = ", ".join(
+                dict.fromkeys(_legend(t) for t in panel.get("targets", []))
+            )
+            lines.append(
+                f'<TD COLSPAN="{width}" BORDER="1" STYLE="rounded" '
+                f'BGCOLOR="#f2f2f2"><B>{name}</B><BR/>'
+                f'<FONT POINT-SIZE="9">{html.escape(legends)}</FONT></TD>'
+            )
+        lines.append("</TR>")
+    lines.append("</TABLE>")
+    label = "\n".join(lines)
+    return (
+        "digraph dashboard {\n"
+        '    bgcolor="transparent";\n'
+        '    node [shape=plaintext, fontname="sans-serif", fontsize=11];\n'
+        f"    dashboard [label=<{label}>];\n"
+        "}\n"
+    )
