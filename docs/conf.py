@@ -38,6 +38,7 @@ extensions = [
     "connectionpath",
     "moduletable",
     "dashboardpicture",
+    "floodfigure",
 ]
 source_suffix = {".md": "markdown"}
 exclude_patterns = ["_build"]

@@ -875,3 +875,49 @@ class DashboardPictureTests(TestCase):
             "```{dashboard-picture} ../contrib/grafana/welcome.json",
             (DOCS / "monitoring.md").read_text(),
         )
+
+
+class FloodFigureTests(TestCase):
+    """
+    The UDP page's picture of the flood is drawn from its own table of
+    measured figures (C{docs/_ext/graphs.py}).
+    """
+
+    def test_tableRead(self) -> None:
+        """
+        The page's table is read by its headers, one row per probe size.
+        """
+        rows = graphs.markdownTable((DOCS / "udp.md").read_text(), "probe size")
+        self.assertEqual([r["probe size"] for r in rows], ["1,200 bytes", "64 bytes"])
+        self.assertRaises(LookupError, graphs.markdownTable, "| a |\n|--|\n", "b")
+
+    def test_everyDatagramAccounted(self) -> None:
+        """
+        For each row, the picture shows the datagrams read and those the
+        kernel dropped (sent less read), and the read ones answered or
+        rate limited, which add up to those read.
+        """
+        rows = graphs.markdownTable((DOCS / "udp.md").read_text(), "probe size")
+        dot = graphs.floodDot(rows)
+        for i, row in enumerate(rows):
+            sent, read, answered, limited = (
+                int(row[k].replace(",", ""))
+                for k in (
+                    "datagrams sent",
+                    "received by the service",
+                    "answered",
+                    "rate limited",
+                )
+            )
+            self.assertEqual(answered + limited, read)
+            self.assertIn(f'sent{i} -> dropped{i} [label="{sent - read:,}"', dot)
+            self.assertIn(f'sent{i} -> received{i} [label="{read:,}"', dot)
+            self.assertIn(f'received{i} -> answered{i} [label="{answered:,}"', dot)
+            self.assertIn(f'received{i} -> limited{i} [label="{limited:,}"', dot)
+            self.assertIn(f"{sent:,} datagrams", dot)
+
+    def test_pageDrawsIt(self) -> None:
+        """
+        docs/udp.md draws its table.
+        """
+        self.assertIn("```{flood-figure} probe size", (DOCS / "udp.md").read_text())
