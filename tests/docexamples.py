@@ -2,8 +2,9 @@
 The guide's shell examples, read from its Markdown source, and the rule by
 which what a command printed is compared with what the guide shows.
 
-An example is a C{console} fenced block: lines C{$ COMMAND}, each followed
-by the output the guide shows for it.  A block with no output shown is a
+An example is a fenced block (C{console}, C{text} or no language, at any
+indentation, as in a list) with lines C{$ COMMAND}, each followed by the
+output the guide shows for it.  A block with no output shown is a
 command to copy, not an example, and is not run.  The HTML comments just
 above a block's fence say how to run it; they are hidden in the built page:
 
@@ -52,7 +53,8 @@ from pathlib import Path
 
 from attrs import frozen
 
-_FENCE = re.compile(r"^```console\n(.*?)^```", re.M | re.S)
+_FENCE = re.compile(r"^( *)```([^\n`]*)\n(.*?)^\1```[ \t]*$", re.M | re.S)
+_SHELL = {"console", "text", ""}
 _MARK = re.compile(r"<!--\s*example:\s*(\S+)\s*(.*?)\s*-->", re.S)
 _DURATION = re.compile(r"\b\d+(?:\.\d+)? ?(?:ms|s)\b")
 _TIMESTAMP = re.compile(
@@ -140,8 +142,11 @@ def examples(path: Path, root: Path) -> list[Example]:
     text = path.read_text()
     found = []
     for block in _FENCE.finditer(text):
+        if block.group(2).strip() not in _SHELL:
+            continue
         steps: list[Step] = []
-        for line in block.group(1).splitlines():
+        indent = len(block.group(1))
+        for line in (line[indent:] for line in block.group(3).splitlines()):
             if line.startswith("$ "):
                 steps.append(Step(line[2:], ()))
             elif line.startswith("> ") and steps and not steps[-1].output:

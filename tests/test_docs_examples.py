@@ -41,10 +41,12 @@ NOT_IN_CI = {
     "docs/deployments.md": 1,
     "docs/udp.md": 1,
     "docs/firewall-testing.md": 1,
+    "docs/monitoring.md": 0,
 }
 """
 How many examples of each page are marked C{not-in-ci}: a new mark fails
 here until it is counted, so that no example stops being run unnoticed.
+Every page with an example is here (L{ExamplesTests.test_everyPageRun}).
 """
 
 COMMAND_SECONDS = 30.0
@@ -186,6 +188,26 @@ class ExamplesTests(TestCase):
                     )
         self.assertEqual(failures, [], "\n\n".join(failures))
 
+    def test_everyPageRun(self) -> None:
+        """
+        Every page of the guide (and the README) that has an example is run
+        by a test of this class: a page that gains its first example fails
+        here until it is.
+        """
+        pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+        withExamples = {str(p.relative_to(ROOT)) for p in pages if examples(p, ROOT)}
+        self.assertEqual(withExamples, set(NOT_IN_CI))
+        tested = {name for name in dir(self) if name.startswith("test_")} - {
+            "test_everyPageRun"
+        }
+        self.assertEqual(len(tested), len(NOT_IN_CI))
+
+    def test_monitoring(self) -> None:
+        """
+        docs/monitoring.md's examples.
+        """
+        self.runPage("docs/monitoring.md")
+
     def test_readme(self) -> None:
         """
         README.md's examples.
@@ -250,7 +272,8 @@ class RuleTests(TestCase):
     def test_marksAndSteps(self) -> None:
         """
         A block's marks are the comments right above its fence; a block
-        without output shown is no example.
+        without output shown is no example, nor is a fence of another
+        language; an indented fence (in a list) is read without its indent.
         """
         page = Path(tempfile.mkdtemp()) / "page.md"
         self.addCleanup(shutil.rmtree, page.parent)
@@ -259,8 +282,11 @@ class RuleTests(TestCase):
             "<!-- example: server --port 12000 -->\n"
             "<!-- example: file /a $'x' -->\n"
             "```console\n$ echo hi\nhi\n$ echo $?\n0\n```\n"
+            "```sh\n$ not an example\nshown\n```\n"
+            "- in a list:\n\n  ```text\n  $ echo x\n  x\n  ```\n"
         )
-        [example] = examples(page, page.parent)
+        example, indented = examples(page, page.parent)
+        self.assertEqual(indented.steps, (Step("echo x", ("x",)),))
         self.assertEqual(example.line, 7)
         self.assertEqual(example.mark("server"), ["--port 12000"])
         self.assertEqual(example.mark("file"), ["/a $'x'"])
