@@ -521,7 +521,37 @@ class StartupErrorStreamTests(TestCase):
         missing = base / "missing.txt"
         undecodable = base / "latin1.txt"
         undecodable.write_bytes(b"Caf\xe9\n")
+        fifo = base / "fifo"
+        os.mkfifo(fifo)
+        large = base / "large"
+        with large.open("wb") as f:
+            f.truncate(MESSAGE_FILE_LIMIT + 1)
         cases = [
+            (
+                ["--message-file", str(fifo)],
+                f"cannot read message file {fifo}: is a FIFO, not a regular file",
+            ),
+            (
+                ["--message-file", "/dev/zero"],
+                "cannot read message file /dev/zero: is a character device, not a "
+                "regular file",
+            ),
+            (
+                ["--message-file", str(large)],
+                f"cannot read message file {large}: it is {MESSAGE_FILE_LIMIT + 1} "
+                f"bytes, more than the limit of {MESSAGE_FILE_LIMIT} (64 MiB)",
+            ),
+            (
+                ["--message", "{nope}"],
+                "--message: unknown placeholder {nope}; the placeholders are "
+                "{peer_host}, {peer_port}, {server_host}, {server_port}, "
+                "{hostname}, {time} (write {{ and }} for literal braces)",
+            ),
+            (
+                ["--encoding", "undefined"],
+                "text encoding 'undefined' cannot be used: encoding with "
+                "'undefined' codec failed (UnicodeError: undefined encoding)",
+            ),
             (
                 ["--message-file", str(missing)],
                 f"cannot read message file {missing}: no such file or directory",
