@@ -37,11 +37,21 @@ extensions = [
     "layersdiagram",
     "connectionpath",
     "moduletable",
+    "dashboardpicture",
+    "floodfigure",
 ]
 source_suffix = {".md": "markdown"}
 exclude_patterns = ["_build"]
 myst_heading_anchors = 3
 html_theme = "furo"
+# A few rules of our own (docs/_static/guide.css): code and log blocks wrap
+# instead of being cut off at the right, option names stay whole.
+html_static_path = ["_static"]
+html_css_files = ["guide.css"]
+# A fence without a language is a log or program output, not code: shown
+# as text, not coloured by a guessed lexer.  Commands name theirs (sh,
+# console, python).
+highlight_language = "text"
 html_title = f"welcome-protocol {release}"
 # A reference to a name that has moved or gone is an error under -W, not
 # plain text: the pages cannot go on naming what the code no longer has.

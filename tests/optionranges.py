@@ -34,7 +34,9 @@ class OptionRange:
 
     @ivar option: Its name, without C{--}.
     @ivar kind: C{"seconds"} (0, or a duration from 0.001), C{"positive"}
-        (a duration from 0.001) or C{"count"} (a whole number).
+        (a duration from 0.001), C{"count"} (a whole number) or
+        C{"ports"} (a whole number, or a range of them, which the error
+        names).
     @ivar low: The smallest value, or the smallest duration above 0.
     @ivar high: The largest value.
     """
@@ -56,7 +58,7 @@ class OptionRange:
         @return: Values just outside the range, absurd ones, and text that
             is no plain decimal number.
         """
-        if self.kind == "count":
+        if self.kind in ("count", "ports"):
             return [
                 _number(self.low - 1),
                 _number(self.high + 1),
@@ -72,6 +74,11 @@ class OptionRange:
         @return: The one-line usage error for C{value}.
         """
         high = _number(self.high)
+        if self.kind == "ports":
+            return (
+                f"--{self.option} must be a port from {_number(self.low)} to "
+                f"{high} or a range of them such as 20000-20099, not {value!r}"
+            )
         if self.kind == "count":
             wanted = f"an integer from {_number(self.low)} to {high}"
         elif self.kind == "seconds":
@@ -86,7 +93,7 @@ def _number(value: float) -> str:
 
 
 SERVER = [
-    OptionRange("port", "count", 0, 65535),
+    OptionRange("port", "ports", 0, 65535),
     OptionRange("idle-timeout", "seconds", 0.001, MAX_IDLE_TIMEOUT),
     OptionRange("shutdown-timeout", "seconds", 0.001, MAX_SHUTDOWN_TIMEOUT),
     OptionRange("handshake-timeout", "seconds", 0.001, MAX_HANDSHAKE_TIMEOUT),

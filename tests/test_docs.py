@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import re
 import shlex
 import shutil
@@ -833,3 +834,90 @@ class ModuleTableTests(TestCase):
             if not module.summary()
         ]
         self.assertEqual(empty, [])
+
+
+class DashboardPictureTests(TestCase):
+    """
+    The monitoring page's picture of the dashboard is drawn from
+    C{contrib/grafana/welcome.json} (C{docs/_ext/graphs.py}).
+    """
+
+    def test_everyPanelInItsRow(self) -> None:
+        """
+        Every panel of the shipped dashboard is in the picture, in the row
+        of its C{gridPos.y}, left to right, as wide as its share of the
+        grid, with its queries' legends.
+        """
+        dashboard = json.loads(
+            (ROOT / "contrib" / "grafana" / "welcome.json").read_text()
+        )
+        rows = graphs.dashboardPanels(dashboard)
+        self.assertEqual(sum(len(row) for row in rows), len(dashboard["panels"]))
+        for row in rows:
+            self.assertEqual(len({p["gridPos"]["y"] for p in row}), 1)
+            xs = [p["gridPos"]["x"] for p in row]
+            self.assertEqual(xs, sorted(xs))
+        dot = graphs.dashboardDot(dashboard)
+        for panel in dashboard["panels"]:
+            self.assertIn(
+                f'<TD COLSPAN="{panel["gridPos"]["w"]}" BORDER="1" STYLE="rounded" '
+                f'BGCOLOR="#f2f2f2"><B>{panel["title"]}</B>',
+                dot,
+            )
+        self.assertIn("per instance", dot)
+        self.assertNotIn("{{", dot)
+
+    def test_pageDrawsIt(self) -> None:
+        """
+        docs/monitoring.md draws the shipped dashboard.
+        """
+        self.assertIn(
+            "```{dashboard-picture} ../contrib/grafana/welcome.json",
+            (DOCS / "monitoring.md").read_text(),
+        )
+
+
+class FloodFigureTests(TestCase):
+    """
+    The UDP page's picture of the flood is drawn from its own table of
+    measured figures (C{docs/_ext/graphs.py}).
+    """
+
+    def test_tableRead(self) -> None:
+        """
+        The page's table is read by its headers, one row per probe size.
+        """
+        rows = graphs.markdownTable((DOCS / "udp.md").read_text(), "probe size")
+        self.assertEqual([r["probe size"] for r in rows], ["1,200 bytes", "64 bytes"])
+        self.assertRaises(LookupError, graphs.markdownTable, "| a |\n|--|\n", "b")
+
+    def test_everyDatagramAccounted(self) -> None:
+        """
+        For each row, the picture shows the datagrams read and those the
+        kernel dropped (sent less read), and the read ones answered or
+        rate limited, which add up to those read.
+        """
+        rows = graphs.markdownTable((DOCS / "udp.md").read_text(), "probe size")
+        dot = graphs.floodDot(rows)
+        for i, row in enumerate(rows):
+            sent, read, answered, limited = (
+                int(row[k].replace(",", ""))
+                for k in (
+                    "datagrams sent",
+                    "received by the service",
+                    "answered",
+                    "rate limited",
+                )
+            )
+            self.assertEqual(answered + limited, read)
+            self.assertIn(f'sent{i} -> dropped{i} [label="{sent - read:,}"', dot)
+            self.assertIn(f'sent{i} -> received{i} [label="{read:,}"', dot)
+            self.assertIn(f'received{i} -> answered{i} [label="{answered:,}"', dot)
+            self.assertIn(f'received{i} -> limited{i} [label="{limited:,}"', dot)
+            self.assertIn(f"{sent:,} datagrams", dot)
+
+    def test_pageDrawsIt(self) -> None:
+        """
+        docs/udp.md draws its table.
+        """
+        self.assertIn("```{flood-figure} probe size", (DOCS / "udp.md").read_text())

@@ -145,8 +145,8 @@ class ServerAndClientTests(TestCase):
         self.assertEqual(status, 1)
         self.assertRegex(
             server.output[-1],
-            r"^\S*twistd --nodaemon: --port must be an integer from 0 to 65535, "
-            r"not 'http'$",
+            r"^\S*twistd --nodaemon: --port must be a port from 0 to 65535 or a "
+            r"range of them such as 20000-20099, not 'http'$",
         )
         self.assertNotIn("Traceback", "\n".join(server.output))
 

@@ -11,12 +11,17 @@ import re
 import shutil
 import signal
 import socket
+import subprocess
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tests.support import ServerProcess, readAll, runClient
+from twisted.trial.unittest import TestCase
+
+from tests.support import ServerProcess, installedScript, readAll, runClient
 from tests.test_endtoend_listen import EndToEndCase
+from welcome_protocol.configuration.groups import PORT_ERROR
 from welcome_protocol.greeting.message import MESSAGE_FILE_LIMIT
 
 MIB = 1024 * 1024
@@ -483,3 +488,106 @@ class EncodingTests(MessageCase):
         with connect(port) as first, connect(port) as second:
             self.assertEqual(first.recv(100), b"Caf\xe9")
             self.assertEqual(readAll(second), b"Occup\xe9")
+
+
+class StartupErrorStreamTests(TestCase):
+    """
+    A start-up error that is no usage error (a message file, an encoding)
+    is one line on stderr and exit status 1, with nothing on stdout; a real
+    usage error keeps twistd's usage text.
+    """
+
+    def twistd(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """
+        Run the installed C{twistd welcome} with C{args} (each case ends
+        while the options are parsed, before anything listens).
+        """
+        return subprocess.run(
+            [installedScript("twistd"), "-n", "welcome", *args],
+            cwd=tempfile.gettempdir(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def test_oneLineOnStderr(self) -> None:
+        """
+        Each documented start-up error: status 1, stdout empty, stderr one
+        line C{twistd welcome: REASON}.
+        """
+        base = Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, base)
+        missing = base / "missing.txt"
+        undecodable = base / "latin1.txt"
+        undecodable.write_bytes(b"Caf\xe9\n")
+        fifo = base / "fifo"
+        os.mkfifo(fifo)
+        large = base / "large"
+        with large.open("wb") as f:
+            f.truncate(MESSAGE_FILE_LIMIT + 1)
+        cases = [
+            (
+                ["--message-file", str(fifo)],
+                f"cannot read message file {fifo}: is a FIFO, not a regular file",
+            ),
+            (
+                ["--message-file", "/dev/zero"],
+                "cannot read message file /dev/zero: is a character device, not a "
+                "regular file",
+            ),
+            (
+                ["--message-file", str(large)],
+                f"cannot read message file {large}: it is {MESSAGE_FILE_LIMIT + 1} "
+                f"bytes, more than the limit of {MESSAGE_FILE_LIMIT} (64 MiB)",
+            ),
+            (
+                ["--message", "{nope}"],
+                "--message: unknown placeholder {nope}; the placeholders are "
+                "{peer_host}, {peer_port}, {server_host}, {server_port}, "
+                "{hostname}, {time} (write {{ and }} for literal braces)",
+            ),
+            (
+                ["--encoding", "undefined"],
+                "text encoding 'undefined' cannot be used: encoding with "
+                "'undefined' codec failed (UnicodeError: undefined encoding)",
+            ),
+            (
+                ["--message-file", str(missing)],
+                f"cannot read message file {missing}: no such file or directory",
+            ),
+            (
+                ["--message-file", str(undecodable)],
+                f"cannot decode message file {undecodable} as utf-8: byte 0xe9 "
+                "at offset 3 (invalid continuation byte)",
+            ),
+            (
+                ["--message-file", str(base)],
+                f"cannot read message file {base}: is a directory",
+            ),
+            (["--encoding", "klingon"], "unknown text encoding 'klingon'"),
+            (["--encoding", "base64"], "unknown text encoding 'base64'"),
+            (
+                ["--busy-message", "Caf\xe9", "--encoding", "ascii"],
+                "--busy-message: '\xe9' cannot be encoded as ascii",
+            ),
+        ]
+        for args, reason in cases:
+            result = self.twistd(*args)
+            self.assertEqual(
+                (result.returncode, result.stdout, result.stderr),
+                (1, "", f"twistd welcome: {reason}\n"),
+                args,
+            )
+
+    def test_usageErrorKeepsUsage(self) -> None:
+        """
+        A value twistd cannot read (C{--port http}) is still a usage error:
+        twistd's usage text on stdout, then the line naming it.
+        """
+        result = self.twistd("--port", "http")
+        self.assertEqual(result.returncode, 1)
+        lines = result.stdout.splitlines()
+        self.assertGreater(len(lines), 20)
+        self.assertIn("--message-file=", result.stdout)
+        self.assertTrue(lines[-1].endswith(f": {PORT_ERROR.format('http')}"), lines[-1])

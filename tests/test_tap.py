@@ -25,6 +25,7 @@ from twisted.trial.unittest import TestCase
 from tests import optionranges
 from tests.certificates import makeCertificate
 from tests.support import parseServerOptions, temporaryPath
+from welcome_protocol.configuration.groups import PORT_ERROR
 from welcome_protocol.configuration.settings import ServerSettings
 from welcome_protocol.greeting.hangup import HangupService
 from welcome_protocol.greeting.server import WelcomeFactory
@@ -39,6 +40,21 @@ from welcome_protocol.service.shutdown import GracefulShutdown
 from welcome_protocol.shared.commandline import versionText
 from welcome_protocol.tap import Options, makeService
 from welcome_protocol.workers.pool import WorkerPool
+
+
+def _helpOf(option: str) -> str:
+    """
+    @return: The help text C{twistd welcome --help} gives C{option}, on one
+        line: its first line and the indented lines after it.
+    """
+    lines = str(Options()).splitlines()
+    start = next(i for i, line in enumerate(lines) if option in line)
+    help = [lines[start]]
+    for line in lines[start + 1 :]:
+        if not line.startswith(" " * 20):
+            break
+        help.append(line)
+    return " ".join(" ".join(help).split())
 
 
 class OptionsTests(TestCase):
@@ -66,15 +82,36 @@ class OptionsTests(TestCase):
 
     def test_badPort(self) -> None:
         """
-        A port that is not an integer 0-65535 is a usage error naming it.
+        A port that is not an integer 0-65535 is a usage error naming it and
+        both forms C{--port} takes (a port, a range).
         """
         for bad in ["http", "", "-1", "65536", "1e3", "12.5", "0x10", "١٢"]:
             with self.assertRaises(UsageError) as caught:
                 parseServerOptions("--port", bad)
             self.assertEqual(
                 str(caught.exception),
-                f"--port must be an integer from 0 to 65535, not {bad!r}",
+                PORT_ERROR.format(bad),
             )
+
+    def test_helpNamesPortRanges(self) -> None:
+        """
+        C{--help} says that C{--port} and C{--listen} take a range of ports,
+        and how many a range may hold.
+        """
+        for option in ["--port=", "--listen="]:
+            help = _helpOf(option)
+            self.assertIn("20000-20099", help)
+            self.assertIn("at most 10000", help)
+
+    def test_numbersInPlainDigits(self) -> None:
+        """
+        Ports and counts are whole numbers in plain digits: C{1e3} is
+        refused there, as docs/server.md says, and accepted as a duration.
+        """
+        for option in ["--port", "--max-connections", "--backlog", "--max-per-ip"]:
+            self.assertRaises(UsageError, parseServerOptions, option, "1e3")
+        settings = parseServerOptions("--idle-timeout", "1e3").settings
+        self.assertEqual(settings.idleTimeout, 1000.0)
 
     def test_version(self) -> None:
         """

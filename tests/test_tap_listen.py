@@ -18,6 +18,7 @@ from twisted.trial.unittest import TestCase
 
 from tests.support import parseServerOptions, temporaryPath
 from welcome_protocol.configuration.settings import ServerSettings
+from welcome_protocol.configuration.startup import StartupError, programName
 from welcome_protocol.greeting.hangup import HangupService
 from welcome_protocol.greeting.server import WelcomeFactory
 from welcome_protocol.handshaking.proxyheader import HeaderFirstWrappingFactory
@@ -145,12 +146,12 @@ class MessageOptionTests(TestCase):
 
     def test_unknownPlaceholder(self) -> None:
         """
-        An unknown placeholder is a usage error at start.
+        An unknown placeholder is a start-up error: one line, without
+        twistd's usage text.
         """
-        e = self.assertRaises(
-            usage.UsageError, parseServerOptions, "--message", "{peer}"
-        )
-        self.assertTrue(str(e).startswith("--message: unknown placeholder {peer};"))
+        e = self.assertRaises(StartupError, parseServerOptions, "--message", "{peer}")
+        self.assertTrue(e.reason.startswith("--message: unknown placeholder {peer};"))
+        self.assertEqual(e.code, f"{programName()}: {e.reason}")
 
     def test_messageFile(self) -> None:
         """
@@ -164,14 +165,12 @@ class MessageOptionTests(TestCase):
 
     def test_missingFile(self) -> None:
         """
-        A missing file is a usage error naming it.
+        A missing file is a start-up error naming it.
         """
         path = temporaryPath(self)
-        e = self.assertRaises(
-            usage.UsageError, parseServerOptions, "--message-file", path
-        )
+        e = self.assertRaises(StartupError, parseServerOptions, "--message-file", path)
         self.assertEqual(
-            str(e), f"cannot read message file {path}: no such file or directory"
+            e.reason, f"cannot read message file {path}: no such file or directory"
         )
 
     def test_bothMessages(self) -> None:
@@ -208,27 +207,27 @@ class MessageOptionTests(TestCase):
 
     def test_undecodableFile(self) -> None:
         """
-        A file that does not decode is a usage error naming it.
+        A file that does not decode is a start-up error naming it.
         """
         path = Path(temporaryPath(self))
         path.write_bytes(b"Caf\xe9")
         e = self.assertRaises(
-            usage.UsageError, parseServerOptions, "--message-file", str(path)
+            StartupError, parseServerOptions, "--message-file", str(path)
         )
         self.assertEqual(
-            str(e),
+            e.reason,
             f"cannot decode message file {path} as utf-8: byte 0xe9 at offset 3 "
             "(unexpected end of data)",
         )
 
     def test_unknownEncoding(self) -> None:
         """
-        An unknown encoding is a usage error naming it.
+        An unknown encoding is a start-up error naming it.
         """
         e = self.assertRaises(
-            usage.UsageError, parseServerOptions, "--encoding", "ebcdic-9"
+            StartupError, parseServerOptions, "--encoding", "ebcdic-9"
         )
-        self.assertEqual(str(e), "unknown text encoding 'ebcdic-9'")
+        self.assertEqual(e.reason, "unknown text encoding 'ebcdic-9'")
 
     def test_undecodedArgumentBytes(self) -> None:
         """

@@ -9,23 +9,15 @@ it keeps both names.
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import cast
 
 from twisted.application.service import IService
 
 from welcome_protocol.configuration.options import Options
+from welcome_protocol.configuration.startup import programName
 from welcome_protocol.service.tree import ServiceReactor, buildServiceTree
 
 __all__ = ["Options", "makeService"]
-
-
-def _programName() -> str:
-    """
-    @return: C{twistd} or C{twist}, whichever is running us, for messages.
-    """
-    return os.path.basename(sys.argv[0]) or "twistd"
 
 
 def makeService(config: Options, reactor: ServiceReactor | None = None) -> IService:
@@ -44,6 +36,4 @@ def makeService(config: Options, reactor: ServiceReactor | None = None) -> IServ
         from twisted.internet import reactor as globalReactor
 
         reactor = cast(ServiceReactor, globalReactor)
-    return buildServiceTree(
-        config.settings, reactor, program=f"{_programName()} welcome"
-    )
+    return buildServiceTree(config.settings, reactor, program=programName())

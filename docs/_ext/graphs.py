@@ -1,6 +1,8 @@
 """
-The Graphviz sources of the architecture page's two diagrams: the layers
-with the imports between them, and the stages of a connection's path.
+The Graphviz sources of the guide's diagrams made from the source tree: the
+architecture page's layers with the imports between them, the stages of a
+connection's path, and the monitoring page's picture of the Grafana
+dashboard (C{dashboardpicture}).
 
 Plain functions of the source tree (L{sourcetree}) and of the stages table,
 with no Sphinx in them, so that C{tests/test_docs.py} checks what the
@@ -12,9 +14,12 @@ from __future__ import annotations
 
 import html
 import itertools
+import math
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sourcetree import PACKAGE, ForbiddenContract, LayersContract
 
@@ -303,3 +308,153 @@ def pathDot(stages: list[Stage]) -> str:
             lines.append(f"  {{ rank=same; {'; '.join(same)}; }}")
     lines.append("}")
     return "\n".join(lines)
+
+
+GRID_COLUMNS = 24
+"""
+Grafana's grid is 24 columns wide.
+"""
+
+_TEMPLATE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def _legend(target: dict[str, Any]) -> str:
+    """
+    @return: A query's legend as a reader says it: C{{{instance}}} is
+        "per instance".
+    """
+    legend = str(target.get("legendFormat") or "")
+    shown = _TEMPLATE.sub(lambda m: f"per {m.group(1)}", legend).strip()
+    return shown or "series"
+
+
+def dashboardPanels(dashboard: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """
+    @return: The dashboard's panels in rows: those starting at the same
+        C{gridPos.y}, left to right.
+    """
+    rows: dict[int, list[dict[str, Any]]] = {}
+    for panel in dashboard.get("panels", []):
+        rows.setdefault(int(panel["gridPos"]["y"]), []).append(panel)
+    return [sorted(rows[y], key=lambda p: int(p["gridPos"]["x"])) for y in sorted(rows)]
+
+
+def dashboardDot(dashboard: dict[str, Any]) -> str:
+    """
+    @return: Graphviz source of one node whose HTML-like table is the
+        dashboard: a cell per panel, as wide as its share of the grid.
+    """
+    lines = ['<TABLE BORDER="0" CELLSPACING="6" CELLPADDING="6">']
+    title = html.escape(str(dashboard.get("title", "dashboard")))
+    lines.append(
+        f'<TR><TD COLSPAN="{GRID_COLUMNS}" ALIGN="LEFT"><B>{title}</B></TD></TR>'
+    )
+    for row in dashboardPanels(dashboard):
+        lines.append("<TR>")
+        for panel in row:
+            width = int(panel["gridPos"]["w"])
+            name = html.escape(str(panel.get("title", "")))
+            legends = ", ".join(
+                dict.fromkeys(_legend(t) for t in panel.get("targets", []))
+            )
+            lines.append(
+                f'<TD COLSPAN="{width}" BORDER="1" STYLE="rounded" '
+                f'BGCOLOR="#f2f2f2"><B>{name}</B><BR/>'
+                f'<FONT POINT-SIZE="9">{html.escape(legends)}</FONT></TD>'
+            )
+        lines.append("</TR>")
+    lines.append("</TABLE>")
+    label = "\n".join(lines)
+    return (
+        "digraph dashboard {\n"
+        '    bgcolor="transparent";\n'
+        '    node [shape=plaintext, fontname="sans-serif", fontsize=11];\n'
+        f"    dashboard [label=<{label}>];\n"
+        "}\n"
+    )
+
+
+def markdownTable(text: str, firstHeader: str) -> list[dict[str, str]]:
+    """
+    Read the Markdown table of C{text} whose first header cell is
+    C{firstHeader}.
+
+    @return: Its rows, each by header.
+    @raise LookupError: If there is no such table.
+    """
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0] == firstHeader:
+            rows = []
+            for body in lines[i + 2 :]:
+                if not body.startswith("|"):
+                    break
+                values = [c.strip() for c in body.strip().strip("|").split("|")]
+                rows.append(dict(zip(cells, values, strict=True)))
+            return rows
+    raise LookupError(f"no table whose first header is {firstHeader!r}")
+
+
+def _count(text: str) -> int:
+    """
+    @return: A count as the guide writes it (C{126,527}).
+    """
+    return int(text.replace(",", ""))
+
+
+def floodDot(rows: list[dict[str, str]]) -> str:
+    """
+    Draw the UDP flood's figures (docs/udp.md's table of C{benchmarks/
+    udpflood.py}'s runs): for each probe size, where the datagrams went.
+    Sent datagrams are received by the service or dropped by the kernel;
+    received ones are answered or rate limited.  An arrow's width grows
+    with the logarithm of its count, so 343 answers still show beside
+    126,184 refusals.
+
+    @param rows: The table's rows (L{markdownTable}).
+    @return: Graphviz source.
+    """
+    out = [
+        "digraph flood {",
+        "    rankdir=LR;",
+        '    bgcolor="transparent";',
+        '    node [shape=box, style="rounded,filled", fillcolor="#f2f2f2",'
+        ' fontname="sans-serif", fontsize=11];',
+        '    edge [fontname="sans-serif", fontsize=10];',
+    ]
+
+    def edge(a: str, b: str, count: int, color: str = "black") -> str:
+        width = max(1.0, math.log10(max(count, 1)) * 1.2)
+        return (
+            f'    {a} -> {b} [label="{count:,}", penwidth={width:.1f}, '
+            f'color="{color}"];'
+        )
+
+    for i, row in enumerate(rows):
+        sent = _count(row["datagrams sent"])
+        received = _count(row["received by the service"])
+        answered = _count(row["answered"])
+        limited = _count(row["rate limited"])
+        size = html.escape(row["probe size"])
+        out += [
+            f"    subgraph cluster_{i} {{",
+            f'        label="probes of {size}"; style="rounded,dashed";'
+            ' fontname="sans-serif";',
+            f'        sent{i} [label="sent\\n{sent:,} datagrams\\n'
+            f'{row["bytes in"]} bytes"];',
+            f'        received{i} [label="read by the service"];',
+            f'        dropped{i} [label="dropped by the kernel\\n(not read in time)",'
+            ' style="rounded,dashed"];',
+            f'        answered{i} [label="answered\\n{row["bytes out"]} bytes",'
+            ' fillcolor="#d8ecd8"];',
+            f'        limited{i} [label="rate limited\\n(no answer)",'
+            ' fillcolor="#fde0c5"];',
+            "    }",
+            edge(f"sent{i}", f"received{i}", received),
+            edge(f"sent{i}", f"dropped{i}", sent - received, "gray50"),
+            edge(f"received{i}", f"answered{i}", answered, "darkgreen"),
+            edge(f"received{i}", f"limited{i}", limited, "darkorange3"),
+        ]
+    out.append("}")
+    return "\n".join(out) + "\n"

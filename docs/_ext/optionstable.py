@@ -35,7 +35,7 @@ _OPTION_IN_TEXT = re.compile(r"(--[a-z][a-z0-9-]*)")
 def _textWithOptions(text: str) -> Iterator[nodes.Node]:
     for i, part in enumerate(_OPTION_IN_TEXT.split(text)):
         if i % 2:
-            yield nodes.literal(part, part)
+            yield nodes.literal(part, part, classes=["option-name"])
         elif part:
             yield nodes.Text(part)
 
@@ -84,9 +84,13 @@ class OptionsTable(SphinxDirective):
             targetId = f"cmdoption-{programKey}-{entry.name}"
             optionCell = nodes.paragraph()
             if entry.short is not None:
-                optionCell += nodes.literal(text=f"-{entry.short}")
+                optionCell += nodes.literal(
+                    text=f"-{entry.short}", classes=["option-name"]
+                )
                 optionCell += nodes.Text(", ")
-            optionCell += nodes.literal(text=entry.usage)
+            # The option-name class keeps it whole (docs/_static/guide.css):
+            # a browser would break --idle-timeout=VALUE at its hyphens.
+            optionCell += nodes.literal(text=entry.usage, classes=["option-name"])
             row = nodes.row(ids=[targetId])
             row += nodes.entry("", optionCell)
             row += nodes.entry(

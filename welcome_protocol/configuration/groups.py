@@ -3,7 +3,9 @@
 The options of C{twistd welcome}, parsed and checked a group at a time.
 
 Each group reads the raw option values it owns and returns them checked, or
-raises L{usage.UsageError} with the one line the user sees;
+raises L{usage.UsageError} with the one line the user sees (after twistd's
+usage text), or L{StartupError} for a well-formed option naming something
+the service cannot use (one line on stderr, no usage text);
 L{welcome_protocol.configuration.options.Options.postOptions} puts the
 groups together into one L{ServerSettings}.
 """
@@ -25,6 +27,7 @@ from welcome_protocol.configuration.settings import (
     MAX_IDLE_TIMEOUT,
     MAX_SHUTDOWN_TIMEOUT,
 )
+from welcome_protocol.configuration.startup import StartupError
 from welcome_protocol.greeting.message import (
     Message,
     MessageError,
@@ -56,6 +59,15 @@ from welcome_protocol.workers.pool import parseWorkers
 
 #: The raw values of a parsed L{usage.Options}, by option name.
 RawOptions = Mapping[str, Any]
+
+PORT_ERROR = (
+    "--port must be a port from 0 to 65535 or a range of them such as "
+    "20000-20099, not {!r}"
+)
+"""
+The usage error for a C{--port} that is neither a port nor a range; C{{}} is
+the value as written.  It names both forms, as C{--help} does.
+"""
 
 _WORKER_KINDS = frozenset({"tcp", "tcp6"})
 """
@@ -106,7 +118,11 @@ def listenerGroup(options: RawOptions) -> Listeners:
         shown, option = text, "--port"
         listeners: tuple[str, ...] = (f"tcp:{text}",)
     else:
-        shown, option = parsePort(text), "--listen"
+        try:
+            shown = parsePort(text)
+        except usage.UsageError:
+            raise usage.UsageError(PORT_ERROR.format(text)) from None
+        option = "--listen"
         listeners = listen or (f"tcp:{shown}",)
     ports = 0
     for description in listeners:
@@ -144,7 +160,12 @@ def messageGroup(options: RawOptions) -> MessageGroup:
     Load the welcome from C{--message} or C{--message-file} and encode the
     C{--busy-message}, both in C{--encoding}.
 
-    @raise usage.UsageError: If they cannot be used, saying why.
+    @raise usage.UsageError: For C{--message} with C{--message-file}, or a
+        busy message longer than the service can write at once.
+    @raise StartupError: If the message, its file or the encoding cannot be
+        used (missing or unreadable file, bytes that do not decode, an
+        encoding that cannot send the text, an unknown placeholder): the
+        command line is well formed, so twistd's usage text would not help.
     """
     try:
         message = _loadMessage(options)
@@ -152,7 +173,7 @@ def messageGroup(options: RawOptions) -> MessageGroup:
             options["busy-message"] or "", options["encoding"], "--busy-message"
         )
     except MessageError as e:
-        raise usage.UsageError(str(e)) from None
+        raise StartupError(str(e)) from None
     if len(busyMessage) > DIRECT_WRITE_LIMIT:
         raise usage.UsageError(
             f"--busy-message must be at most {DIRECT_WRITE_LIMIT} bytes "

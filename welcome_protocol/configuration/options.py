@@ -52,6 +52,13 @@ class Options(usage.Options):
         super().__init__()  # type: ignore[no-untyped-call]  # Twisted's service and usage modules are unannotated
         self["listen"] = []
         self["proxy-from"] = []
+        # usage.Options shows a docstring's line breaks and indentation as
+        # they are: the longer help of --listen is given here, in one line.
+        self.docs["listen"] = (
+            "Listen on this Twisted server endpoint description (repeatable); "
+            "a range of ports makes a socket per port, at most 10000: "
+            "tcp:20000-20099."
+        )
 
     def opt_listen(self, description: str) -> None:
         """
@@ -92,9 +99,10 @@ class Options(usage.Options):
             "port",
             "p",
             None,
-            "TCP port to listen on, 0 to 65535, on all IPv4 interfaces (0 picks "
-            "a free port), "
-            f"when there is no --listen [default: {DEFAULT_PORT}].",
+            "TCP port to listen on, 0 to 65535 (0 picks a free port), on all "
+            "IPv4 interfaces, when there is no --listen; a range of ports, "
+            "e.g. 20000-20099, makes a socket per port, at most 10000 "
+            f"[default: {DEFAULT_PORT}].",
         ],
         [
             "message",
