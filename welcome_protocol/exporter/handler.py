@@ -302,13 +302,18 @@ class Scrape:
         )
 
     async def _onePort(self, address: str, port: int) -> PortOutcome:
-        await self._slots.acquire()
-        try:
-            prober = self._probers[self._request.module.prober]
-            self._counters.probeStarted()
-            return await prober(self._context(), self._request.host, address, port)
-        finally:
-            self._slots.release()
+        # The slot goes back through a callback on the probe's Deferred, not
+        # in a finally block: the garbage collector runs a waiting
+        # coroutine's finally blocks, and a slot given back from there would
+        # resume another scrape's coroutine from inside the collector.
+        return await self._slots.run(
+            lambda: Deferred.fromCoroutine(self._probeOnce(address, port))
+        )
+
+    async def _probeOnce(self, address: str, port: int) -> PortOutcome:
+        prober = self._probers[self._request.module.prober]
+        self._counters.probeStarted()
+        return await prober(self._context(), self._request.host, address, port)
 
     async def _probe(self) -> bool:
         request = self._request
@@ -402,11 +407,10 @@ class Scrape:
         async def one(port: int) -> bool:
             started = self._now()
             try:
-                await share.acquire()
-                try:
-                    outcome = await self._onePort(address, port)
-                finally:
-                    share.release()
+                # As in _onePort: the share goes back by a callback.
+                outcome = await share.run(
+                    lambda: Deferred.fromCoroutine(self._onePort(address, port))
+                )
             except CancelledError:
                 success.labels(str(port)).set(0)
                 state.labels(str(port), "unfinished", _expected(port)).set(1)

@@ -13,11 +13,14 @@ state}}; C{probe_success} is 1 only if every port was as expected.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from twisted.internet.defer import Deferred, DeferredSemaphore
 
 from welcome_protocol.shared.portlists import parsePorts
+
+_T = TypeVar("_T")
 
 MAX_PORTS = 1024
 """
@@ -88,17 +91,15 @@ class ProbeSlots:
         """
         return len(self._semaphore.waiting)
 
-    def acquire(self) -> Deferred[DeferredSemaphore]:
+    def run(self, probe: Callable[[], Deferred[_T]]) -> Deferred[_T]:
         """
-        @return: Fires once a slot is free; cancel it to stop waiting.
-        """
-        return self._semaphore.acquire()
+        Run C{probe} once a slot is free, and give the slot back when its
+        Deferred fires, however it ends.
 
-    def release(self) -> None:
+        @return: Fires with C{probe}'s result; cancelling it stops the wait
+            for a slot, or cancels the probe.
         """
-        Give a slot back.
-        """
-        self._semaphore.release()
+        return self._semaphore.run(probe)
 
 
 def portsText(ports: Sequence[int]) -> str:
