@@ -72,6 +72,7 @@ def checkServerName(name: str) -> str | None:
     """
     if addressFamily(name) is not None:
         return None
+    # Imported here for start-up time: only host names need IDNA's tables.
     import idna
 
     try:

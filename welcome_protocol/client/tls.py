@@ -83,6 +83,7 @@ def loadTrustRoots(path: str) -> Any:
     @raise ValueError: If the file cannot be read or holds no certificate,
         saying which.
     """
+    # Imported here for start-up time: only --tls runs need pyOpenSSL.
     from twisted.internet.ssl import Certificate, trustRootFromCertificates
 
     try:
@@ -137,6 +138,7 @@ def clientTLSOptions(name: str, caFile: str | None) -> IOpenSSLClientConnectionC
     @param name: C{--sni}, or else C{--host}.
     @param caFile: C{--ca-file}, or L{None} for the platform's roots.
     """
+    # Imported here for start-up time: only --tls runs need pyOpenSSL.
     from twisted.internet.ssl import optionsForClientTLS, platformTrust
 
     roots = platformTrust() if caFile is None else loadTrustRoots(caFile)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_network
 
+from twisted.copyright import version as twistedVersion
 from twisted.python import usage
 
 from welcome_protocol import __version__
@@ -21,8 +22,6 @@ def versionText() -> str:
     """
     @return: The versions users report bugs with, e.g. for C{--version}.
     """
-    from twisted import __version__ as twistedVersion
-
     return f"welcome-protocol {__version__} (Twisted {twistedVersion})"
 
 
