@@ -5,6 +5,7 @@ deadline and its metrics, with a fake clock and fake probers.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping
 from typing import cast
 
@@ -12,6 +13,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
+from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from welcome_protocol.client.reactors import ClientReactor
@@ -354,6 +356,52 @@ class ScrapeTests(TestCase):
         )
         self.assertIn("Timed out", scrape.log.text())
         self.assertEqual(self.slots.inFlight, 0)
+
+    def test_abandonedScrapesCollectedQuietly(self) -> None:
+        """
+        Scrapes dropped while their probes wait for a slot or an answer (a
+        test's clock thrown away, a service stopped mid-scrape) are garbage
+        collected without resuming one another: a slot given back from a
+        coroutine's C{finally} block, which the collector runs, used to
+        resume another scrape's coroutine that it had closed already, and
+        the scrape logged "a probe failed with an error: cannot reuse
+        already awaited coroutine" during whatever ran next.
+        """
+        errors: list[LogEvent] = []
+
+        def onError(event: LogEvent) -> None:
+            if event.get("isError") or "log_failure" in event:
+                errors.append(event)
+
+        observer = cast(ILogObserver, onError)
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+
+        def abandon() -> None:
+            # Everything made here is garbage once this returns.
+            slots = ProbeSlots(1)
+            probers = _FakeProbers()
+            clock = Clock()
+            request = parseRequest(
+                args(target="127.0.0.1", module="fast", ports="1,2,3,4,5,6"),
+                None,
+                MODULES,
+                None,
+                100,
+            )
+            for _ in range(3):
+                Scrape(
+                    cast(ClientReactor, clock),
+                    request,
+                    slots,
+                    ExporterCounters(),
+                    clock.seconds,
+                    {"tcp": probers.probe},
+                ).run()
+
+        abandon()
+        gc.collect()
+        self.assertEqual(errors, [])
 
     def test_proberErrorLogged(self) -> None:
         """
