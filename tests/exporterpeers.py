@@ -18,7 +18,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.prometheusserver import WAIT_SECONDS, PrometheusServer, command
+from tests.prometheusserver import WAIT_SECONDS, PrometheusServer
 from tests.support import STARTUP_SECONDS, freePort, installedScript, waitConnectable
 
 BLACKBOX = "prometheus-blackbox-exporter"
@@ -259,20 +259,7 @@ class ConfiguredPrometheus(PrometheusServer):
             (self.workdir / name).write_text(text)
         path = self.workdir / "prometheus.yml"
         path.write_text(config)
-        self.port = freePort()
-        self.log = (self.workdir / "prometheus.log").open("w")
-        self.process = subprocess.Popen(
-            [
-                command("prometheus"),
-                f"--config.file={path}",
-                f"--storage.tsdb.path={self.workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-            ],
-            cwd=self.workdir,
-            stdin=subprocess.DEVNULL,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        self._start(path)
 
     def waitFor(
         self, expression: str, matches: Callable[[list[dict[str, object]]], bool]

@@ -57,6 +57,13 @@ class PrometheusServer:
             "    static_configs:\n"
             f"      - targets: {json.dumps(targets)}\n"
         )
+        self._start(config)
+
+    def _start(self, config: Path) -> None:
+        """
+        Start C{prometheus} with C{config}, in C{self.workdir}, on a free
+        loopback port.
+        """
         self.port = freePort()
         self.log = (self.workdir / "prometheus.log").open("w")
         self.process = subprocess.Popen(
