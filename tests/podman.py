@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_IMAGE = "debian:bookworm-slim"
@@ -153,3 +154,19 @@ def waitUntil(
         if time.monotonic() > deadline:
             raise AssertionError(f"not {what} within {seconds} s")
         time.sleep(0.2)
+
+
+def container(deployment: dict[str, Any]) -> dict[str, Any]:
+    """
+    @return: The Deployment's one container.
+    """
+    [only] = deployment["spec"]["template"]["spec"]["containers"]
+    result: dict[str, Any] = only
+    return result
+
+
+def option(args: list[str], name: str) -> str:
+    """
+    @return: The value that follows C{name} in a container's C{args}.
+    """
+    return args[args.index(name) + 1]

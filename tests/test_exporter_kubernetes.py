@@ -15,7 +15,7 @@ import yaml  # type: ignore[import-untyped]  # PyYAML ships no annotations
 from twisted.trial.unittest import TestCase
 
 from tests.exporterpeers import get
-from tests.podman import builtImage, podman, uniqueName, waitUntil
+from tests.podman import builtImage, container, option, podman, uniqueName, waitUntil
 from tests.support import freePort
 from welcome_protocol.exporter.modules import parseModules
 
@@ -30,22 +30,6 @@ def load(name: str) -> dict[str, Any]:
     """
     resource: dict[str, Any] = yaml.safe_load((EXPORTER / name).read_text())
     return resource
-
-
-def container(deployment: dict[str, Any]) -> dict[str, Any]:
-    """
-    @return: The Deployment's one container.
-    """
-    [only] = deployment["spec"]["template"]["spec"]["containers"]
-    result: dict[str, Any] = only
-    return result
-
-
-def option(args: list[str], name: str) -> str:
-    """
-    @return: The value that follows C{name} in a container's C{args}.
-    """
-    return args[args.index(name) + 1]
 
 
 class ManifestTests(TestCase):

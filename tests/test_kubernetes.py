@@ -15,7 +15,15 @@ from typing import Any
 import yaml  # type: ignore[import-untyped]
 from twisted.trial.unittest import TestCase
 
-from tests.podman import builtImage, inspect, podman, uniqueName, waitUntil
+from tests.podman import (
+    builtImage,
+    container,
+    inspect,
+    option,
+    podman,
+    uniqueName,
+    waitUntil,
+)
 from tests.support import freePort, readAll, runClient
 
 KUBERNETES = Path(__file__).resolve().parent.parent / "contrib" / "kubernetes"
@@ -27,22 +35,6 @@ def load(name: str) -> dict[str, Any]:
     """
     resource: dict[str, Any] = yaml.safe_load((KUBERNETES / name).read_text())
     return resource
-
-
-def container(deployment: dict[str, Any]) -> dict[str, Any]:
-    """
-    @return: The Deployment's one container.
-    """
-    [only] = deployment["spec"]["template"]["spec"]["containers"]
-    result: dict[str, Any] = only
-    return result
-
-
-def option(args: list[str], name: str) -> str:
-    """
-    @return: The value that follows C{name} in a container's C{args}.
-    """
-    return args[args.index(name) + 1]
 
 
 class ManifestTests(TestCase):
